@@ -1,0 +1,149 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+The one entry point: build, test, demo, bench.
+
+.EXAMPLE
+dotnet tool restore && dotnet pwsh ./build.ps1 test
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('build', 'test', 'demo', 'bench', 'clean')]
+    [string] $Task = 'build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Pester: run only the files matching this filter (for example 'Get-BulkManifest').
+    [string] $PesterFilter = '*',
+
+    # Skip a suite: 'xunit' or 'pester'.
+    [string[]] $Skip = @()
+)
+
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+$Root = $PSScriptRoot
+$Out = Join-Path $Root 'out'
+$ModuleOut = Join-Path $Out 'BulkData'
+$TestKitOut = Join-Path $Out 'testkit'
+$PesterVersion = '5.7.1'
+
+function Invoke-Native {
+    # A plain function (no [Parameter]): its arguments pass through untouched, '-v:q' included.
+    $command, $arguments = $args
+    & $command @arguments
+    if ($LASTEXITCODE -ne 0) { throw "$command $($arguments -join ' ') failed with exit code $LASTEXITCODE" }
+}
+
+function Install-MachinePackages {
+    # What the tests, demo and benchmarks need from Debian, installed only when missing.
+    $wanted = [ordered]@{ lbzip2 = 'lbzip2'; bzip2 = 'bzip2'; pbzip2 = 'pbzip2'; rclone = 'rclone'; psql = 'postgresql-client'; 'docker-compose' = 'docker-compose'; node = 'nodejs'; npm = 'npm' }
+    $missing = @($wanted.Keys | Where-Object { -not (Get-Command $_ -ErrorAction SilentlyContinue) } | ForEach-Object { $wanted[$_] })
+    if (-not (Test-Path '/usr/lib/postgresql/15/bin/initdb')) { $missing += 'postgresql-15' }
+    if ($missing.Count -eq 0) { return }
+    if (-not $IsLinux -or -not (Get-Command apt-get -ErrorAction SilentlyContinue)) {
+        throw "Missing tools: $($missing -join ', '). Install them with your package manager."
+    }
+    Write-Host "Installing $($missing -join ', ') from Debian's packages"
+    $sudo = if ((id -u) -eq '0') { @() } else { @('sudo') }
+    & @sudo apt-get update -qq | Out-Null
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    & @sudo apt-get install -y -qq --no-install-recommends @missing | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw "apt-get install $($missing -join ' ') failed" }
+}
+
+function Build-Module {
+    Invoke-Native dotnet build (Join-Path $Root 'BulkData.sln') -c $Configuration --nologo --verbosity quiet '-clp:ErrorsOnly'
+    if (Test-Path $ModuleOut) { Remove-Item -Recurse -Force $ModuleOut }
+    Invoke-Native dotnet publish (Join-Path $Root 'src/BulkData.Cmdlets/BulkData.Cmdlets.csproj') -c $Configuration --no-build --nologo --verbosity quiet -o $ModuleOut
+    Get-ChildItem $ModuleOut -Filter '*.pdb' | Remove-Item
+    Remove-Item (Join-Path $ModuleOut 'BulkData.Cmdlets.deps.json') -ErrorAction SilentlyContinue
+    Copy-Item -Recurse -Force (Join-Path $Root 'module/BulkData/*') $ModuleOut
+    & (Join-Path $Root 'tools/New-CmdletHelp.ps1') -HelpSource (Join-Path $Root 'module/help') -Destination (Join-Path $ModuleOut 'en-US/BulkData.Cmdlets.dll-Help.xml')
+    Invoke-Native dotnet publish (Join-Path $Root 'tests/BulkData.TestKit/BulkData.TestKit.csproj') -c $Configuration --no-build --nologo --verbosity quiet -o $TestKitOut
+    Write-Host "Module: $ModuleOut"
+}
+
+function Import-Pester {
+    $nugetRoot = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+    $psd1 = Join-Path $nugetRoot "pester/$PesterVersion/tools/Pester.psd1"
+    if (-not (Test-Path $psd1)) { throw "Pester $PesterVersion is not in the NuGet cache ($psd1): the build restores it (tests/BulkData.TestKit)." }
+    Import-Module $psd1 -Force
+}
+
+function Invoke-Tests {
+    Install-MachinePackages
+    Build-Module
+    Import-Module (Join-Path $Root 'tests/TestServices.psm1') -Force
+    $summary = [System.Collections.Generic.List[string]]::new()
+    $totals = @{ Passed = 0; Failed = 0; Skipped = 0 }
+    $services = Start-BulkTestServices
+    try {
+        $env:BULKDATA_MODULE = Join-Path $ModuleOut 'BulkData.psd1'
+        $env:BULKDATA_TESTKIT = Join-Path $TestKitOut 'BulkData.TestKit.dll'
+        $env:BULKDATA_REPO = $Root
+
+        if ('xunit' -notin $Skip) {
+            $trxDir = Join-Path $Out 'test-results'
+            Remove-Item -Recurse -Force $trxDir -ErrorAction SilentlyContinue
+            & dotnet test (Join-Path $Root 'tests/BulkData.Engine.Tests/BulkData.Engine.Tests.csproj') -c $Configuration --no-build --nologo `
+                --logger 'console;verbosity=minimal' --logger 'trx;LogFileName=engine.trx' --results-directory $trxDir | Out-Host
+            $trx = Get-ChildItem $trxDir -Filter 'engine.trx' -Recurse | Select-Object -First 1
+            if ($trx) {
+                $c = ([xml](Get-Content $trx.FullName -Raw)).TestRun.ResultSummary.Counters
+                $p = [int]$c.passed; $f = [int]$c.failed + [int]$c.error + [int]$c.timeout + [int]$c.aborted; $s = [int]$c.notExecuted
+            } else { $p = 0; $f = 1; $s = 0 }
+            if ($LASTEXITCODE -ne 0 -and $f -eq 0) { $f = 1 }
+            $summary.Add("xunit (engine): $p passed, $f failed, $s skipped")
+            $totals.Passed += $p; $totals.Failed += $f; $totals.Skipped += $s
+        }
+
+        if ('pester' -notin $Skip) {
+            Import-Pester
+            $config = New-PesterConfiguration
+            $config.Run.Path = @(Get-ChildItem (Join-Path $Root 'tests/Pester') -Filter "$PesterFilter.Tests.ps1" | ForEach-Object FullName)
+            $config.Run.PassThru = $true
+            $config.Output.Verbosity = 'Detailed'
+            $config.TestResult.Enabled = $true
+            $config.TestResult.OutputPath = Join-Path $Out 'test-results/pester.xml'
+            $result = Invoke-Pester -Configuration $config
+            $summary.Add("pester (module): $($result.PassedCount) passed, $($result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount) failed, $($result.SkippedCount) skipped")
+            $totals.Passed += $result.PassedCount
+            $totals.Failed += $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+            $totals.Skipped += $result.SkippedCount
+        }
+    } finally {
+        Stop-BulkTestServices $services
+    }
+
+    Write-Host ''
+    $summary | ForEach-Object { Write-Host $_ }
+    Write-Host "total: $($totals.Passed) passed, $($totals.Failed) failed, $($totals.Skipped) skipped"
+    if ($totals.Failed -gt 0 -or $totals.Passed -eq 0) { exit 1 }
+}
+
+function Invoke-Demo {
+    Install-MachinePackages
+    Build-Module
+    Import-Module (Join-Path $Root 'tests/TestServices.psm1') -Force
+    $services = Start-BulkTestServices
+    try {
+        & (Join-Path $Root 'tests/demo.ps1') -Services $services -ModulePath (Join-Path $ModuleOut 'BulkData.psd1') -TestKit (Join-Path $TestKitOut 'BulkData.TestKit.dll')
+    } finally {
+        Stop-BulkTestServices $services
+    }
+}
+
+switch ($Task) {
+    'build' { Build-Module }
+    'test' { Invoke-Tests }
+    'demo' { Invoke-Demo }
+    'bench' {
+        Install-MachinePackages
+        Build-Module
+        & (Join-Path $Root 'bench/run.ps1') -ModulePath (Join-Path $ModuleOut 'BulkData.psd1') -TestKit (Join-Path $TestKitOut 'BulkData.TestKit.dll')
+    }
+    'clean' { Remove-Item -Recurse -Force $Out -ErrorAction SilentlyContinue }
+}

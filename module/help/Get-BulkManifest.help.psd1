@@ -1,0 +1,47 @@
+@{
+    Name        = 'Get-BulkManifest'
+    Synopsis    = 'Lists a bulk-data bucket and returns the newest file of each dataset, largest first.'
+    Description = @'
+Lists the bucket prefix with ListObjectsV2, following every continuation page, and reads each key as a
+dump file named <dataset>-<YYYY-MM-DD><extension>. Files ending in .delta are skipped. Keys are grouped by
+dataset, the newest file of each dataset is kept (or every file with -AllVersions), and each is classified
+as Data (a .csv or .csv.bz2 table export), Schema (schema-<date>.sql) or LoadScript (load-bulk-data-<date>.sh).
+A schema or load script dated up to three days after a dump's CSV files belongs to that dump.
+
+Sizes and ETags come from the listing itself: no request is made per file. The output is sorted by size,
+largest first, which is the order Start-BulkFetch works in.
+
+Requests are anonymous unless -Credential is given. An unreachable endpoint, a missing bucket, access
+denied and an empty listing each end in a clear error that names the bucket and the endpoint.
+'@
+    Parameters  = @{
+        Bucket         = 'The bucket to list. Default: com-courtlistener-storage.'
+        Prefix         = 'The key prefix to list. Default: bulk-data/.'
+        Region         = 'The AWS region of the bucket. Default: us-west-2.'
+        EndpointUrl    = 'An S3-compatible endpoint (a mirror, MinIO, a test server), addressed path-style, for example http://127.0.0.1:4568.'
+        Credential     = 'An access key (user name) and secret key (password). Without it, requests are anonymous, as the public CourtListener bucket allows. The secret is never written anywhere.'
+        Dataset        = 'Keeps only the datasets whose names match these wildcard patterns, for example opinions or financial-*.'
+        ExcludeDataset = 'Drops the datasets whose names match these wildcard patterns.'
+        AsOf           = 'Chooses the newest dump on or before this date instead of the newest of all.'
+        AllVersions    = 'Returns every dump''s file of each dataset, not only the newest.'
+    }
+    Inputs      = @('None')
+    Outputs     = @('BulkData.Engine.Manifest.ManifestEntry')
+    Examples    = @(
+        @{
+            Title   = 'The newest CourtListener dump'
+            Code    = 'Get-BulkManifest'
+            Remarks = 'Lists com-courtlistener-storage/bulk-data/ anonymously and shows the newest file of each dataset, largest first.'
+        }
+        @{
+            Title   = 'A few datasets, as of a date'
+            Code    = "Get-BulkManifest -Dataset 'courts', 'dockets', 'schema', 'load-bulk-data' -AsOf '2024-12-31'"
+            Remarks = 'Chooses the files of the dump of 2024-12-31 (or the newest before it) for four datasets.'
+        }
+        @{
+            Title   = 'A mirror or a local test server'
+            Code    = "Get-BulkManifest -EndpointUrl 'http://127.0.0.1:4568' -ExcludeDataset 'opinions' | Format-Table Dataset, Size, Key"
+            Remarks = 'Lists the same layout on an S3-compatible server, leaving out the 55 GB opinions file.'
+        }
+    )
+}

@@ -1,0 +1,86 @@
+using System.Management.Automation;
+using BulkData.Engine;
+using BulkData.Engine.Manifest;
+using BulkData.Engine.Storage;
+
+namespace BulkData.Cmdlets;
+
+/// <summary>Lists a bulk-data bucket and emits the newest file of each dataset, largest first.</summary>
+[Cmdlet(VerbsCommon.Get, "BulkManifest")]
+[OutputType(typeof(ManifestEntry))]
+public sealed class GetBulkManifestCommand : BulkCmdlet
+{
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string Bucket { get; set; } = BucketLocation.DefaultBucket;
+
+    [Parameter]
+    [AllowEmptyString]
+    public string Prefix { get; set; } = BucketLocation.DefaultPrefix;
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string Region { get; set; } = BucketLocation.DefaultRegion;
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? EndpointUrl { get; set; }
+
+    [Parameter]
+    [Credential]
+    public PSCredential? Credential { get; set; }
+
+    [Parameter(Position = 0)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Dataset { get; set; }
+
+    [Parameter]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? ExcludeDataset { get; set; }
+
+    [Parameter]
+    public DateTime? AsOf { get; set; }
+
+    [Parameter]
+    public SwitchParameter AllVersions { get; set; }
+
+    protected override void EndProcessing()
+    {
+        var location = new BucketLocation { Bucket = Bucket, Region = Region, EndpointUrl = EndpointUrl };
+        var selection = new ManifestSelection
+        {
+            Include = Dataset ?? Array.Empty<string>(),
+            Exclude = ExcludeDataset ?? Array.Empty<string>(),
+            AsOf = AsOf,
+            AllVersions = AllVersions.IsPresent,
+        };
+
+        ManifestResult result;
+        try
+        {
+            result = RunEngine((reporter, _, ct) => ManifestService.GetAsync(location, Prefix, selection, Credentials.ToS3(Credential), reporter, ct));
+        }
+        catch (Exception ex) when (ex is BulkDataException or OperationCanceledException)
+        {
+            ThrowBulkError(ex, $"s3://{Bucket}/{Prefix}");
+            return;
+        }
+
+        foreach (var note in result.Notes)
+        {
+            WriteWarning(note);
+        }
+
+        if (result.Entries.Count == 0)
+        {
+            WriteError(new ErrorRecord(
+                new BulkDataException(BulkErrorKind.EmptyListing, $"None of the {result.ObjectsListed} objects under 's3://{Bucket}/{Prefix}' matched the selection (Dataset, ExcludeDataset, AsOf)."),
+                nameof(BulkErrorKind.EmptyListing), ErrorCategory.ObjectNotFound, $"s3://{Bucket}/{Prefix}"));
+            return;
+        }
+
+        WriteObject(result.Entries, enumerateCollection: true);
+    }
+}

@@ -1,0 +1,123 @@
+namespace BulkData.Engine.Transfer;
+
+/// <summary>The answer of Test-BulkDiskSpace.</summary>
+public sealed class DiskSpaceReport
+{
+    public required string Path { get; init; }
+
+    /// <summary>The existing folder whose file system was measured (the path or its nearest existing parent).</summary>
+    public required string MeasuredPath { get; init; }
+
+    public required long AvailableBytes { get; init; }
+
+    public required long RequiredBytes { get; init; }
+
+    public required long ReserveBytes { get; init; }
+
+    /// <summary>Bytes not counted because the files are already complete at the path.</summary>
+    public long AlreadyPresentBytes { get; init; }
+
+    public int FileCount { get; init; }
+
+    public int FilesPresent { get; init; }
+
+    public bool IsSufficient => AvailableBytes >= RequiredBytes + ReserveBytes;
+
+    public long ShortfallBytes => Math.Max(0, RequiredBytes + ReserveBytes - AvailableBytes);
+}
+
+/// <summary>One file a plan needs room for.</summary>
+public sealed record SpaceItem(string FileName, long Size);
+
+/// <summary>The rules for how much room a fetch needs, and how much a file system has.</summary>
+public static class DiskSpace
+{
+    /// <summary>Uncompressed size over compressed size of the real CSV exports (opinions: about 4.9).</summary>
+    public const double DefaultExpansionRatio = 5.0;
+
+    /// <summary>The nearest existing folder at or above <paramref name="path"/>.</summary>
+    public static string NearestExistingDirectory(string path)
+    {
+        string? current = System.IO.Path.GetFullPath(path);
+        while (current is not null && !Directory.Exists(current))
+        {
+            current = System.IO.Path.GetDirectoryName(current);
+        }
+
+        return current ?? System.IO.Path.GetPathRoot(System.IO.Path.GetFullPath(path)) ?? "/";
+    }
+
+    /// <summary>Bytes available to an unprivileged user on the file system holding <paramref name="path"/> (as df's Avail).</summary>
+    public static long AvailableBytes(string path)
+    {
+        string dir = NearestExistingDirectory(path);
+        var drive = OperatingSystem.IsWindows() ? new DriveInfo(System.IO.Path.GetPathRoot(dir)!) : new DriveInfo(dir);
+        return drive.AvailableFreeSpace;
+    }
+
+    /// <summary>
+    /// Measures <paramref name="path"/> against the files of a plan. A file already complete at the path
+    /// (same name and size, or its expanded form when extracting) is not counted; a resumable partial counts
+    /// only its missing bytes. With <paramref name="extract"/>, .bz2 files add their expected expanded size.
+    /// </summary>
+    public static DiskSpaceReport Measure(string path, IEnumerable<SpaceItem> items, bool extract, double expansionRatio, long reserveBytes, long extraRequiredBytes = 0)
+    {
+        if (expansionRatio < 1)
+        {
+            throw new BulkDataException(BulkErrorKind.InvalidArgument, $"The expansion ratio must be at least 1 (was {expansionRatio}).");
+        }
+
+        if (reserveBytes < 0 || extraRequiredBytes < 0)
+        {
+            throw new BulkDataException(BulkErrorKind.InvalidArgument, "Byte counts cannot be negative.");
+        }
+
+        string full = System.IO.Path.GetFullPath(path);
+        bool folderExists = Directory.Exists(full);
+        long required = extraRequiredBytes, present = 0;
+        int count = 0, presentCount = 0;
+        foreach (var item in items)
+        {
+            count++;
+            bool compressed = item.FileName.EndsWith(".bz2", StringComparison.OrdinalIgnoreCase);
+            long expanded = extract && compressed ? (long)Math.Ceiling(item.Size * expansionRatio) : 0;
+            string final = System.IO.Path.Combine(full, item.FileName);
+            if (folderExists && extract && compressed && File.Exists(System.IO.Path.Combine(full, FetchLayout.ExpandedName(item.FileName))))
+            {
+                presentCount++;
+                present += item.Size + expanded;
+                continue;
+            }
+
+            long onDisk = 0;
+            if (folderExists && File.Exists(final) && new FileInfo(final).Length == item.Size)
+            {
+                presentCount++;
+                present += item.Size;
+                required += expanded;
+                continue;
+            }
+
+            if (folderExists && File.Exists(FetchLayout.PartialPath(final)))
+            {
+                onDisk = Math.Min(item.Size, new FileInfo(FetchLayout.PartialPath(final)).Length);
+            }
+
+            present += onDisk;
+            required += item.Size - onDisk + expanded;
+        }
+
+        string measured = NearestExistingDirectory(full);
+        return new DiskSpaceReport
+        {
+            Path = full,
+            MeasuredPath = measured,
+            AvailableBytes = AvailableBytes(measured),
+            RequiredBytes = required,
+            ReserveBytes = reserveBytes,
+            AlreadyPresentBytes = present,
+            FileCount = count,
+            FilesPresent = presentCount,
+        };
+    }
+}

@@ -1,0 +1,64 @@
+namespace BulkData.Engine.Transfer;
+
+/// <summary>
+/// How files are laid out in a destination folder: the final name of a key, the temporary names
+/// used while bytes are still arriving, and the refusal of keys that would land outside the folder.
+/// </summary>
+public static class FetchLayout
+{
+    /// <summary>Suffix of a download in progress (resumable: the bytes on disk are a prefix of the object).</summary>
+    public const string PartialSuffix = ".bulkdata-partial";
+
+    /// <summary>Suffix of an extraction in progress (not resumable).</summary>
+    public const string ExpandingSuffix = ".bulkdata-expanding";
+
+    public static string PartialPath(string finalPath) => finalPath + PartialSuffix;
+
+    public static string ExpandingPath(string finalPath) => finalPath + ExpandingSuffix;
+
+    /// <summary>The name of a file once expanded: <c>x.csv.bz2</c> becomes <c>x.csv</c>.</summary>
+    public static string ExpandedName(string fileName)
+        => fileName.EndsWith(".bz2", StringComparison.OrdinalIgnoreCase) ? fileName[..^4] : fileName + ".out";
+
+    /// <summary>
+    /// The local path for a file name inside <paramref name="destination"/>. Refuses names that are
+    /// empty, absolute, carry separators or parent references, or otherwise resolve outside it.
+    /// </summary>
+    public static string ResolveInside(string destination, string fileName)
+    {
+        string root = Path.GetFullPath(destination);
+        if (string.IsNullOrWhiteSpace(fileName) || fileName is "." or ".." || fileName.IndexOfAny(new[] { '/', '\\', '\0', ':' }) >= 0
+            || Path.IsPathRooted(fileName) || fileName.Trim() != fileName)
+        {
+            throw new BulkDataException(BulkErrorKind.UnsafePath, $"The name '{fileName}' would not stay inside '{root}': refused.", fileName);
+        }
+
+        string full = Path.GetFullPath(Path.Combine(root, fileName));
+        string rootWithSep = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
+        if (!full.StartsWith(rootWithSep, OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal))
+        {
+            throw new BulkDataException(BulkErrorKind.UnsafePath, $"The name '{fileName}' resolves to '{full}', outside '{root}': refused.", fileName);
+        }
+
+        return full;
+    }
+
+    /// <summary>The file name of an object key: its last segment, refused if it is not a plain name.</summary>
+    public static string FileNameOfKey(string key)
+    {
+        int slash = key.LastIndexOf('/');
+        string name = slash >= 0 ? key[(slash + 1)..] : key;
+        if (name.Length == 0 || name is "." or ".." || name.Contains('\\') || name.Contains('\0') || name.Contains(':'))
+        {
+            throw new BulkDataException(BulkErrorKind.UnsafePath, $"The object key '{key}' does not end in a plain file name: refused.", key);
+        }
+
+        // A key whose path climbs out ("a/../../x") is refused even though only its last segment is used.
+        if (key.Split('/').Any(s => s == ".."))
+        {
+            throw new BulkDataException(BulkErrorKind.UnsafePath, $"The object key '{key}' contains '..': refused.", key);
+        }
+
+        return name;
+    }
+}

@@ -1,0 +1,77 @@
+using System.Globalization;
+using BulkData.TestKit;
+
+// The test kit's command line, used by the Pester suites, the demo and the benchmarks:
+//   publish  --pg <connection string> --out <dir> [--endpoint <url>] [--date yyyy-MM-dd] [--dockets N] [--words N]
+//            [--courts N] [--people N] [--dialect Escape|ForceQuote|Backtick|Rfc4180] [--compressor lbzip2]
+//            [--source-db name] [--bucket b] [--prefix p] [--part-size bytes]
+//   listing  --endpoint <url> --bucket <b> --prefix <p> --count N     (many small dated objects, for paging)
+//   put      --endpoint <url> --bucket <b> --key <k> --file <path> [--part-size bytes]
+var opts = ParseArgs(args.Skip(1));
+string Get(string name, string? fallback = null) => opts.TryGetValue(name, out var v) ? v : fallback ?? throw new ArgumentException($"--{name} is required");
+switch (args.FirstOrDefault())
+{
+    case "publish":
+    {
+        var dump = await Publisher.PublishAsync(new PublishOptions
+        {
+            ConnectionString = Get("pg"),
+            OutputDirectory = Get("out"),
+            EndpointUrl = opts.GetValueOrDefault("endpoint"),
+            DumpDate = DateTime.ParseExact(Get("date", "2026-09-30"), "yyyy-MM-dd", CultureInfo.InvariantCulture),
+            Dockets = int.Parse(Get("dockets", "60")),
+            Words = int.Parse(Get("words", "40")),
+            Courts = int.Parse(Get("courts", "12")),
+            People = int.Parse(Get("people", "20")),
+            Dialect = Enum.Parse<Dialect>(Get("dialect", "Escape"), ignoreCase: true),
+            Compressor = Get("compressor", "lbzip2"),
+            SourceDatabase = Get("source-db", "cl_source"),
+            Bucket = Get("bucket", "com-courtlistener-storage"),
+            Prefix = Get("prefix", "bulk-data/"),
+            MultipartPartSize = long.Parse(Get("part-size", (8 * 1024 * 1024).ToString())),
+        });
+        Console.WriteLine(Publisher.ToJson(dump));
+        return 0;
+    }
+
+    case "listing":
+    {
+        int count = await Listing.FillAsync(Get("endpoint"), Get("bucket", "com-courtlistener-storage"), Get("prefix", "bulk-data/"), int.Parse(Get("count", "1111")));
+        Console.WriteLine(count);
+        return 0;
+    }
+
+    case "put":
+    {
+        using var s3 = Publisher.CreateClient(Get("endpoint"));
+        string bucket = Get("bucket", "com-courtlistener-storage");
+        await Publisher.EnsureBucketAsync(s3, bucket, default);
+        Console.WriteLine(await Publisher.UploadAsync(s3, bucket, Get("key"), Get("file"), long.Parse(Get("part-size", "0")), default));
+        return 0;
+    }
+
+    default:
+        Console.Error.WriteLine("usage: BulkData.TestKit publish|listing|put --option value ...");
+        return 2;
+}
+
+static Dictionary<string, string> ParseArgs(IEnumerable<string> args)
+{
+    var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+    string? name = null;
+    foreach (var a in args)
+    {
+        if (a.StartsWith("--", StringComparison.Ordinal))
+        {
+            name = a[2..];
+            result[name] = "true";
+        }
+        else if (name is not null)
+        {
+            result[name] = a;
+            name = null;
+        }
+    }
+
+    return result;
+}

@@ -1,0 +1,46 @@
+# Dot-sourced by every Pester suite (in BeforeAll): the module under test, the running services,
+# the test kit, and small helpers. build.ps1 test sets the BULKDATA_* variables.
+Set-StrictMode -Version Latest
+
+$script:RepoRoot = if ($env:BULKDATA_REPO) { $env:BULKDATA_REPO } else { (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path }
+$script:ModulePath = if ($env:BULKDATA_MODULE) { $env:BULKDATA_MODULE } else { Join-Path $script:RepoRoot 'out/BulkData/BulkData.psd1' }
+$script:TestKit = if ($env:BULKDATA_TESTKIT) { $env:BULKDATA_TESTKIT } else { Join-Path $script:RepoRoot 'out/testkit/BulkData.TestKit.dll' }
+$script:PgConnectionString = $env:BULKDATA_TEST_PG
+$script:S3Endpoint = $env:BULKDATA_TEST_S3
+$script:SharedFixtures = Join-Path $script:RepoRoot '../shared/fixtures/courtlistener'
+
+if (-not $script:PgConnectionString -or -not $script:S3Endpoint) {
+    throw 'The test services are not running: run the suites with ./build.ps1 test (it starts PostgreSQL and s3rver).'
+}
+
+Import-Module $script:ModulePath -Force
+
+# A child PowerShell of the same version, for tests that need their own process (Ctrl+C, kill -9).
+$script:PwshCommand = @([Environment]::ProcessPath, (Join-Path $PSHOME 'pwsh.dll'))
+
+function Invoke-TestKit {
+    <# Runs the test kit (fixture publisher) and returns its JSON output as objects. #>
+    param([Parameter(ValueFromRemainingArguments)] [string[]] $Arguments)
+    $out = & dotnet $script:TestKit @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "BulkData.TestKit $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
+    $text = $out -join "`n"
+    if ($text.TrimStart().StartsWith('{')) { $text | ConvertFrom-Json } else { $text }
+}
+
+function New-TestName {
+    <# A unique lowercase name for a bucket, database or folder of one suite. #>
+    param([string] $Prefix = 't')
+    "$Prefix-$([guid]::NewGuid().ToString('N').Substring(0, 10))"
+}
+
+function Publish-TestDump {
+    <# Publishes a small CourtListener-shaped dump to a bucket of its own; returns the publisher's JSON. #>
+    param([string] $Bucket, [string] $OutDir, [string] $SourceDb = ('src_' + [guid]::NewGuid().ToString('N').Substring(0, 8)), [string[]] $Extra = @())
+    Invoke-TestKit publish --pg $script:PgConnectionString --out $OutDir --endpoint $script:S3Endpoint --bucket $Bucket --source-db $SourceDb @Extra
+}
+
+function New-TestDirectory {
+    $dir = Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'bulkdata-test')
+    New-Item -ItemType Directory -Path $dir -Force | Out-Null
+    $dir
+}
