@@ -41,6 +41,7 @@ public sealed class SchemaLoader
     // Triggers skipped because their function is missing: (table, trigger) -> line of the CREATE TRIGGER.
     private readonly Dictionary<(string Table, string Trigger), int> _skippedTriggers = new();
     private readonly List<SchemaWarning> _warnings = new();
+    private readonly HashSet<string> _skippedSettings = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Every statement skipped by this loader so far, over all calls.</summary>
     public IReadOnlyList<SchemaWarning> Warnings => _warnings;
@@ -51,6 +52,8 @@ public sealed class SchemaLoader
     /// <summary>
     /// Runs <paramref name="statements"/> in order on <paramref name="connection"/> (open). With a
     /// <paramref name="transaction"/>, each statement runs in a savepoint of it; without, each commits on its own.
+    /// A setting this loader already reported as unknown (the script's <see cref="SchemaScript.Settings"/> applied
+    /// again on a second connection) is skipped without a second warning and is not counted again.
     /// </summary>
     /// <exception cref="BulkDataException">A statement failed in a way that is not tolerated (DatabaseError), or a meta-command cannot be run (InvalidData).</exception>
     public async Task<SchemaApplyResult> ApplyAsync(
@@ -118,6 +121,13 @@ public sealed class SchemaLoader
                 if (reason is null)
                 {
                     throw Failure(sourceName, statement, e);
+                }
+
+                if (e.SqlState == PostgresErrorCodes.UndefinedObject && SettingName(shape) is { } setting && !_skippedSettings.Add(setting))
+                {
+                    // The same session settings re-applied on another connection: reported once per loader.
+                    reporter.Verbose($"{sourceName} line {statement.Line}: skipped '{statement.Summary(120)}' again: {reason}.");
+                    continue;
                 }
 
                 var warning = new SchemaWarning(statement.Line, statement.Summary(), reason);
