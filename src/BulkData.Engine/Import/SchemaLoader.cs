@@ -8,6 +8,9 @@ public sealed record SchemaWarning(int Line, string Statement, string Reason);
 /// <summary>What <see cref="SchemaLoader.ApplyAsync(NpgsqlConnection, IEnumerable{SqlStatement}, string, IBulkReporter, CancellationToken)"/> did: statements applied, and those skipped with their reasons.</summary>
 public sealed record SchemaApplyResult(int Applied, IReadOnlyList<SchemaWarning> Skipped);
 
+/// <summary>Whether <see cref="SchemaLoader.EnsureDatabaseAsync(string, string, SqlStatement?, string?, IBulkReporter, CancellationToken)"/> created the database, and what of its statement it skipped (the locale).</summary>
+public sealed record DatabaseEnsureResult(bool Created, IReadOnlyList<SchemaWarning> Skipped);
+
 /// <summary>
 /// Runs schema statements on a server without psql. Each statement runs on its own (autocommit, or in its own
 /// savepoint when a transaction is given), so one that fails does not undo or block the others. A failure is
@@ -153,6 +156,16 @@ public sealed class SchemaLoader
     /// </summary>
     public static async Task<bool> EnsureDatabaseAsync(string adminConnectionString, string database, string? createDatabaseStatement, IBulkReporter reporter, CancellationToken ct)
     {
+        var statement = createDatabaseStatement is null ? null : new SqlStatement(createDatabaseStatement, 0, StatementKind.Sql);
+        return (await EnsureDatabaseAsync(adminConnectionString, database, statement, null, reporter, ct)).Created;
+    }
+
+    /// <summary>
+    /// As <see cref="EnsureDatabaseAsync(string, string, string?, IBulkReporter, CancellationToken)"/>, with the
+    /// statement's file and line in the locale warning, which is also returned (to be counted with the others).
+    /// </summary>
+    public static async Task<DatabaseEnsureResult> EnsureDatabaseAsync(string adminConnectionString, string database, SqlStatement? createDatabaseStatement, string? sourceName, IBulkReporter reporter, CancellationToken ct)
+    {
         ArgumentException.ThrowIfNullOrEmpty(database);
         reporter ??= NullReporter.Instance;
         var builder = new NpgsqlConnectionStringBuilder(adminConnectionString);
@@ -178,32 +191,36 @@ public sealed class SchemaLoader
             if (await exists.ExecuteScalarAsync(ct) is not null)
             {
                 reporter.Verbose($"Database {database} exists on {server}.");
-                return false;
+                return new DatabaseEnsureResult(false, Array.Empty<SchemaWarning>());
             }
         }
 
         string sql = createDatabaseStatement is null
             ? $"CREATE DATABASE {QualifiedName.QuoteIdentifier(database)}"
-            : SchemaScript.RetargetCreateDatabase(createDatabaseStatement.Trim().TrimEnd(';'), database);
+            : SchemaScript.RetargetCreateDatabase(createDatabaseStatement.Text.Trim().TrimEnd(';'), database);
+        var skipped = new List<SchemaWarning>();
         try
         {
             await ExecuteAsync(conn, sql, null, ct);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateDatabase)
         {
-            return false;
+            return new DatabaseEnsureResult(false, skipped);
         }
         catch (PostgresException e) when (IsLocaleFailure(e, sql))
         {
             string plain = WithoutLocale(sql);
-            reporter.Warning($"Database {database}: the dump's locale is not usable on this server ({e.MessageText}); creating it with the server's default locale instead: {plain}");
+            string reason = $"its locale is not usable on this server ({e.MessageText}); database {database} is created with the server's default locale instead";
+            string where = createDatabaseStatement is { Line: > 0 } ? $"{sourceName ?? "schema"} line {createDatabaseStatement.Line}: " : "";
+            skipped.Add(new SchemaWarning(createDatabaseStatement?.Line ?? 0, SqlStatementSummary(sql), reason));
+            reporter.Warning($"{where}skipped the locale of '{SqlStatementSummary(sql)}': {reason}.");
             try
             {
                 await ExecuteAsync(conn, plain, null, ct);
             }
             catch (PostgresException e2) when (e2.SqlState == PostgresErrorCodes.DuplicateDatabase)
             {
-                return false;
+                return new DatabaseEnsureResult(false, skipped);
             }
             catch (PostgresException e2)
             {
@@ -216,8 +233,10 @@ public sealed class SchemaLoader
         }
 
         reporter.Verbose($"Created database {database} on {server}.");
-        return true;
+        return new DatabaseEnsureResult(true, skipped);
     }
+
+    private static string SqlStatementSummary(string sql) => new SqlStatement(sql, 0, StatementKind.Sql).Summary();
 
     /// <summary><paramref name="createDatabase"/> without its locale options (LOCALE, LC_COLLATE, LC_CTYPE, ICU_LOCALE, LOCALE_PROVIDER...).</summary>
     public static string WithoutLocale(string createDatabase)

@@ -101,8 +101,16 @@ public class SchemaLoaderTests
         try
         {
             bool localeInstalled = await LocaleInstalledAsync("en_US");
-            Assert.True(await SchemaLoader.EnsureDatabaseAsync(admin, db, script.CreateDatabaseStatement!.Text, reporter, default));
+            var created = await SchemaLoader.EnsureDatabaseAsync(admin, db, script.CreateDatabaseStatement, source, reporter, default);
+            Assert.True(created.Created);
             Assert.False(await SchemaLoader.EnsureDatabaseAsync(admin, db, script.CreateDatabaseStatement!.Text, reporter, default));
+            if (!localeInstalled)
+            {
+                var locale = Assert.Single(created.Skipped);
+                Assert.Equal(script.CreateDatabaseStatement!.Line, locale.Line);
+                Assert.StartsWith("its locale is not usable on this server (invalid locale name: \"en_US.UTF-8\")", locale.Reason);
+                Assert.StartsWith($"{source} line {script.CreateDatabaseStatement.Line}: skipped the locale of 'CREATE DATABASE \"{db}\"", reporter.Warnings[0]);
+            }
 
             await using var conn = new NpgsqlConnection(ImportTestEnvironment.ConnectionStringFor(db));
             await conn.OpenAsync();
@@ -135,7 +143,7 @@ public class SchemaLoaderTests
             Assert.Equal(expected.Count, warnings.Count);
             Assert.All(expected.Zip(warnings), p => Assert.StartsWith($"{source} line {p.First.Item1}: skipped '", p.Second));
             Assert.All(expected.Zip(warnings), p => Assert.EndsWith($": {p.First.Item2}.", p.Second));
-            Assert.Equal(localeInstalled ? 0 : 1, reporter.Warnings.Count(w => w.Contains("locale is not usable", StringComparison.Ordinal)));
+            Assert.Equal(localeInstalled ? 0 : 1, reporter.Warnings.Count(w => w.Contains("skipped the locale of", StringComparison.Ordinal)));
             Assert.Equal(expected.Count + (localeInstalled ? 0 : 1), reporter.Warnings.Count);
 
             Assert.Equal(8, await ImportTestEnvironment.CountAsync(conn, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"));
