@@ -26,11 +26,6 @@ public sealed class SchemaLoader
 
     private const string Savepoint = "bulkdata_schema_statement";
 
-    private static readonly HashSet<string> IgnoredMetaCommands = new(StringComparer.Ordinal)
-    {
-        "restrict", "unrestrict", "set", "unset", "pset", "echo", "qecho", "warn", "encoding", "timing",
-    };
-
     private static readonly HashSet<string> RoleKeywords = new(StringComparer.Ordinal)
     {
         "public", "current_user", "session_user", "current_role",
@@ -81,7 +76,7 @@ public sealed class SchemaLoader
             if (statement.Kind == StatementKind.MetaCommand)
             {
                 string name = statement.Text.TrimStart('\\').Split(' ', '\t')[0];
-                if (!IgnoredMetaCommands.Contains(name))
+                if (!SchemaScript.IgnoredMetaCommands.Contains(name))
                 {
                     throw new BulkDataException(
                         BulkErrorKind.InvalidData,

@@ -17,7 +17,7 @@ public enum SchemaPhase
 /// </summary>
 public sealed class SchemaScript
 {
-    private static readonly HashSet<string> IgnoredMetaCommands = new(StringComparer.Ordinal)
+    internal static readonly HashSet<string> IgnoredMetaCommands = new(StringComparer.Ordinal)
     {
         // pg_dump 17.6+ guards its output with these; they matter to psql only.
         "restrict", "unrestrict",

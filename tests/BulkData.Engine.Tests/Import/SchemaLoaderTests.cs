@@ -281,6 +281,29 @@ public class SchemaLoaderTests
     }
 
     [SkippableFact]
+    public async Task Cancellation_stops_before_the_next_statement()
+    {
+        string admin = ImportTestEnvironment.RequirePg();
+        string db = ImportTestEnvironment.NewDatabaseName("cancel");
+        try
+        {
+            await SchemaLoader.EnsureDatabaseAsync(admin, db, null, NullReporter.Instance, default);
+            await using var conn = new NpgsqlConnection(ImportTestEnvironment.ConnectionStringFor(db));
+            await conn.OpenAsync();
+            using var cts = new CancellationTokenSource();
+            var reporter = new CancellingReporter(cts, afterProgressUpdates: 1);
+            var statements = SqlScriptSplitter.Split(string.Concat(Enumerable.Range(0, 30).Select(i => $"CREATE TABLE public.t{i} (id integer);\n")));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new SchemaLoader().ApplyAsync(conn, statements, "c.sql", reporter, cts.Token));
+            long made = await ImportTestEnvironment.CountAsync(conn, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
+            Assert.InRange(made, 1, 29);
+        }
+        finally
+        {
+            await ImportTestEnvironment.DropDatabaseAsync(db);
+        }
+    }
+
+    [SkippableFact]
     public async Task A_database_that_cannot_be_created_is_an_error_naming_it()
     {
         string admin = ImportTestEnvironment.RequirePg();
@@ -315,5 +338,34 @@ public class SchemaLoaderTests
     {
         await using var cmd = new NpgsqlCommand(sql, conn);
         return (string)(await cmd.ExecuteScalarAsync())!;
+    }
+
+    // Cancels the run from inside it, once it has reported progress a number of times (progress comes every 10 statements).
+    private sealed class CancellingReporter : IBulkReporter
+    {
+        private readonly CancellationTokenSource _cts;
+        private int _left;
+
+        public CancellingReporter(CancellationTokenSource cts, int afterProgressUpdates)
+        {
+            _cts = cts;
+            _left = afterProgressUpdates;
+        }
+
+        public void Verbose(string message)
+        {
+        }
+
+        public void Warning(string message)
+        {
+        }
+
+        public void Progress(ProgressUpdate update)
+        {
+            if (--_left < 0)
+            {
+                _cts.Cancel();
+            }
+        }
     }
 }

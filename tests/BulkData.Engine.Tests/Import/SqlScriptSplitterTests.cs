@@ -149,6 +149,22 @@ public class SqlScriptSplitterTests
     }
 
     [Fact]
+    public void Windows_line_endings_give_the_same_statements_and_lines()
+    {
+        var parts = SqlScriptSplitter.Split("\\restrict k\r\n-- c\r\nSELECT 'a\r\nb';\r\n\r\nSELECT 2;\r\n\\connect db\r\n");
+        Assert.Equal(
+            new[] { ("\\restrict k", 1, StatementKind.MetaCommand), ("SELECT 'a\r\nb';", 3, StatementKind.Sql), ("SELECT 2;", 6, StatementKind.Sql), ("\\connect db", 7, StatementKind.MetaCommand) },
+            parts.Select(p => (p.Text, p.Line, p.Kind)));
+    }
+
+    [Fact]
+    public void Copy_data_after_copy_from_stdin_is_not_split_into_statements()
+    {
+        var parts = SqlScriptSplitter.Split("COPY public.t (a) FROM stdin;\n1;2\n\\x;\n\\.\nSELECT 1;\n");
+        Assert.Equal(new[] { ("COPY public.t (a) FROM stdin;", 1), ("SELECT 1;", 5) }, parts.Select(p => (p.Text, p.Line)));
+    }
+
+    [Fact]
     public void A_meta_command_inside_an_unfinished_statement_is_an_error()
     {
         var e = Assert.Throws<BulkDataException>(() => SqlScriptSplitter.Split("SELECT 1\n\\connect x\n;", "s.sql"));
