@@ -163,6 +163,9 @@ public static class DockerStandIn
 
         public Dictionary<string, string> Images { get; init; } = new();
 
+        /// <summary>Services with profiles: `up` without service names leaves them out, as compose does.</summary>
+        public HashSet<string> Profiled { get; init; } = new();
+
         public bool HasService(string name, StateFile state)
             => Services is not null ? Services.ContainsKey(name) : state.Containers(Name).Any(c => (string?)c["service"] == name);
 
@@ -243,6 +246,7 @@ public static class DockerStandIn
 
         var services = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var images = new Dictionary<string, string>(StringComparer.Ordinal);
+        var profiled = new HashSet<string>(StringComparer.Ordinal);
         string? fileName = null;
         foreach (var file in configFiles)
         {
@@ -285,6 +289,11 @@ public static class DockerStandIn
                     continue;
                 }
 
+                if (body.Children.TryGetValue(new YamlScalarNode("profiles"), out var prof) && prof is YamlSequenceNode { Children.Count: > 0 })
+                {
+                    profiled.Add(service);
+                }
+
                 if (body.Children.TryGetValue(new YamlScalarNode("image"), out var img) && img is YamlScalarNode imgs)
                 {
                     images[service] = imgs.Value!;
@@ -316,7 +325,7 @@ public static class DockerStandIn
 
         string workingDir = projectDirectory is not null ? Path.GetFullPath(projectDirectory, cwd) : Path.GetDirectoryName(configFiles[0])!;
         string projectNameFinal = Normalize(projectName ?? fileName ?? Path.GetFileName(workingDir.TrimEnd('/')));
-        return new Project { Name = projectNameFinal, WorkingDir = workingDir, ConfigFiles = configFiles, Services = services, Images = images };
+        return new Project { Name = projectNameFinal, WorkingDir = workingDir, ConfigFiles = configFiles, Services = services, Images = images, Profiled = profiled };
     }
 
     private static string Normalize(string name) => Regex.Replace(name.ToLowerInvariant(), "[^a-z0-9_-]", string.Empty);
@@ -466,7 +475,7 @@ public static class DockerStandIn
         RequireServices(project, state, services);
         if (services.Count == 0)
         {
-            services = project.Services.Keys.ToList();
+            services = project.Services.Keys.Where(s => !project.Profiled.Contains(s)).ToList();
         }
 
         var order = new List<string>();
