@@ -64,6 +64,21 @@ public static class DockerStandIn
         }
     }
 
+    /// <summary>A YAML document as JSON (scalars as strings), for tests that read `docker-compose config`.</summary>
+    public static string YamlToJson(string yaml)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(yaml));
+        static JsonNode? Convert(YamlNode node) => node switch
+        {
+            YamlMappingNode m => new JsonObject(m.Children.Select(kv => KeyValuePair.Create(((YamlScalarNode)kv.Key).Value!, Convert(kv.Value)))),
+            YamlSequenceNode q => new JsonArray(q.Children.Select(Convert).ToArray()),
+            YamlScalarNode s => JsonValue.Create(s.Value),
+            _ => null,
+        };
+        return stream.Documents.Count == 0 ? "null" : Convert(stream.Documents[0].RootNode)!.ToJsonString(GoJson);
+    }
+
     private static int Compose(List<string> args)
     {
         string? projectDirectory = null, projectName = null;
