@@ -29,7 +29,7 @@ Everything is written to a transcript (-LogPath). -WhatIf shows every step witho
 
 Shows every step of the run without doing it.
 #>
-[CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+[CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', PositionalBinding = $false)]
 param(
     # Where the dump is fetched to (on this machine); the bulk-data container sees it as -ContainerSource.
     [string] $Destination = '/srv/bulk-data',
@@ -37,13 +37,19 @@ param(
     # The transcript. Default: <Destination>/logs/bulk-data-runbook-<UTC time>.log.
     [string] $LogPath,
 
-    # The compose project (docker compose --project-directory / -f / -p); compose's defaults when not given.
+    # The compose project directory (docker compose --project-directory), e.g. CourtListener's docker/courtlistener. Default: compose's own.
     [string] $ProjectDirectory,
+
+    # The compose files (docker compose -f), e.g. docker-compose.yml, docker-compose.bulk-data.yml; relative to -ProjectDirectory when given. Default: compose's own.
     [string[]] $ComposeFile,
+
+    # The compose project name (docker compose -p). Default: compose's own.
     [string] $ProjectName,
 
-    # Services left running (default cl-postgresql, cl-bulk-data), or exactly the services to stop.
+    # Services left running while the import runs. Default: cl-postgresql, cl-bulk-data.
     [string[]] $Keep = @('cl-postgresql', 'cl-bulk-data'),
+
+    # Exactly the services to stop, instead of every running one but -Keep.
     [string[]] $Service,
 
     # The docker program.
@@ -59,10 +65,16 @@ param(
     # The dump folder as the container sees it (its volume).
     [string] $ContainerSource = '/srv/bulk-data',
 
-    # The database.
+    # The PostgreSQL host, as the import sees it (the compose service name in Container mode).
     [string] $DbHost = 'cl-postgresql',
+
+    # The PostgreSQL port.
     [int] $DbPort = 5432,
+
+    # The database to import into.
     [string] $Database = 'courtlistener',
+
+    # The PostgreSQL user and password. In Container mode the password reaches the container through the BULKDATA_DB_PASSWORD environment variable only.
     [pscredential] $DbCredential,
 
     # Replaces the import step; called with one argument, the run's context (Destination, DockerPath,
@@ -72,9 +84,13 @@ param(
     # Passed to Get-BulkManifest (e.g. @{ EndpointUrl = 'http://localhost:4568'; Bucket = 'b' }).
     [hashtable] $ManifestParameters = @{},
 
-    # Passed to Start-BulkFetch.
+    # Parallel downloads (Start-BulkFetch -ThrottleLimit). Default: Start-BulkFetch's own.
     [int] $ThrottleLimit,
+
+    # Expand the .bz2 files after download (Start-BulkFetch -Extract); the disk check counts their expanded size.
     [switch] $Extract,
+
+    # S3 credentials for the fetch (Start-BulkFetch -Credential). Default: anonymous.
     [pscredential] $S3Credential,
 
     # Bytes to keep free beyond what the dump needs.
@@ -119,6 +135,7 @@ if (-not $LogPath) {
 $result = [pscustomobject]@{
     PSTypeName      = 'BulkData.RunbookResult'
     Succeeded       = $false
+    WhatIf          = [bool]$WhatIfPreference
     LogPath         = $LogPath
     DiskSpace       = $null
     Files           = @()
