@@ -11,10 +11,13 @@
     FormatsToProcess     = @(
         'BulkData.Manifest.format.ps1xml'
         'BulkData.Transfer.format.ps1xml'
+        'BulkData.Services.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-BulkManifest'
         'Test-BulkDiskSpace'
+        'Stop-NonEssentialService'
+        'Start-NonEssentialService'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -7,10 +7,19 @@ using BulkData.TestKit;
 //            [--source-db name] [--bucket b] [--prefix p] [--part-size bytes]
 //   listing  --endpoint <url> --bucket <b> --prefix <p> --count N     (many small dated objects, for paging)
 //   put      --endpoint <url> --bucket <b> --key <k> --file <path> [--part-size bytes]
+//   yaml-to-json <file>    prints a YAML file (e.g. `docker-compose config` output) as JSON
+//   docker   compose ...   the stand-in docker program (see DockerStandIn.cs): tests wrap it in a `docker` script
 var opts = ParseArgs(args.Skip(1));
 string Get(string name, string? fallback = null) => opts.TryGetValue(name, out var v) ? v : fallback ?? throw new ArgumentException($"--{name} is required");
 switch (args.FirstOrDefault())
 {
+    case "docker":
+        return BulkData.TestKit.DockerStandIn.Run(args.Skip(1).ToArray());
+
+    case "yaml-to-json":
+        Console.WriteLine(BulkData.TestKit.DockerStandIn.YamlToJson(File.ReadAllText(args[1])));
+        return 0;
+
     case "publish":
     {
         var dump = await Publisher.PublishAsync(new PublishOptions

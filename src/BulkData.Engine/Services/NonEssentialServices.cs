@@ -1,0 +1,218 @@
+namespace BulkData.Engine.Services;
+
+/// <summary>What Stop-NonEssentialService will stop, and what it leaves alone.</summary>
+public sealed class StopPlan
+{
+    public required IReadOnlyList<ComposeServiceStatus> ToStop { get; init; }
+
+    /// <summary>Services left alone, with the reason (kept, or not running).</summary>
+    public required IReadOnlyList<(string Service, string Reason)> Skipped { get; init; }
+}
+
+/// <summary>The outcome of a stop or a start: the services that changed, and one error per service that did not.</summary>
+public sealed class ServiceChange
+{
+    public List<ServiceState> Changed { get; } = new();
+
+    public List<BulkDataException> Failures { get; } = new();
+}
+
+/// <summary>
+/// The rules for stopping what would fight a bulk import and starting exactly that again:
+/// every running service but the kept ones (or exactly the named ones) is stopped with one
+/// <c>docker compose stop</c>; afterwards each one's state is read back, and a service still up is an error
+/// that names it.
+/// </summary>
+public static class NonEssentialServices
+{
+    /// <summary>The services kept running by default: the database and the bulk-data service itself.</summary>
+    public static readonly IReadOnlyList<string> DefaultKeep = new[] { "cl-postgresql", "cl-bulk-data" };
+
+    /// <summary>
+    /// Chooses what to stop. With <paramref name="services"/> exactly those (each must be a service of the
+    /// project; one not up is skipped), otherwise every service that is up except those in <paramref name="keep"/>.
+    /// </summary>
+    public static StopPlan PlanStop(IReadOnlyDictionary<string, ComposeServiceStatus> status, IEnumerable<string>? keep, IEnumerable<string>? services, string projectDescription)
+    {
+        var toStop = new List<ComposeServiceStatus>();
+        var skipped = new List<(string, string)>();
+        var named = services?.Where(s => !string.IsNullOrWhiteSpace(s)).Distinct(StringComparer.Ordinal).ToList();
+        if (named is { Count: > 0 })
+        {
+            var unknown = named.Where(s => !status.ContainsKey(s)).ToList();
+            if (unknown.Count > 0)
+            {
+                throw new BulkDataException(
+                    BulkErrorKind.ObjectNotFound,
+                    $"No such service in {projectDescription}: {string.Join(", ", unknown)} (its services with containers: {string.Join(", ", status.Keys.OrderBy(k => k, StringComparer.Ordinal))}).",
+                    string.Join(",", unknown));
+            }
+
+            foreach (var name in named)
+            {
+                var s = status[name];
+                if (s.IsUp)
+                {
+                    toStop.Add(s);
+                }
+                else
+                {
+                    skipped.Add((name, $"already {s.State}"));
+                }
+            }
+        }
+        else
+        {
+            var kept = new HashSet<string>(keep ?? DefaultKeep, StringComparer.Ordinal);
+            foreach (var s in status.Values.OrderBy(v => v.Service, StringComparer.Ordinal))
+            {
+                if (kept.Contains(s.Service))
+                {
+                    skipped.Add((s.Service, $"kept ({s.State})"));
+                }
+                else if (!s.IsUp)
+                {
+                    skipped.Add((s.Service, $"already {s.State}"));
+                }
+                else
+                {
+                    toStop.Add(s);
+                }
+            }
+        }
+
+        return new StopPlan { ToStop = toStop, Skipped = skipped };
+    }
+
+    /// <summary>Stops <paramref name="services"/> with one <c>docker compose stop</c> and reads back each one's state.</summary>
+    public static async Task<ServiceChange> StopAsync(DockerCompose compose, IReadOnlyList<ComposeServiceStatus> services, int? timeoutSeconds, IBulkReporter reporter, CancellationToken cancellationToken)
+    {
+        var change = new ServiceChange();
+        if (services.Count == 0)
+        {
+            return change;
+        }
+
+        var names = services.Select(s => s.Service).ToList();
+        reporter.Progress(new ProgressUpdate(41, "Stopping non-essential services", string.Join(", ", names)));
+        var result = await compose.StopAsync(names, timeoutSeconds, reporter, cancellationToken).ConfigureAwait(false);
+        var after = await compose.GetServicesAsync(reporter, cancellationToken).ConfigureAwait(false);
+        reporter.Progress(new ProgressUpdate(41, "Stopping non-essential services", "done", Completed: true));
+        foreach (var before in services)
+        {
+            string stateAfter = after.TryGetValue(before.Service, out var a) ? a.State : "absent";
+            if (ComposeStates.IsUp(stateAfter))
+            {
+                string why = result.Succeeded
+                    ? "docker compose stop reported success"
+                    : $"docker compose stop failed with exit code {result.ExitCode}: {(result.ErrorText.Length > 0 ? result.ErrorText : "(nothing on standard error)")}";
+                change.Failures.Add(new BulkDataException(
+                    BulkErrorKind.ExternalCommandFailed,
+                    $"Service '{before.Service}' of compose project '{before.Project}' did not stop: it is still {stateAfter} ({why}).",
+                    before.Service));
+                continue;
+            }
+
+            change.Changed.Add(new ServiceState
+            {
+                Project = before.Project,
+                Service = before.Service,
+                StateBefore = before.State,
+                StateAfter = stateAfter,
+                Containers = before.Containers.Select(c => c.Name).ToArray(),
+                ProjectDirectory = compose.Project.ProjectDirectory,
+                ComposeFile = compose.Project.ComposeFiles.ToArray(),
+            });
+        }
+
+        if (!result.Succeeded && change.Failures.Count == 0)
+        {
+            reporter.Warning($"docker compose stop exited with code {result.ExitCode}, yet every service it was asked to stop is down: {result.ErrorText}");
+        }
+
+        return change;
+    }
+
+    /// <summary>
+    /// Starts exactly <paramref name="services"/> with one <c>docker compose start</c>: each must be a service
+    /// of the project; one already up is left alone and not reported. Reads back each one's state.
+    /// </summary>
+    public static async Task<ServiceChange> StartAsync(DockerCompose compose, IReadOnlyCollection<string> services, IBulkReporter reporter, CancellationToken cancellationToken)
+    {
+        var change = new ServiceChange();
+        var before = await compose.GetServicesAsync(reporter, cancellationToken).ConfigureAwait(false);
+        var toStart = new List<ComposeServiceStatus>();
+        foreach (var name in services.Distinct(StringComparer.Ordinal))
+        {
+            if (!before.TryGetValue(name, out var s))
+            {
+                change.Failures.Add(new BulkDataException(
+                    BulkErrorKind.ObjectNotFound,
+                    $"No such service in {compose.Project.Describe()}: {name} (its services with containers: {string.Join(", ", before.Keys.OrderBy(k => k, StringComparer.Ordinal))}).",
+                    name));
+            }
+            else if (s.IsUp)
+            {
+                reporter.Verbose($"Service '{name}' of compose project '{s.Project}' is already {s.State}: not started.");
+            }
+            else
+            {
+                toStart.Add(s);
+            }
+        }
+
+        if (toStart.Count == 0)
+        {
+            return change;
+        }
+
+        var names = toStart.Select(s => s.Service).ToList();
+        reporter.Progress(new ProgressUpdate(42, "Starting services", string.Join(", ", names)));
+        var result = await compose.StartAsync(names, reporter, cancellationToken).ConfigureAwait(false);
+        var after = await compose.GetServicesAsync(reporter, cancellationToken).ConfigureAwait(false);
+        reporter.Progress(new ProgressUpdate(42, "Starting services", "done", Completed: true));
+        foreach (var s in toStart)
+        {
+            string stateAfter = after.TryGetValue(s.Service, out var a) ? a.State : "absent";
+            if (!ComposeStates.IsUp(stateAfter))
+            {
+                string why = result.Succeeded
+                    ? "docker compose start reported success"
+                    : $"docker compose start failed with exit code {result.ExitCode}: {(result.ErrorText.Length > 0 ? result.ErrorText : "(nothing on standard error)")}";
+                change.Failures.Add(new BulkDataException(
+                    BulkErrorKind.ExternalCommandFailed,
+                    $"Service '{s.Service}' of compose project '{s.Project}' did not start: it is {stateAfter} ({why}).",
+                    s.Service));
+                continue;
+            }
+
+            change.Changed.Add(new ServiceState
+            {
+                Project = s.Project,
+                Service = s.Service,
+                StateBefore = s.State,
+                StateAfter = stateAfter,
+                Containers = s.Containers.Select(c => c.Name).ToArray(),
+                ProjectDirectory = compose.Project.ProjectDirectory,
+                ComposeFile = compose.Project.ComposeFiles.ToArray(),
+            });
+        }
+
+        return change;
+    }
+
+    /// <summary>
+    /// The compose trap: which of <paramref name="stopped"/> are up again (e.g. because <c>docker compose run</c>
+    /// without <c>--no-deps</c> started them as dependencies).
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> FindRestartedAsync(DockerCompose compose, IEnumerable<string> stopped, IBulkReporter reporter, CancellationToken cancellationToken)
+    {
+        var now = await compose.GetServicesAsync(reporter, cancellationToken).ConfigureAwait(false);
+        return stopped.Distinct(StringComparer.Ordinal).Where(s => now.TryGetValue(s, out var st) && st.IsUp).ToList();
+    }
+
+    /// <summary>Synchronous form of <see cref="FindRestartedAsync"/>, for scripts (the runbook).</summary>
+    public static string[] FindRestarted(string? dockerPath, string? projectDirectory, string[]? composeFiles, string? projectName, string? workingDirectory, string[] stopped)
+        => FindRestartedAsync(new DockerCompose(dockerPath, new ComposeProject(projectDirectory, composeFiles, projectName, workingDirectory)), stopped, NullReporter.Instance, CancellationToken.None)
+            .GetAwaiter().GetResult().ToArray();
+}
