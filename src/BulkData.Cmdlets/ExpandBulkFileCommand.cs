@@ -8,7 +8,7 @@ using BulkData.Engine.Transfer;
 namespace BulkData.Cmdlets;
 
 /// <summary>Expands .bz2 files (BulkFile objects or paths), verified and atomically, largest first.</summary>
-[Cmdlet(VerbsData.Expand, "BulkFile", SupportsShouldProcess = true, DefaultParameterSetName = "Path")]
+[Cmdlet(VerbsData.Expand, "BulkFile", SupportsShouldProcess = true, DefaultParameterSetName = "BulkFile")]
 [OutputType(typeof(BulkFile))]
 public sealed class ExpandBulkFileCommand : BulkCmdlet
 {
