@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace BulkData.Engine.Compression;
 
@@ -60,6 +62,12 @@ internal sealed unsafe class Bzip2BlockDecoder
 
     private readonly byte[] _ll = GC.AllocateUninitializedArray<byte>(MaxBlockSymbols, pinned: true);
     private readonly uint[] _tt = GC.AllocateUninitializedArray<uint>(MaxBlockSymbols, pinned: true);
+    private readonly byte[] _pre = GC.AllocateUninitializedArray<byte>(MaxBlockSymbols + 32, pinned: true);
+    private readonly int[] _chainRows = new int[1025];
+    private readonly int[] _chainLen = new int[1025];
+    private readonly int[] _chainNext = new int[1025];
+    private readonly int[] _chainOff = new int[1025];
+    private readonly int[] _chainOrder = new int[1025];
     private readonly byte[] _selectors = new byte[MaxSelectors];
     private readonly byte[] _lengths = new byte[MaxGroups * MaxAlpha];
     private readonly ushort[] _fast = GC.AllocateArray<ushort>(MaxGroups << FastBits, pinned: true);
@@ -445,6 +453,7 @@ internal sealed unsafe class Bzip2BlockDecoder
         new Span<int>(cum, 256).Clear();
         fixed (byte* ll = _ll)
         fixed (uint* tt = _tt)
+        fixed (byte* pre = _pre)
         {
             for (int i = 0; i < n; i++)
             {
@@ -466,66 +475,306 @@ internal sealed unsafe class Bzip2BlockDecoder
                 tt[cum[b]++] = ((uint)i << 8) | b;
             }
 
-            if (output.Length < n)
+            FollowChain(tt, pre, n, origPtr);
+            return UndoInitialRuns(pre, n, ref output);
+        }
+    }
+
+    /// <summary>
+    /// Writes the block's bytes in order into <paramref name="pre"/>: from the original row, each row's entry
+    /// gives a byte and the next row. One dependent load per byte is bound by memory latency, so large blocks
+    /// are cut at checkpoint rows into segments followed several at a time (independent loads overlap): a first
+    /// pass measures each segment and finds the checkpoint it runs into, which orders the segments; a second
+    /// pass writes each at its offset. When the chain from the original row is shorter than the block (a
+    /// periodic block), its bytes repeat, exactly as a plain walk of n steps would produce them.
+    /// </summary>
+    private void FollowChain(uint* tt, byte* pre, int n, int origPtr)
+    {
+        const int Lanes = 8;
+        const int Checkpoints = 1024;
+        const uint Flag = 0x80000000;
+        const uint RowMask = 0xFFFFF;
+        uint r;
+        if (n < 1 << 16)
+        {
+            r = (uint)origPtr;
+            for (int k = 0; k < n; k++)
             {
-                ArrayPool<byte>.Shared.Return(output);
-                output = ArrayPool<byte>.Shared.Rent(Math.Max(n, 1 << 20));
+                uint v = tt[r];
+                pre[k] = (byte)v;
+                r = v >> 8;
             }
 
-            int cap = output.Length;
-            int outPos = 0;
-            int last = -1, same = 0;
-            uint r = (uint)origPtr;
-            byte* o;
-            var handle = System.Runtime.InteropServices.GCHandle.Alloc(output, System.Runtime.InteropServices.GCHandleType.Pinned);
-            try
-            {
-                o = (byte*)handle.AddrOfPinnedObject();
-                for (int k = 0; k < n; k++)
-                {
-                    uint v = tt[r];
-                    r = v >> 8;
-                    int b = (int)(v & 0xFF);
-                    if (same == 4)
-                    {
-                        // The byte after four equal bytes counts how many more follow.
-                        if (outPos + b + (n - k) > cap)
-                        {
-                            handle.Free();
-                            var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(cap * 2, outPos + b + (n - k) + (1 << 20)));
-                            Buffer.BlockCopy(output, 0, bigger, 0, outPos);
-                            ArrayPool<byte>.Shared.Return(output);
-                            output = bigger;
-                            cap = output.Length;
-                            handle = System.Runtime.InteropServices.GCHandle.Alloc(output, System.Runtime.InteropServices.GCHandleType.Pinned);
-                            o = (byte*)handle.AddrOfPinnedObject();
-                        }
+            return;
+        }
 
-                        new Span<byte>(o + outPos, b).Fill((byte)last);
-                        outPos += b;
-                        same = 0;
+        fixed (int* rows = _chainRows)
+        fixed (int* segLen = _chainLen)
+        fixed (int* segNext = _chainNext)
+        fixed (int* segOff = _chainOff)
+        fixed (int* order = _chainOrder)
+        {
+            // Checkpoints: evenly spaced rows and the original row, ascending, each flagged in its entry.
+            int m = 0;
+            bool originAdded = false;
+            for (int k = 0; k < Checkpoints; k++)
+            {
+                int row = (int)((long)k * n / Checkpoints);
+                if (!originAdded && origPtr <= row)
+                {
+                    if (origPtr < row)
+                    {
+                        rows[m++] = origPtr;
+                    }
+
+                    originAdded = true;
+                }
+
+                rows[m++] = row;
+            }
+
+            if (!originAdded)
+            {
+                rows[m++] = origPtr;
+            }
+
+            for (int j = 0; j < m; j++)
+            {
+                tt[rows[j]] |= Flag;
+            }
+
+            // Pass 1: each segment's length and the checkpoint that ends it.
+            int* laneSeg = stackalloc int[Lanes];
+            uint* laneRow = stackalloc uint[Lanes];
+            int* laneLen = stackalloc int[Lanes];
+            int nextSeg = 0, active = 0;
+            for (int l = 0; l < Lanes; l++)
+            {
+                laneSeg[l] = -1;
+                if (nextSeg < m)
+                {
+                    laneSeg[l] = nextSeg;
+                    laneRow[l] = (tt[rows[nextSeg]] >> 8) & RowMask;
+                    laneLen[l] = 1;
+                    nextSeg++;
+                    active++;
+                }
+            }
+
+            while (active > 0)
+            {
+                for (int l = 0; l < Lanes; l++)
+                {
+                    int seg = laneSeg[l];
+                    if (seg < 0)
+                    {
                         continue;
                     }
 
-                    o[outPos++] = (byte)b;
-                    if (b == last)
+                    uint v = tt[laneRow[l]];
+                    if ((v & Flag) == 0)
                     {
-                        same++;
+                        laneLen[l]++;
+                        laneRow[l] = v >> 8;
+                        continue;
+                    }
+
+                    segLen[seg] = laneLen[l];
+                    segNext[seg] = IndexOfRow(rows, m, (int)laneRow[l]);
+                    if (nextSeg < m)
+                    {
+                        laneSeg[l] = nextSeg;
+                        laneRow[l] = (tt[rows[nextSeg]] >> 8) & RowMask;
+                        laneLen[l] = 1;
+                        nextSeg++;
                     }
                     else
                     {
-                        last = b;
-                        same = 1;
+                        laneSeg[l] = -1;
+                        active--;
                     }
                 }
             }
-            finally
+
+            // Order the segments along the chain from the original row.
+            int first = IndexOfRow(rows, m, origPtr);
+            int count = 0, total = 0;
+            int s = first;
+            do
             {
-                handle.Free();
+                segOff[s] = total;
+                total += segLen[s];
+                order[count++] = s;
+                s = segNext[s];
+            }
+            while (s != first && total < n && count < m);
+
+            if (total > n)
+            {
+                total = n;
             }
 
-            return outPos;
+            // Pass 2: write each segment at its offset, several at a time.
+            int* laneEnd = stackalloc int[Lanes];
+            int* lanePos = stackalloc int[Lanes];
+            int nextOrder = 0;
+            active = 0;
+            for (int l = 0; l < Lanes; l++)
+            {
+                laneSeg[l] = -1;
+                if (nextOrder < count)
+                {
+                    int seg = order[nextOrder++];
+                    laneSeg[l] = seg;
+                    laneRow[l] = (uint)rows[seg];
+                    lanePos[l] = segOff[seg];
+                    laneEnd[l] = Math.Min(total, segOff[seg] + segLen[seg]);
+                    active++;
+                }
+            }
+
+            while (active > 0)
+            {
+                for (int l = 0; l < Lanes; l++)
+                {
+                    if (laneSeg[l] < 0)
+                    {
+                        continue;
+                    }
+
+                    uint v = tt[laneRow[l]];
+                    int pos = lanePos[l];
+                    pre[pos] = (byte)v;
+                    laneRow[l] = (v >> 8) & RowMask;
+                    lanePos[l] = ++pos;
+                    if (pos >= laneEnd[l])
+                    {
+                        if (nextOrder < count)
+                        {
+                            int seg = order[nextOrder++];
+                            laneSeg[l] = seg;
+                            laneRow[l] = (uint)rows[seg];
+                            lanePos[l] = segOff[seg];
+                            laneEnd[l] = Math.Min(total, segOff[seg] + segLen[seg]);
+                        }
+                        else
+                        {
+                            laneSeg[l] = -1;
+                            active--;
+                        }
+                    }
+                }
+            }
+
+            // A chain shorter than the block repeats.
+            for (int k = total; k < n; k++)
+            {
+                pre[k] = pre[k - total];
+            }
         }
+    }
+
+    private static int IndexOfRow(int* rows, int m, int row)
+    {
+        int lo = 0, hi = m - 1;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >> 1;
+            if (rows[mid] < row)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
+    }
+
+    /// <summary>Expands the initial run-length coding: four equal bytes are followed by a count of further copies (0 to 255).</summary>
+    private static int UndoInitialRuns(byte* pre, int n, ref byte[] output)
+    {
+        if (output.Length < n)
+        {
+            ArrayPool<byte>.Shared.Return(output);
+            output = ArrayPool<byte>.Shared.Rent(Math.Max(n, 1 << 20));
+        }
+
+        int outPos = 0;
+        int i = 0;
+        while (true)
+        {
+            int j = FindRunOfFour(pre, i, n);
+            int literal = j - i;
+            int count = j + 4 < n ? pre[j + 4] : 0;
+            int tail = j + 5 < n ? n - (j + 5) : 0;
+            int need = outPos + literal + (j < n ? 4 + count : 0) + tail;
+            if (need > output.Length)
+            {
+                var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(output.Length * 2, need + (1 << 20)));
+                Buffer.BlockCopy(output, 0, bigger, 0, outPos);
+                ArrayPool<byte>.Shared.Return(output);
+                output = bigger;
+            }
+
+            new ReadOnlySpan<byte>(pre + i, literal).CopyTo(output.AsSpan(outPos));
+            outPos += literal;
+            if (j >= n)
+            {
+                return outPos;
+            }
+
+            // The run: its four bytes, then count more (no count byte when the block ends right after them).
+            int run = Math.Min(4, n - j) + count;
+            output.AsSpan(outPos, run).Fill(pre[j]);
+            outPos += run;
+            i = j + 5;
+            if (i >= n)
+            {
+                return outPos;
+            }
+        }
+    }
+
+    /// <summary>The first index at or after <paramref name="i"/> where four equal bytes start, or <paramref name="n"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int FindRunOfFour(byte* p, int i, int n)
+    {
+        int last = n - 3; // a run must start before this
+        if (Vector128.IsHardwareAccelerated)
+        {
+            // _pre has 32 bytes of slack, so the loads may pass n; matches at or past 'last' are ignored.
+            while (i < last)
+            {
+                var a = Vector128.Load(p + i);
+                var b = Vector128.Load(p + i + 1);
+                var c = Vector128.Load(p + i + 2);
+                var d = Vector128.Load(p + i + 3);
+                uint mask = (Vector128.Equals(a, b) & Vector128.Equals(b, c) & Vector128.Equals(c, d)).ExtractMostSignificantBits();
+                if (mask != 0)
+                {
+                    int j = i + BitOperations.TrailingZeroCount(mask);
+                    return j < last ? j : n;
+                }
+
+                i += 16;
+            }
+
+            return n;
+        }
+
+        for (; i < last; i++)
+        {
+            byte x = p[i];
+            if (p[i + 1] == x && p[i + 2] == x && p[i + 3] == x)
+            {
+                return i;
+            }
+        }
+
+        return n;
     }
 
     /// <summary>Reads bits most significant first from a byte range; bits past its end read as missing data.</summary>

@@ -45,6 +45,31 @@ public class Bzip2DecoderStreamTests
         Assert.True(input.AsSpan().SequenceEqual(output), $"{tool} -{level} {content}: output differs from the input");
     }
 
+    [Theory]
+    [InlineData("ab", 2_000_000)]
+    [InlineData("abc", 1_000_000)]
+    [InlineData("\r\n", 300_000)]
+    [InlineData("0123456789abcdefghij", 3_000_000)]
+    [InlineData("a", 70_000)]
+    public void Periodic_blocks_whose_chain_is_shorter_than_the_block_decode(string pattern, int length)
+    {
+        // The Burrows-Wheeler chain of a periodic block closes before covering the block; its bytes repeat.
+        byte[] input = new byte[length];
+        for (int i = 0; i < length; i++)
+        {
+            input[i] = (byte)pattern[i % pattern.Length];
+        }
+
+        foreach (string tool in new[] { "bzip2", "lbzip2" })
+        {
+            foreach (int level in new[] { 1, 9 })
+            {
+                byte[] output = Bzip2TestData.Decode(Bzip2TestData.Compress(tool, level, input));
+                Assert.True(input.AsSpan().SequenceEqual(output), $"{tool} -{level}: '{pattern}' x {length}");
+            }
+        }
+    }
+
     [Fact]
     public void One_thread_and_many_threads_give_the_same_bytes()
     {
