@@ -57,7 +57,7 @@ internal sealed unsafe class Bzip2BlockDecoder
     private const int MaxCodeLength = 20;
     private const int MaxSelectors = 32767;
     private const int GroupSize = 50;
-    private const int FastBits = 10;
+    private const int FastBits = 12;
     private const int LimitStride = 24;
 
     private readonly byte[] _ll = GC.AllocateUninitializedArray<byte>(MaxBlockSymbols, pinned: true);
@@ -107,6 +107,7 @@ internal sealed unsafe class Bzip2BlockDecoder
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private BlockStatus DecodeCore(ref BitReader br, byte* start, ref byte[] output, ref BlockInfo info)
     {
         ulong magic = ((ulong)br.Bits(24) << 24) | br.Bits(24);
@@ -236,6 +237,7 @@ internal sealed unsafe class Bzip2BlockDecoder
         return BlockStatus.Ok;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void BuildTable(int t, byte* lens, int alphaSize)
     {
         int* count = stackalloc int[MaxCodeLength + 2];
@@ -306,6 +308,7 @@ internal sealed unsafe class Bzip2BlockDecoder
     }
 
     /// <summary>Huffman-decodes the symbols, undoes RUNA/RUNB and move-to-front into <see cref="_ll"/>; returns the byte count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int DecodeSymbols(ref BitReader br, byte* seqToByte, int alphaSize, int selectorCount)
     {
         int endOfBlock = alphaSize - 1;
@@ -447,6 +450,7 @@ internal sealed unsafe class Bzip2BlockDecoder
     }
 
     /// <summary>Undoes the Burrows-Wheeler transform and the initial run-length coding; returns the output length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int InverseTransform(int n, int origPtr, ref byte[] output)
     {
         int* cum = stackalloc int[256];
@@ -488,6 +492,7 @@ internal sealed unsafe class Bzip2BlockDecoder
     /// pass writes each at its offset. When the chain from the original row is shorter than the block (a
     /// periodic block), its bytes repeat, exactly as a plain walk of n steps would produce them.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void FollowChain(uint* tt, byte* pre, int n, int origPtr)
     {
         const int Lanes = 8;
@@ -694,6 +699,7 @@ internal sealed unsafe class Bzip2BlockDecoder
     }
 
     /// <summary>Expands the initial run-length coding: four equal bytes are followed by a count of further copies (0 to 255).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int UndoInitialRuns(byte* pre, int n, ref byte[] output)
     {
         if (output.Length < n)

@@ -20,6 +20,7 @@ internal static class Bzip2Crc
     public static uint Compute(ReadOnlySpan<byte> data) => ~Update(Initial, data);
 
     /// <summary>The register after feeding <paramref name="data"/> into <paramref name="crc"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe uint Update(uint crc, ReadOnlySpan<byte> data)
     {
         fixed (uint* t = Tables)

@@ -195,6 +195,7 @@ internal sealed class Bzip2Pipeline : IDisposable
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void ProduceCore(CancellationToken ct)
     {
         byte[] window = new byte[4 * ReadSize];
