@@ -40,7 +40,7 @@ function Write-Report([string] $line = '') {
 }
 
 function Get-Median([double[]] $values) {
-    $sorted = $values | Sort-Object
+    $sorted = @($values | Sort-Object)
     $n = $sorted.Count
     if ($n % 2) { $sorted[($n - 1) / 2] } else { ($sorted[$n / 2 - 1] + $sorted[$n / 2]) / 2 }
 }
@@ -50,10 +50,11 @@ function Measure-Shell {
     param([string] $CommandLine)
     $metrics = Join-Path $WorkDir 'time.out'
     $sw = [Diagnostics.Stopwatch]::StartNew()
-    & /usr/bin/time -o $metrics -f '%M' sh -c $CommandLine
+    & /usr/bin/time -o $metrics -f '%M %U %S' sh -c $CommandLine
     if ($LASTEXITCODE -ne 0) { throw "'$CommandLine' failed with exit code $LASTEXITCODE" }
     $sw.Stop()
-    [pscustomobject]@{ Seconds = $sw.Elapsed.TotalSeconds; PeakMB = [double](Get-Content $metrics | Select-Object -Last 1) / 1024 }
+    $peak, $user, $sys = (Get-Content $metrics | Select-Object -Last 1) -split ' '
+    [pscustomobject]@{ Seconds = $sw.Elapsed.TotalSeconds; CpuSeconds = [double]$user + [double]$sys; PeakMB = [double]$peak / 1024 }
 }
 
 function Invoke-ChildPwsh {
@@ -108,14 +109,18 @@ function Invoke-ExpandBench {
             $r = Invoke-ChildPwsh @"
 `$ErrorActionPreference = 'Stop'
 Import-Module '$ModulePath'
+`$me = [Diagnostics.Process]::GetCurrentProcess()
+`$cpu = `$me.TotalProcessorTime
 `$sw = [Diagnostics.Stopwatch]::StartNew()
 `$f = Expand-BulkFile -Path '$($data.Bz2)' -Destination '$out' -KeepCompressed -Force
 `$sw.Stop()
+`$me.Refresh()
+`$cpu = (`$me.TotalProcessorTime - `$cpu).TotalSeconds
 if (`$f.State -ne 'Extracted') { throw "state `$(`$f.State)" }
 `$hwm = (Get-Content /proc/self/status | Where-Object { `$_ -like 'VmHWM:*' }) -replace '\D', ''
-@{ Seconds = `$sw.Elapsed.TotalSeconds; PeakMB = [double]`$hwm / 1024 } | ConvertTo-Json -Compress
+@{ Seconds = `$sw.Elapsed.TotalSeconds; CpuSeconds = `$cpu; PeakMB = [double]`$hwm / 1024 } | ConvertTo-Json -Compress
 "@
-            [pscustomobject]@{ Seconds = $r.Seconds; PeakMB = $r.PeakMB }
+            [pscustomobject]@{ Seconds = $r.Seconds; CpuSeconds = $r.CpuSeconds; PeakMB = $r.PeakMB }
         }
         "lbzip2 -d -n $Cores" = { Measure-Shell "lbzip2 -d -n $Cores -c '$($data.Bz2)' > '$expanded'" }
         'bzip2 -d' = { Measure-Shell "bzip2 -d -c '$($data.Bz2)' > '$expanded'" }
@@ -123,8 +128,8 @@ if (`$f.State -ne 'Extracted') { throw "state `$(`$f.State)" }
     if ($Cores -ne 2) { $contenders.Insert(2, 'lbzip2 -d -n 2', { Measure-Shell "lbzip2 -d -n 2 -c '$($data.Bz2)' > '$expanded'" }) }
 
     $names = @($contenders.Keys)
-    $times = @{}; $peaks = @{}
-    foreach ($n in $names) { $times[$n] = [System.Collections.Generic.List[double]]::new(); $peaks[$n] = 0.0 }
+    $times = @{}; $cpus = @{}; $peaks = @{}
+    foreach ($n in $names) { $times[$n] = [System.Collections.Generic.List[double]]::new(); $cpus[$n] = [System.Collections.Generic.List[double]]::new(); $peaks[$n] = 0.0 }
     for ($run = 0; $run -lt $Runs; $run++) {
         # Rotate the order each run, so that no contender always runs first (or last).
         $order = for ($i = 0; $i -lt $names.Count; $i++) { $names[($i + $run) % $names.Count] }
@@ -137,22 +142,25 @@ if (`$f.State -ne 'Extracted') { throw "state `$(`$f.State)" }
                 if ($LASTEXITCODE -ne 0) { throw 'Expand-BulkFile output differs from the original CSV' }
             }
             $times[$name].Add($m.Seconds)
+            $cpus[$name].Add($m.CpuSeconds)
             $peaks[$name] = [math]::Max($peaks[$name], $m.PeakMB)
-            Write-Host ("  run {0}: {1,-20} {2,7:N2} s" -f ($run + 1), $name, $m.Seconds)
+            Write-Host ("  run {0}: {1,-20} {2,7:N2} s wall {3,7:N2} s CPU  (load {4})" -f ($run + 1), $name, $m.Seconds, $m.CpuSeconds, ((Get-Content /proc/loadavg) -split ' ')[0])
         }
     }
     Remove-Item $expanded -ErrorAction SilentlyContinue
 
     $ours = Get-Median $times['Expand-BulkFile']
-    Write-Report '| Contender | Median (s) | Min (s) | Max (s) | MB/s (expanded) | Ours / it | Peak RSS (MB) |'
-    Write-Report '|---|---:|---:|---:|---:|---:|---:|'
+    $oursCpu = Get-Median $cpus['Expand-BulkFile']
+    Write-Report '| Contender | Median wall (s) | Min (s) | Max (s) | MB/s (expanded) | Ours / it (wall) | Median CPU (s) | Ours / it (CPU) | Peak RSS (MB) |'
+    Write-Report '|---|---:|---:|---:|---:|---:|---:|---:|---:|'
     foreach ($name in $names) {
         $med = Get-Median $times[$name]
+        $cpu = Get-Median $cpus[$name]
         $stats = $times[$name] | Measure-Object -Minimum -Maximum
-        Write-Report ('| {0} | {1:N2} | {2:N2} | {3:N2} | {4:N1} | {5:N2} | {6:N0} |' -f $name, $med, $stats.Minimum, $stats.Maximum, ($data.CsvBytes / 1MB / $med), ($ours / $med), $peaks[$name])
+        Write-Report ('| {0} | {1:N2} | {2:N2} | {3:N2} | {4:N1} | {5:N2} | {6:N2} | {7:N2} | {8:N0} |' -f $name, $med, $stats.Minimum, $stats.Maximum, ($data.CsvBytes / 1MB / $med), ($ours / $med), $cpu, ($oursCpu / $cpu), $peaks[$name])
     }
     Write-Report
-    Write-Report ('Expand-BulkFile time is the cmdlet''s own wall time in a fresh pwsh (module loaded beforehand); the anchors'' is the whole command. Peak RSS: VmHWM of that pwsh process, and GNU time''s maximum resident size for the anchors. All write the expanded file to {0}.' -f $out)
+    Write-Report ('CPU is user + system time (the machine is shared: wall times vary with the other load, CPU time much less). Expand-BulkFile time is the cmdlet''s own wall time in a fresh pwsh (module loaded beforehand); the anchors'' is the whole command. Peak RSS: VmHWM of that pwsh process, and GNU time''s maximum resident size for the anchors. All write the expanded file to {0}.' -f $out)
     Write-Report
 }
 

@@ -138,6 +138,26 @@ public class Bzip2DecoderStreamTests
     }
 
     [Fact]
+    public void Disposing_before_the_end_stops_the_decoder_and_closes_the_input()
+    {
+        byte[] input = Bzip2TestData.Text(3_000_000, 13);
+        byte[] compressed = Bzip2TestData.Compress("bzip2", 1, input);
+        var source = new MemoryStream(compressed);
+        var stream = new Bzip2DecoderStream(source, new Bzip2DecoderOptions { Threads = 2 });
+        var head = new byte[1000];
+        stream.ReadExactly(head);
+        Assert.True(input.AsSpan(0, 1000).SequenceEqual(head));
+        var dispose = Task.Run(stream.Dispose);
+        Assert.True(dispose.Wait(TimeSpan.FromSeconds(30)), "Dispose did not return");
+        Assert.False(source.CanRead);
+        Assert.Throws<ObjectDisposedException>(() => stream.ReadByte());
+
+        var kept = new MemoryStream(compressed);
+        new Bzip2DecoderStream(kept, leaveOpen: true).Dispose();
+        Assert.True(kept.CanRead);
+    }
+
+    [Fact]
     public void A_flipped_bit_is_reported_with_the_source_and_the_block_position()
     {
         byte[] input = Bzip2TestData.Text(1_000_000, 31);
