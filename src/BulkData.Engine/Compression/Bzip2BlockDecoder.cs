@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace BulkData.Engine.Compression;
 
@@ -59,6 +60,10 @@ internal sealed unsafe class Bzip2BlockDecoder
     private const int GroupSize = 50;
     private const int FastBits = 12;
     private const int LimitStride = 24;
+
+    // For move-to-front of index i < 16: shuffle [i, 0, 1, ..., 14] and a mask of lanes 0..i.
+    private static readonly byte[] MtfShuffles = BuildMtfTable(shuffle: true);
+    private static readonly byte[] MtfMasks = BuildMtfTable(shuffle: false);
 
     private readonly byte[] _ll = GC.AllocateUninitializedArray<byte>(MaxBlockSymbols, pinned: true);
     private readonly uint[] _tt = GC.AllocateUninitializedArray<uint>(MaxBlockSymbols, pinned: true);
@@ -312,7 +317,7 @@ internal sealed unsafe class Bzip2BlockDecoder
     private int DecodeSymbols(ref BitReader br, byte* seqToByte, int alphaSize, int selectorCount)
     {
         int endOfBlock = alphaSize - 1;
-        byte* mtf = stackalloc byte[256];
+        byte* mtf = stackalloc byte[256 + 16];
         for (int i = 0; i < alphaSize - 2; i++)
         {
             mtf[i] = seqToByte[i];
@@ -323,6 +328,8 @@ internal sealed unsafe class Bzip2BlockDecoder
         int groupIndex = -1, groupLeft = 0;
         fixed (byte* ll = _ll)
         fixed (byte* sel = _selectors)
+        fixed (byte* shuffles = MtfShuffles)
+        fixed (byte* masks = MtfMasks)
         fixed (ushort* fastAll = _fast)
         fixed (int* limitAll = _limit)
         fixed (int* baseAll = _base)
@@ -424,19 +431,33 @@ internal sealed unsafe class Bzip2BlockDecoder
 
                 int idx = sym - 1;
                 byte b = mtf[idx];
-                if (idx < 16)
+                if (idx < 16 && Ssse3.IsSupported)
                 {
-                    for (; idx > 0; idx--)
-                    {
-                        mtf[idx] = mtf[idx - 1];
-                    }
+                    // Move-to-front within the first 16 entries in one vector: lanes 0..idx take the entry
+                    // one before them (lane 0 takes entry idx itself), the others keep theirs.
+                    var front = Sse2.LoadVector128(mtf);
+                    var moved = Ssse3.Shuffle(front, Sse2.LoadVector128(shuffles + (idx << 4)));
+                    Sse2.Store(mtf, Sse41.IsSupported
+                        ? Sse41.BlendVariable(front, moved, Sse2.LoadVector128(masks + (idx << 4)))
+                        : Sse2.Or(Sse2.And(Sse2.LoadVector128(masks + (idx << 4)), moved), Sse2.AndNot(Sse2.LoadVector128(masks + (idx << 4)), front)));
                 }
                 else
                 {
-                    Buffer.MemoryCopy(mtf, mtf + 1, 256, idx);
+                    if (idx < 16)
+                    {
+                        for (; idx > 0; idx--)
+                        {
+                            mtf[idx] = mtf[idx - 1];
+                        }
+                    }
+                    else
+                    {
+                        Buffer.MemoryCopy(mtf, mtf + 1, 256, idx);
+                    }
+
+                    mtf[0] = b;
                 }
 
-                mtf[0] = b;
                 if (n >= MaxBlockSymbols)
                 {
                     throw new InvalidBlockException("block longer than 900000 bytes");
@@ -781,6 +802,22 @@ internal sealed unsafe class Bzip2BlockDecoder
         }
 
         return n;
+    }
+
+    private static byte[] BuildMtfTable(bool shuffle)
+    {
+        var table = GC.AllocateArray<byte>(16 * 16, pinned: true);
+        for (int i = 0; i < 16; i++)
+        {
+            for (int lane = 0; lane < 16; lane++)
+            {
+                table[(i * 16) + lane] = shuffle
+                    ? (byte)(lane == 0 ? i : lane - 1)
+                    : (byte)(lane <= i ? 0xFF : 0);
+            }
+        }
+
+        return table;
     }
 
     /// <summary>Reads bits most significant first from a byte range; bits past its end read as missing data.</summary>

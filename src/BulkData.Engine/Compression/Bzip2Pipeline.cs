@@ -384,6 +384,12 @@ internal sealed class Bzip2Pipeline : IDisposable
                 {
                     DecodeJob(decoder, job, job.Data!, job.Length);
                 }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Reported by the orderer if this candidate turns out to be a real block.
+                    job.Status = BlockStatus.Invalid;
+                    job.Info.Error = "decoder failure: " + ex.Message;
+                }
                 finally
                 {
                     job.Done.Set();
