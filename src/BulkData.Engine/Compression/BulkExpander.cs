@@ -129,7 +129,7 @@ public static class BulkExpander
                     catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
                     {
                         var error = ex is BulkDataException or OperationCanceledException ? ex
-                            : new BulkDataException(ex is UnauthorizedAccessException ? BulkErrorKind.AccessDenied : BulkErrorKind.InvalidData, $"{item.SourcePath}: {ex.Message} The source was kept.", item.SourcePath, ex);
+                            : new BulkDataException(KindOf(ex), $"Expanding '{item.SourcePath}' to '{item.DestinationPath}' failed: {ex.Message} The source was kept.", item.SourcePath, ex);
                         completed(new ExpandOutcome(ToBulkFile(item, BulkFileState.Failed, 0, fileClock.Elapsed, error.Message, false), error));
                     }
                     finally
@@ -153,6 +153,14 @@ public static class BulkExpander
         reporter.Progress(new ProgressUpdate(1, activity, "Done", 100, Completed: true));
         ct.ThrowIfCancellationRequested();
     }
+
+    private static BulkErrorKind KindOf(Exception ex) => ex switch
+    {
+        UnauthorizedAccessException => BulkErrorKind.AccessDenied,
+        DirectoryNotFoundException or FileNotFoundException => BulkErrorKind.ObjectNotFound,
+        IOException io when io.Message.Contains("space", StringComparison.OrdinalIgnoreCase) => BulkErrorKind.InsufficientSpace,
+        _ => BulkErrorKind.InvalidData,
+    };
 
     private static BulkFile ToBulkFile(ExpandItem item, BulkFileState state, long size, TimeSpan duration, string? error, bool skipped)
     {
