@@ -18,6 +18,7 @@
         'Test-BulkDiskSpace'
         'Stop-NonEssentialService'
         'Start-NonEssentialService'
+        'Expand-BulkFile'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
