@@ -12,7 +12,18 @@ public static class FetchLayout
     /// <summary>Suffix of an extraction in progress (not resumable).</summary>
     public const string ExpandingSuffix = ".bulkdata-expanding";
 
+    /// <summary>Suffix of the note beside a partial that names the ETag its bytes belong to.</summary>
+    public const string PartialETagSuffix = ".bulkdata-partial.etag";
+
     public static string PartialPath(string finalPath) => finalPath + PartialSuffix;
+
+    /// <summary>The note beside a partial download naming the object version (ETag) its bytes are a prefix of.</summary>
+    public static string PartialETagPath(string finalPath) => finalPath + PartialETagSuffix;
+
+    /// <summary>True for the names of this layout's temporary files.</summary>
+    public static bool IsTemporaryName(string fileName)
+        => fileName.EndsWith(PartialSuffix, StringComparison.Ordinal) || fileName.EndsWith(PartialETagSuffix, StringComparison.Ordinal)
+           || fileName.EndsWith(ExpandingSuffix, StringComparison.Ordinal);
 
     public static string ExpandingPath(string finalPath) => finalPath + ExpandingSuffix;
 
