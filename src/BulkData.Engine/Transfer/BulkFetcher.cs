@@ -183,13 +183,13 @@ public static class BulkFetcher
                 }
 
                 var s3 = ClientFor(clients, item.Entry, options.Credentials);
+                reporter.Verbose($"{item.FileName}: started ({ByteSize.Format(item.Entry.Size)}).");
                 transfers.Add(Task.Run(async () =>
                 {
                     var clock = Stopwatch.StartNew();
                     bool extractThis = options.Extract && item.Entry.IsCompressed;
                     try
                     {
-                        reporter.Verbose($"{item.FileName}: started ({ByteSize.Format(item.Entry.Size)}).");
                         var result = await new ObjectDownloader(s3, options, guard, reporter).DownloadAsync(item, progress, run.Token).ConfigureAwait(false);
                         progress.FileDone();
                         downloaded[item].TrySetResult(result);
@@ -360,8 +360,8 @@ public static class BulkFetcher
         var key = (entry.EndpointUrl, entry.Region);
         if (!clients.TryGetValue(key, out var client))
         {
-            // No SDK-level retries: the downloader counts attempts itself (and resumes instead of starting over).
-            client = S3ClientFactory.Create(new BucketLocation { Bucket = entry.Bucket, Region = entry.Region, EndpointUrl = entry.EndpointUrl }, credentials, maxErrorRetry: 0);
+            // No SDK-level retries (not even of reset connections): the downloader counts attempts itself and resumes.
+            client = S3ClientFactory.Create(new BucketLocation { Bucket = entry.Bucket, Region = entry.Region, EndpointUrl = entry.EndpointUrl }, credentials, maxErrorRetry: 0, maxStaleConnectionRetries: 0);
             clients[key] = client;
         }
 

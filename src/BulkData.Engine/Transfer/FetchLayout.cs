@@ -57,6 +57,12 @@ public static class FetchLayout
     /// <summary>The file name of an object key: its last segment, refused if it is not a plain name.</summary>
     public static string FileNameOfKey(string key)
     {
+        // Keys are relative, '/'-separated paths: an absolute key, a drive, or a backslash is not a plain key.
+        if (key.StartsWith('/') || key.Contains('\\') || (key.Length >= 2 && key[1] == ':' && char.IsAsciiLetter(key[0])))
+        {
+            throw new BulkDataException(BulkErrorKind.UnsafePath, $"The object key '{key}' is an absolute path or uses backslashes: refused.", key);
+        }
+
         int slash = key.LastIndexOf('/');
         string name = slash >= 0 ? key[(slash + 1)..] : key;
         if (name.Length == 0 || name is "." or ".." || name.Contains('\\') || name.Contains('\0') || name.Contains(':'))
