@@ -69,10 +69,8 @@ BeforeAll {
         @(Get-Content $Proxy.Log | Where-Object { $_ -match "^GET /$([regex]::Escape($script:Bucket))/bulk-data/[^?\s]+ HTTP" })
     }
 
-    function Get-Entries([string] $Endpoint = $script:S3Endpoint, [string] $Bucket = $script:Bucket, [string[]] $Dataset) {
-        $p = @{ EndpointUrl = $Endpoint; Bucket = $Bucket; Region = 'us-east-1' }
-        if ($Dataset) { $p.Dataset = $Dataset }
-        Get-BulkManifest @p
+    function Get-Entries([string] $Endpoint = $script:S3Endpoint, [string] $Bucket = $script:Bucket, [string[]] $Dataset = @('opinions', 'dockets', 'courts', 'schema')) {
+        Get-BulkManifest -EndpointUrl $Endpoint -Bucket $Bucket -Region 'us-east-1' -Dataset $Dataset
     }
 
     function New-Entry([string] $Key, [long] $Size = 10, [string] $ETag = '0123456789abcdef0123456789abcdef') {
@@ -346,11 +344,69 @@ Describe 'Start-BulkFetch' {
         }
     }
 
+    Context 'extraction' {
+        BeforeAll {
+            # Real .bz2 files (bzip2 of random bytes, so their sizes are close to the input's): A > B > C > D.
+            $script:Compressed = foreach ($spec in @(@{ D = 'xa'; S = 2MB }, @{ D = 'xb'; S = 1MB }, @{ D = 'xc'; S = 900KB }, @{ D = 'xd'; S = 850KB })) {
+                $name = "$($spec.D)-2026-09-30.csv"
+                $plain = Join-Path $script:SourceDir $name
+                New-RandomFile $plain $spec.S ($spec.S % 1000)
+                & bzip2 -k -c $plain > "$plain.bz2"
+                $o = Publish-Object "$name.bz2" 0 0
+                [pscustomobject]@{ Dataset = $spec.D; Plain = $plain; Name = "$name.bz2"; ExpandedName = $name; Size = (Get-Item "$plain.bz2").Length }
+            }
+        }
+
+        It 'extracts in strict size order, largest first, overlapping with downloads; a smaller file that finished early waits' {
+            $proxy = Start-FaultProxy -Rate 1MB
+            $dest = Join-Path $script:Work 'extract'
+            $entries = Get-Entries -Endpoint $proxy.Endpoint -Dataset xa, xb, xc, xd
+            $verbose = @($( $files = $entries | Start-BulkFetch -Destination $dest -Extract -ThrottleLimit 2 -Verbose ) 4>&1 | ForEach-Object { "$_" })
+            $files.Count | Should -Be 4
+            $files.State | Sort-Object -Unique | Should -Be 'Extracted'
+            $files.Verification | Sort-Object -Unique | Should -Be 'Bzip2Crc'
+            foreach ($c in $script:Compressed) {
+                Assert-SameBytes $c.Plain (Join-Path $dest $c.ExpandedName)
+                Test-Path (Join-Path $dest $c.Name) | Should -BeFalse -Because 'the compressed file goes after a verified extraction'
+            }
+            function IndexOf([string] $pattern) { for ($i = 0; $i -lt $verbose.Count; $i++) { if ($verbose[$i] -like $pattern) { return $i } }; throw "No verbose line like $pattern" }
+            $extracting = $script:Compressed | ForEach-Object { IndexOf "$($_.Name): extracting to*" }
+            $extracting | Should -Be ($extracting | Sort-Object) -Because 'extraction follows size order, largest first'
+            $aStart = IndexOf "$($script:Compressed[0].Name): extracting to*"
+            (IndexOf "$($script:Compressed[1].Name): verified*") | Should -BeLessThan $aStart -Because 'the smaller B finished downloading first and waited for A'
+            (IndexOf "$($script:Compressed[3].Name): verified*") | Should -BeGreaterThan $aStart -Because 'A is extracted while D still downloads'
+            ($files | ForEach-Object Dataset) | Should -Be @('xa', 'xb', 'xc', 'xd') -Because 'extracted files are written in extraction order'
+            @(Get-ChildItem $dest | Where-Object Name -match 'bulkdata-') | Should -BeNullOrEmpty
+
+            $before = @(Get-ObjectGets $proxy).Count
+            $again = $entries | Start-BulkFetch -Destination $dest -Extract
+            $again.State | Sort-Object -Unique | Should -Be 'Skipped'
+            @(Get-ObjectGets $proxy).Count | Should -Be $before -Because 'extracted files are not fetched again'
+            Stop-FaultProxy $proxy
+        }
+
+        It 'keeps the compressed files with -KeepCompressed, and extracts a file already downloaded without fetching it' {
+            $proxy = Start-FaultProxy
+            $dest = Join-Path $script:Work 'keep'
+            $entries = Get-Entries -Endpoint $proxy.Endpoint -Dataset xc, xd
+            ($entries | Start-BulkFetch -Destination $dest).State | Sort-Object -Unique | Should -Be 'Downloaded'
+            $gets = @(Get-ObjectGets $proxy).Count
+            $files = $entries | Start-BulkFetch -Destination $dest -Extract -KeepCompressed
+            $files.State | Sort-Object -Unique | Should -Be 'Extracted'
+            @(Get-ObjectGets $proxy).Count | Should -Be $gets
+            foreach ($c in $script:Compressed[2..3]) {
+                Assert-SameBytes $c.Plain (Join-Path $dest $c.ExpandedName)
+                Assert-SameBytes "$($c.Plain).bz2" (Join-Path $dest $c.Name)
+            }
+            Stop-FaultProxy $proxy
+        }
+    }
+
     Context 'Ctrl+C' {
         It 'stops within a couple of seconds leaving only resumable partials, and a re-run completes' {
             $proxy = Start-FaultProxy -Rate 1MB
             $dest = Join-Path $script:Work 'ctrlc'
-            $child = Start-ChildFetch -Endpoint $proxy.Endpoint -Destination $dest
+            $child = Start-ChildFetch -Endpoint $proxy.Endpoint -Destination $dest -Dataset opinions, dockets, courts, schema
             $partial = Join-Path $dest "$($script:Objects.opinions.Name).bulkdata-partial"
             Wait-Until { (Test-Path $partial) -and (Get-Item $partial).Length -gt 1MB } -What 'the download to be under way'
             $clock = [Diagnostics.Stopwatch]::StartNew()
@@ -365,7 +421,7 @@ Describe 'Start-BulkFetch' {
             }
             ($left | Where-Object Name -like '*.bulkdata-partial').Count | Should -BeGreaterThan 0
             $gets = @(Get-ObjectGets $proxy).Count
-            $files = Get-Entries -Endpoint $proxy.Endpoint | Start-BulkFetch -Destination $dest -Verbose 4>&1 | Where-Object { $_ -is [BulkData.Engine.Transfer.BulkFile] -or ($_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like '*resuming at byte*') }
+            $files = Get-Entries -Endpoint $proxy.Endpoint -Dataset opinions, dockets, courts, schema | Start-BulkFetch -Destination $dest -Verbose 4>&1 | Where-Object { $_ -is [BulkData.Engine.Transfer.BulkFile] -or ($_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like '*resuming at byte*') }
             @($files | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Count | Should -BeGreaterThan 0 -Because 'the partials are resumed, not fetched again'
             $done = @($files | Where-Object { $_ -is [BulkData.Engine.Transfer.BulkFile] })
             $done.Count | Should -Be 4

@@ -295,15 +295,10 @@ public static class BulkFetcher
             try
             {
                 reporter.Verbose($"{item.FileName}: extracting to '{expanded}'.");
-                long bytes = await Extraction.ExpandAsync(item, expanded, guard, progress, reporter, ct).ConfigureAwait(false);
-                if (!options.KeepCompressed)
-                {
-                    File.Delete(item.FinalPath);
-                }
-
+                var expandedResult = await Extraction.ExpandAsync(item, expanded, options.KeepCompressed, guard, progress, reporter, ct).ConfigureAwait(false);
                 progress.FileDone();
-                reporter.Verbose($"{item.FileName}: extracted ({bytes:N0} bytes){(options.KeepCompressed ? string.Empty : "; the compressed file was deleted")}.");
-                report(Done(item.Entry, expanded, bytes, BulkFileState.Extracted, verification == VerificationMethod.AlreadyPresent ? VerificationMethod.Bzip2Crc : verification, clock.Elapsed), null);
+                reporter.Verbose($"{item.FileName}: extracted to '{expanded}' ({expandedResult.ExpandedBytes:N0} bytes, bzip2 block and stream CRCs checked; download verified by {verification}){(expandedResult.SourceDeleted ? "; the compressed file was deleted" : string.Empty)}.");
+                report(Done(item.Entry, expanded, expandedResult.ExpandedBytes, BulkFileState.Extracted, VerificationMethod.Bzip2Crc, clock.Elapsed), null);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {

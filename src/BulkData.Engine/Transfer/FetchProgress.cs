@@ -35,14 +35,14 @@ internal sealed class FetchProgress : IAsyncDisposable
     public long DownloadedBytes => Interlocked.Read(ref _downloadedBytes);
 
     /// <summary>Starts a child bar; bytes already on disk count as done but not towards the rate.</summary>
-    public Bar Begin(string activity, long size, long alreadyDone)
+    public Bar Begin(string activity, long size, long alreadyDone, bool overall = true)
     {
         if (!_freeIds.TryDequeue(out int id))
         {
             id = Interlocked.Increment(ref _nextId);
         }
 
-        var bar = new Bar(this, id, activity, size);
+        var bar = new Bar(this, id, activity, size, overall);
         bar.Add(alreadyDone, counted: false);
         _bars[id] = bar;
         return bar;
@@ -122,9 +122,12 @@ internal sealed class FetchProgress : IAsyncDisposable
         private readonly FetchProgress _owner;
         private long _done;
 
-        public Bar(FetchProgress owner, int id, string activity, long size)
+        private readonly bool _overall;
+
+        public Bar(FetchProgress owner, int id, string activity, long size, bool overall)
         {
             _owner = owner;
+            _overall = overall;
             Id = id;
             Activity = activity;
             Size = size;
@@ -143,10 +146,18 @@ internal sealed class FetchProgress : IAsyncDisposable
         /// <summary>A status shown instead of the byte count (waiting, paused, verifying).</summary>
         public string? Status { get; set; }
 
+        /// <summary>Sets the bytes done (for work whose progress comes as a position).</summary>
+        public void SetDone(long position) => Add(position - Done, counted: true);
+
         /// <summary>Adds bytes; <paramref name="counted"/> ones were downloaded now (they count towards the rate).</summary>
         public void Add(long bytes, bool counted = true)
         {
             Interlocked.Add(ref _done, bytes);
+            if (!_overall)
+            {
+                return;
+            }
+
             Interlocked.Add(ref _owner._doneBytes, bytes);
             if (counted)
             {
@@ -158,7 +169,10 @@ internal sealed class FetchProgress : IAsyncDisposable
         public void Remove(long bytes)
         {
             Interlocked.Add(ref _done, -bytes);
-            Interlocked.Add(ref _owner._doneBytes, -bytes);
+            if (_overall)
+            {
+                Interlocked.Add(ref _owner._doneBytes, -bytes);
+            }
         }
 
         public void Dispose() => _owner.End(this);
