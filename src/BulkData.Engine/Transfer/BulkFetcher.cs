@@ -148,7 +148,7 @@ public static class BulkFetcher
         // 4. Run: downloads largest first, extraction by its own ordered queue.
         using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var guard = new DiskGuard(destination, options.MinimumFreeSpace, options.LowSpaceTimeout, options.SpacePollInterval, reporter);
-        var clients = new Dictionary<(string?, string), IAmazonS3>();
+        using var urls = new ObjectUrls(options.Credentials);
         BulkDataException? fatal = null;
         var failed = new ConcurrentBag<FetchItem>();
         var downloaded = toDownload.ToDictionary(i => i, _ => new TaskCompletionSource<DownloadResult?>(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -162,7 +162,6 @@ public static class BulkFetcher
             run.Cancel();
         }
 
-        try
         {
             await using var progress = new FetchProgress(reporter, toDownload.Sum(i => i.Entry.Size), toDownload.Count + toExtract.Count(i => !downloaded.ContainsKey(i)));
             using var slots = new SemaphoreSlim(options.ThrottleLimit);
@@ -182,7 +181,6 @@ public static class BulkFetcher
                     break;
                 }
 
-                var s3 = ClientFor(clients, item.Entry, options.Credentials);
                 reporter.Verbose($"{item.FileName}: started ({ByteSize.Format(item.Entry.Size)}).");
                 transfers.Add(Task.Run(async () =>
                 {
@@ -190,7 +188,7 @@ public static class BulkFetcher
                     bool extractThis = options.Extract && item.Entry.IsCompressed;
                     try
                     {
-                        var result = await new ObjectDownloader(s3, options, guard, reporter).DownloadAsync(item, progress, run.Token).ConfigureAwait(false);
+                        var result = await new ObjectDownloader(urls, options, guard, reporter).DownloadAsync(item, progress, run.Token).ConfigureAwait(false);
                         progress.FileDone();
                         downloaded[item].TrySetResult(result);
                         if (!extractThis)
@@ -237,13 +235,6 @@ public static class BulkFetcher
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && fatal is not null)
             {
-            }
-        }
-        finally
-        {
-            foreach (var c in clients.Values)
-            {
-                c.Dispose();
             }
         }
 
@@ -348,19 +339,6 @@ public static class BulkFetcher
                 }
             }
         }
-    }
-
-    private static IAmazonS3 ClientFor(Dictionary<(string?, string), IAmazonS3> clients, ManifestEntry entry, S3Credentials? credentials)
-    {
-        var key = (entry.EndpointUrl, entry.Region);
-        if (!clients.TryGetValue(key, out var client))
-        {
-            // No SDK-level retries (not even of reset connections): the downloader counts attempts itself and resumes.
-            client = S3ClientFactory.Create(new BucketLocation { Bucket = entry.Bucket, Region = entry.Region, EndpointUrl = entry.EndpointUrl }, credentials, maxErrorRetry: 0, maxStaleConnectionRetries: 0);
-            clients[key] = client;
-        }
-
-        return client;
     }
 
     private static BulkFile Done(ManifestEntry e, string path, long size, BulkFileState state, VerificationMethod method, TimeSpan duration) => new()

@@ -49,6 +49,9 @@ public sealed record FetchOptions
 
     public S3Credentials? Credentials { get; init; }
 
+    /// <summary>A transfer that receives nothing for this long is cut off and retried.</summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
     internal void Validate()
     {
         if (string.IsNullOrWhiteSpace(Destination))

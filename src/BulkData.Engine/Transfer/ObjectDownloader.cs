@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http;
+using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Amazon.Runtime;
@@ -30,16 +31,28 @@ internal sealed record DownloadResult(VerificationMethod Verification, long Byte
 /// </summary>
 internal sealed class ObjectDownloader
 {
-    private const int BufferSize = 256 * 1024;
+    private const int BufferSize = 1024 * 1024;
 
-    private readonly IAmazonS3 _s3;
+    /// <summary>One client for every transfer: pooled connections, no overall timeout (a stall timeout per read instead).</summary>
+    private static readonly HttpClient Http = new(new SocketsHttpHandler
+    {
+        AutomaticDecompression = DecompressionMethods.None,
+        ConnectTimeout = TimeSpan.FromSeconds(30),
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(4),
+        MaxConnectionsPerServer = int.MaxValue,
+    })
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
+
+    private readonly ObjectUrls _urls;
     private readonly FetchOptions _options;
     private readonly DiskGuard _guard;
     private readonly IBulkReporter _reporter;
 
-    public ObjectDownloader(IAmazonS3 s3, FetchOptions options, DiskGuard guard, IBulkReporter reporter)
+    public ObjectDownloader(ObjectUrls urls, FetchOptions options, DiskGuard guard, IBulkReporter reporter)
     {
-        _s3 = s3;
+        _urls = urls;
         _options = options;
         _guard = guard;
         _reporter = reporter;
@@ -77,7 +90,10 @@ internal sealed class ObjectDownloader
 
         using var bar = progress.Begin($"{item.FileName}", size, have);
         bool md5 = IsMd5ETag(entry);
-        using var hasher = md5 ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
+        var hasher = md5 ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
+        ObjectChecksum? checksum = null;
+        try
+        {
         if (hasher is not null && have > 0)
         {
             bar.Status = $"re-reading {ByteSize.Format(have)} on disk for its MD5";
@@ -87,7 +103,6 @@ internal sealed class ObjectDownloader
 
         var policy = new RetryPolicy(_options.RetryCount, _options.RetryBaseDelay, _options.RetryMaxDelay);
         long confirmed = have;
-        bool checksumValidated = false;
         _reporter.Verbose(have > 0
             ? $"{item.FileName}: resuming at byte {have:N0} of {size:N0} ({item.Target})."
             : $"{item.FileName}: downloading {size:N0} bytes ({item.Target}).");
@@ -105,77 +120,174 @@ internal sealed class ObjectDownloader
             long before = confirmed;
             try
             {
-                var request = new GetObjectRequest
-                {
-                    BucketName = entry.Bucket,
-                    Key = entry.Key,
-                    EtagToMatch = Quote(entry.ETag),
-                };
+                using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                stall.CancelAfter(_options.StallTimeout);
+                using var request = new HttpRequestMessage(HttpMethod.Get, await _urls.UrlForAsync(entry).ConfigureAwait(false));
+                request.Headers.IfMatch.Add(new EntityTagHeaderValue(Quote(entry.ETag)));
                 if (confirmed > 0)
                 {
-                    request.ByteRange = new ByteRange(confirmed, size - 1);
+                    request.Headers.Range = new RangeHeaderValue(confirmed, size - 1);
                 }
                 else if (!md5)
                 {
-                    // A whole-object GET can carry the server's checksum; the SDK validates it while streaming.
-                    request.ChecksumMode = ChecksumMode.ENABLED;
+                    // A whole-object GET can carry the server's own checksum of the body.
+                    request.Headers.TryAddWithoutValidation("x-amz-checksum-mode", "ENABLED");
                 }
 
-                using var response = await _s3.GetObjectAsync(request, ct).ConfigureAwait(false);
-                string gotETag = (response.ETag ?? string.Empty).Trim('"');
+                using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stall.Token).ConfigureAwait(false);
+                CheckStatus(response, item);
+                string gotETag = (response.Headers.ETag?.Tag ?? string.Empty).Trim('"');
                 if (gotETag.Length > 0 && !string.Equals(gotETag, entry.ETag, StringComparison.Ordinal))
                 {
                     throw Changed(item, gotETag);
                 }
 
-                long expected = size - confirmed;
-                if (response.ContentLength != expected)
+                if (confirmed > 0 && response.StatusCode == HttpStatusCode.OK)
                 {
-                    throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{item.Target}: the server sent {response.ContentLength:N0} bytes where {expected:N0} were expected (listed size {size:N0}); the object may have changed since it was listed.", item.Target);
+                    // The server ignored the range and sends the whole object: start again from zero.
+                    _reporter.Verbose($"{item.FileName}: the server ignored the byte range; starting again from zero.");
+                    bar.Remove(confirmed);
+                    confirmed = 0;
+                    before = 0;
+                    if (hasher is not null)
+                    {
+                        hasher.Dispose();
+                        hasher = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+                    }
                 }
 
-                checksumValidated = confirmed == 0 && HasFullObjectChecksum(response);
-                using var body = response.ResponseStream;
-                await using var file = new FileStream(item.PartialPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 1, FileOptions.Asynchronous);
+                if (confirmed > 0 && response.Content.Headers.ContentRange is { } range && (range.From != confirmed || range.Length is long total && total != size))
+                {
+                    throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{item.Target}: the server answered a request for bytes {confirmed:N0}- with {range}; the object may have changed since it was listed.", item.Target);
+                }
+
+                long expected = size - confirmed;
+                if (response.Content.Headers.ContentLength is long length && length != expected)
+                {
+                    throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{item.Target}: the server sent {length:N0} bytes where {expected:N0} were expected (listed size {size:N0}); the object may have changed since it was listed.", item.Target);
+                }
+
+                if (confirmed == 0)
+                {
+                    checksum?.Dispose();
+                    checksum = ChecksumOf(response);
+                }
+
+                using var body = await response.Content.ReadAsStreamAsync(stall.Token).ConfigureAwait(false);
+                using var file = new FileStream(item.PartialPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
                 if (file.Length != confirmed)
                 {
                     file.SetLength(confirmed);
                 }
 
                 file.Position = confirmed;
-                var buffer = new byte[BufferSize];
+                // Two buffers: while one is written and hashed on the thread pool, the next is read from the network.
+                var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(BufferSize);
+                var spare = System.Buffers.ArrayPool<byte>.Shared.Rent(BufferSize);
+                Task? writing = null;
+                int writingCount = 0;
+                async Task FinishWriteAsync()
+                {
+                    if (writing is not null)
+                    {
+                        var w = writing;
+                        writing = null;
+                        await w.ConfigureAwait(false);
+                        confirmed += writingCount;
+                        bar.Add(writingCount);
+                    }
+                }
+
                 try
                 {
-                    while (true)
+                    bool end = false;
+                    while (!end)
                     {
-                        int n = await body.ReadAsync(buffer, ct).ConfigureAwait(false);
-                        if (n == 0)
+                        // Fill the buffer (network reads are small), then write, hash and count it at once.
+                        int filled = 0;
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo? readFailure = null;
+                        while (filled < BufferSize)
                         {
-                            break;
+                            int n;
+                            try
+                            {
+                                stall.CancelAfter(_options.StallTimeout);
+                                n = await body.ReadAsync(buffer.AsMemory(filled, BufferSize - filled), stall.Token).ConfigureAwait(false);
+                            }
+                            catch (Exception ex) when ((filled > 0 || writing is not null) && !ct.IsCancellationRequested)
+                            {
+                                // The bytes that did arrive are good: keep them (that is progress), then fail.
+                                readFailure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex);
+                                break;
+                            }
+
+                            if (n == 0)
+                            {
+                                end = true;
+                                break;
+                            }
+
+                            filled += n;
                         }
 
-                        if (confirmed + n > size)
+                        await FinishWriteAsync().ConfigureAwait(false);
+                        if (filled > 0)
                         {
-                            throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{item.Target}: more bytes arrived than the listed size {size:N0}.", item.Target);
+                            if (confirmed + filled > size)
+                            {
+                                throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{item.Target}: more bytes arrived than the listed size {size:N0}.", item.Target);
+                            }
+
+                            var full = buffer;
+                            int count = filled;
+                            var md5Hasher = hasher;
+                            var sum = checksum;
+                            writingCount = count;
+                            writing = Task.Run(() =>
+                            {
+                                file.Write(full, 0, count);
+                                md5Hasher?.AppendData(full, 0, count);
+                                sum?.Append(full.AsSpan(0, count));
+                            });
+                            (buffer, spare) = (spare, buffer);
                         }
 
-                        await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
-                        hasher?.AppendData(buffer, 0, n);
-                        confirmed += n;
-                        bar.Add(n);
+                        if (readFailure is not null)
+                        {
+                            await FinishWriteAsync().ConfigureAwait(false);
+                            readFailure.Throw();
+                        }
+
                         if (_guard.ShouldPause())
                         {
+                            await FinishWriteAsync().ConfigureAwait(false);
                             throw new LowSpacePause();
                         }
                     }
 
-                    await file.FlushAsync(ct).ConfigureAwait(false);
+                    await FinishWriteAsync().ConfigureAwait(false);
+                    file.Flush();
                 }
-                catch
+                catch (Exception)
                 {
-                    // Keep exactly the bytes that were written in full (and hashed): the partial stays a valid prefix.
+                    // A write still running finishes first (its bytes count if it succeeded). Then the partial keeps
+                    // exactly the bytes written in full and hashed: it stays a valid prefix. Bytes read but not yet
+                    // written are simply fetched again.
+                    try
+                    {
+                        await FinishWriteAsync().ConfigureAwait(false);
+                    }
+                    catch (Exception)
+                    {
+                    }
+
                     TryTruncate(file, confirmed);
                     throw;
+                }
+                finally
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                    System.Buffers.ArrayPool<byte>.Shared.Return(spare);
                 }
 
                 if (confirmed < size)
@@ -213,11 +325,6 @@ internal sealed class ObjectDownloader
             catch (BulkDataException)
             {
                 throw;
-            }
-            catch (AmazonS3Exception s3) when (s3.StatusCode == HttpStatusCode.PreconditionFailed)
-            {
-                DeletePartial(item);
-                throw Changed(item, null, s3);
             }
             catch (Exception ex) when (IsTransient(ex))
             {
@@ -261,25 +368,64 @@ internal sealed class ObjectDownloader
 
             method = VerificationMethod.SizeAndMD5;
         }
-        else if (checksumValidated)
+        else if (checksum is not null)
         {
+            if (!checksum.Matches())
+            {
+                DeletePartial(item);
+                throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{item.Target}: the {checksum.Algorithm} of the downloaded bytes is {checksum.Actual()}, not the server's {checksum.Expected}; the download was discarded.", item.Target);
+            }
+
             method = VerificationMethod.SizeAndChecksum;
         }
 
         File.Move(item.PartialPath, item.FinalPath, overwrite: true);
         TryDelete(item.ETagPath);
-        _reporter.Verbose($"{item.FileName}: verified ({method}) and renamed to '{item.FinalPath}'{(policy.TotalFailures > 0 ? $" after {policy.TotalFailures} interrupted attempts" : string.Empty)}.");
+        _reporter.Verbose($"{item.FileName}: verified ({method}{(checksum is not null && hasher is null ? " " + checksum.Algorithm : string.Empty)}) and renamed to '{item.FinalPath}'{(policy.TotalFailures > 0 ? $" after {policy.TotalFailures} interrupted attempts" : string.Empty)}.");
         return new DownloadResult(method, size, policy.TotalFailures);
+        }
+        finally
+        {
+            hasher?.Dispose();
+            checksum?.Dispose();
+        }
+    }
+
+    private static ObjectChecksum? ChecksumOf(HttpResponseMessage response)
+    {
+        string? type = response.Headers.TryGetValues("x-amz-checksum-type", out var t) ? t.FirstOrDefault() : null;
+        foreach (var header in ObjectChecksum.Headers)
+        {
+            if (response.Headers.TryGetValues(header, out var values) && ObjectChecksum.For(header, values.FirstOrDefault(), type) is { } checksum)
+            {
+                return checksum;
+            }
+        }
+
+        return null;
+    }
+
+    private static void CheckStatus(HttpResponseMessage response, FetchItem item)
+    {
+        int code = (int)response.StatusCode;
+        if (code is 200 or 206)
+        {
+            return;
+        }
+
+        string where = $"{item.Target} ({item.Entry.EndpointUrl ?? item.Entry.Region})";
+        throw code switch
+        {
+            304 or 412 or 416 => Changed(item, (response.Headers.ETag?.Tag ?? string.Empty).Trim('"') is { Length: > 0 } e ? e : null),
+            404 => new BulkDataException(BulkErrorKind.ObjectNotFound, $"{where} no longer exists: run Get-BulkManifest again.", item.Target),
+            401 or 403 => new BulkDataException(BulkErrorKind.AccessDenied, $"Reading {where} was denied (HTTP {code}); it may need -Credential.", item.Target),
+            408 or 429 or >= 500 => new HttpRequestException($"HTTP {code} {response.ReasonPhrase}", null, response.StatusCode),
+            _ => new BulkDataException(BulkErrorKind.EndpointUnreachable, $"Reading {where} failed: HTTP {code} {response.ReasonPhrase}.", item.Target),
+        };
     }
 
     internal static bool IsMd5ETag(ManifestEntry entry)
         => !entry.IsMultipart && entry.ETag.Length == 32 && entry.ETag.All(Uri.IsHexDigit);
-
-    private static bool HasFullObjectChecksum(GetObjectResponse r)
-    {
-        string? value = r.ChecksumCRC32 ?? r.ChecksumCRC32C ?? r.ChecksumCRC64NVME ?? r.ChecksumSHA1 ?? r.ChecksumSHA256;
-        return !string.IsNullOrEmpty(value) && !value.Contains('-');
-    }
 
     private static string Quote(string etag) => etag.StartsWith('"') ? etag : $"\"{etag}\"";
 
@@ -373,7 +519,7 @@ internal sealed class ObjectDownloader
 
         for (var e = ex; e is not null; e = e.InnerException)
         {
-            if (e is IOException or HttpRequestException or SocketException or TimeoutException or TaskCanceledException or WebException)
+            if (e is IOException or HttpRequestException or SocketException or TimeoutException or OperationCanceledException or WebException)
             {
                 return true;
             }
