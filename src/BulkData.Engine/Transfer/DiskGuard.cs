@@ -57,7 +57,7 @@ public sealed class DiskGuard
 
         lock (_gate)
         {
-            if (_sinceCheck.ElapsedMilliseconds < 100)
+            if (_sinceCheck.ElapsedMilliseconds < 100 && _lastAvailable != long.MaxValue)
             {
                 return _lastAvailable < _minimum;
             }
