@@ -66,7 +66,7 @@ BeforeAll {
 
     function Get-ObjectGets($Proxy) {
         # GET requests for objects of the test bucket (a listing is GET /bucket?...; an object is GET /bucket/key).
-        @(Get-Content $Proxy.Log | Where-Object { $_ -match "^GET /$([regex]::Escape($script:Bucket))/bulk-data/[^?\s]+ HTTP" })
+        @(Get-Content $Proxy.Log | Where-Object { $_ -match "^GET /$([regex]::Escape($script:Bucket))/bulk-data/[^?\s]+(\?X-Amz-[^\s]*)? HTTP" })
     }
 
     function Get-Entries([string] $Endpoint = $script:S3Endpoint, [string] $Bucket = $script:Bucket, [string[]] $Dataset = @('opinions', 'dockets', 'courts', 'schema')) {
@@ -166,6 +166,20 @@ Describe 'Start-BulkFetch' {
             $started | Should -Be @('opinions-2026-09-30.csv.bz2', 'dockets-2026-09-30.csv.bz2', 'courts-2026-09-30.csv.bz2', 'schema-2026-10-01.sql')
             @(Get-ChildItem $dest -Force | Where-Object Name -match 'bulkdata-') | Should -BeNullOrEmpty
             $files[0].PSObject.TypeNames[0] | Should -Be 'BulkData.Engine.Transfer.BulkFile'
+        }
+
+        It 'signs its requests with -Credential and never shows the secret' {
+            $proxy = Start-FaultProxy
+            $dest = Join-Path $script:Work 'signed'
+            $secret = 'S3RVER'
+            $cred = [pscredential]::new('S3RVER', (ConvertTo-SecureString $secret -AsPlainText -Force))
+            $all = Get-Entries -Endpoint $proxy.Endpoint -Dataset courts | Start-BulkFetch -Destination $dest -Credential $cred -Verbose *>&1
+            $file = $all | Where-Object { $_ -is [BulkData.Engine.Transfer.BulkFile] }
+            $file.State | Should -Be 'Downloaded'
+            Assert-SameBytes $script:Objects.courts.Path (Join-Path $dest $script:Objects.courts.Name)
+            @(Get-ObjectGets $proxy | Where-Object { $_ -match 'X-Amz-Signature=' }).Count | Should -Be 1 -Because 'the object is read with a presigned (SigV4) URL'
+            ($all | Where-Object { $_ -isnot [BulkData.Engine.Transfer.BulkFile] } | ForEach-Object { "$_" }) -join "`n" | Should -Not -Match 'X-Amz-Signature|SecretKey'
+            Stop-FaultProxy $proxy
         }
 
         It 'does nothing with -WhatIf' {
