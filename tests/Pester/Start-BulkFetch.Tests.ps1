@@ -107,7 +107,7 @@ BeforeAll {
 `$ErrorActionPreference = 'Continue'
 Import-Module '$script:ModulePath'
 `$entries = Get-BulkManifest -EndpointUrl '$Endpoint' -Bucket '$script:Bucket' -Region us-east-1 $datasets
-try { `$entries | Start-BulkFetch -Destination '$Destination' $Extra -OutVariable out -ErrorVariable errs -WarningVariable warns 3>`$null | Out-Null } catch { }
+try { `$entries | Start-BulkFetch -Destination '$Destination' $Extra -OutVariable out -ErrorVariable errs -WarningVariable warns 3>`$null 4>'$result.verbose' | Out-Null } catch { }
 [pscustomobject]@{ Files = @(`$out | Select-Object Path, @{ n = 'State'; e = { `"`$(`$_.State)`" } }, Error); Errors = @(`$errs | ForEach-Object { "`$(`$_.FullyQualifiedErrorId)|`$(`$_.Exception.Message)" }); Warnings = @(`$warns | ForEach-Object { "`$_" }) } | ConvertTo-Json -Depth 4 | Set-Content '$result'
 "@ | Set-Content -Path $script
         $psi = [System.Diagnostics.ProcessStartInfo]::new($script:PwshCommand[0])
@@ -339,13 +339,15 @@ Describe 'Start-BulkFetch' {
             $proxy = Start-FaultProxy -Rate 1MB
             $mount = New-TmpfsDirectory '12m'
             $dest = Join-Path $mount 'dest'
-            $child = Start-ChildFetch -Endpoint $proxy.Endpoint -Destination $dest -Dataset opinions -Extra '-MinimumFreeSpace 2MB -LowSpaceTimeout 00:00:03'
+            $child = Start-ChildFetch -Endpoint $proxy.Endpoint -Destination $dest -Dataset opinions, courts -Extra '-MinimumFreeSpace 2MB -LowSpaceTimeout 00:00:03 -ThrottleLimit 1 -Verbose'
             $partial = Join-Path $dest "$($script:Objects.opinions.Name).bulkdata-partial"
             Wait-Until { (Test-Path $partial) -and (Get-Item $partial).Length -gt 512KB } -What 'the download to start'
             $ballast = Join-Path $mount 'ballast'
             & fallocate -l ([long]([IO.DriveInfo]::new($mount).AvailableFreeSpace - 1MB)) $ballast
             $result = Wait-Child $child -Seconds 60
-            $result.Files.State | Should -Be 'Failed'
+            $result.Files.Count | Should -Be 2 -Because 'one BulkFile per input, also for the file the run never reached'
+            $result.Files.State | Sort-Object -Unique | Should -Be 'Failed'
+            ($result.Files | Where-Object Path -like '*courts*').Error | Should -BeLike '*not finished because the run failed*'
             @($result.Errors | Where-Object { $_ -like 'InsufficientSpace*-LowSpaceTimeout*' }).Count | Should -BeGreaterOrEqual 1
             Test-Path (Join-Path $dest $script:Objects.opinions.Name) | Should -BeFalse
             (Get-Item $partial).Length | Should -BeGreaterThan 0

@@ -28,9 +28,11 @@ public static class BulkFetcher
         options.Validate();
         string destination = Path.GetFullPath(options.Destination);
         var results = new ConcurrentBag<BulkFile>();
+        var reported = new ConcurrentDictionary<ManifestEntry, bool>(ReferenceEqualityComparer.Instance);
         var gate = new object();
-        void Report(BulkFile file, BulkDataException? error)
+        void Report(ManifestEntry entry, BulkFile file, BulkDataException? error)
         {
+            reported[entry] = true;
             results.Add(file);
             lock (gate)
             {
@@ -63,7 +65,7 @@ public static class BulkFetcher
             catch (BulkDataException ex)
             {
                 reporter.Verbose($"{entry.Key}: refused ({ex.Message}).");
-                Report(Failed(entry, string.Empty, ex, TimeSpan.Zero), ex);
+                Report(entry, Failed(entry, string.Empty, ex, TimeSpan.Zero), ex);
             }
         }
 
@@ -80,7 +82,7 @@ public static class BulkFetcher
             if (!options.Force && extractThis && File.Exists(expanded))
             {
                 reporter.Verbose($"{item.FileName}: already extracted as '{expanded}': skipped.");
-                Report(Done(e, expanded, new FileInfo(expanded).Length, BulkFileState.Skipped, VerificationMethod.AlreadyPresent, TimeSpan.Zero), null);
+                Report(e, Done(e, expanded, new FileInfo(expanded).Length, BulkFileState.Skipped, VerificationMethod.AlreadyPresent, TimeSpan.Zero), null);
                 continue;
             }
 
@@ -94,7 +96,7 @@ public static class BulkFetcher
                 else
                 {
                     reporter.Verbose($"{item.FileName}: already complete at '{item.FinalPath}': skipped.");
-                    Report(Done(e, item.FinalPath, e.Size, BulkFileState.Skipped, VerificationMethod.AlreadyPresent, TimeSpan.Zero), null);
+                    Report(e, Done(e, item.FinalPath, e.Size, BulkFileState.Skipped, VerificationMethod.AlreadyPresent, TimeSpan.Zero), null);
                 }
 
                 continue;
@@ -181,6 +183,12 @@ public static class BulkFetcher
                     break;
                 }
 
+                if (run.IsCancellationRequested)
+                {
+                    slots.Release();
+                    break;
+                }
+
                 reporter.Verbose($"{item.FileName}: started ({ByteSize.Format(item.Entry.Size)}).");
                 transfers.Add(Task.Run(async () =>
                 {
@@ -193,7 +201,7 @@ public static class BulkFetcher
                         downloaded[item].TrySetResult(result);
                         if (!extractThis)
                         {
-                            Report(Done(item.Entry, item.FinalPath, item.Entry.Size, BulkFileState.Downloaded, result.Verification, clock.Elapsed), null);
+                            Report(item.Entry, Done(item.Entry, item.FinalPath, item.Entry.Size, BulkFileState.Downloaded, result.Verification, clock.Elapsed), null);
                         }
                     }
                     catch (Exception ex)
@@ -210,7 +218,7 @@ public static class BulkFetcher
                                 ? new BulkDataException(fatal.Kind, $"{item.Target}: stopped because the run failed: {fatal.Message}", item.Target, ex)
                                 : new BulkDataException(BulkErrorKind.EndpointUnreachable, $"Fetching {item.Target} failed: {ex.Message}", item.Target, ex));
                         reporter.Verbose($"{item.FileName}: failed ({error.Message}).");
-                        Report(Failed(item.Entry, item.FinalPath, error, clock.Elapsed), error);
+                        Report(item.Entry, Failed(item.Entry, item.FinalPath, error, clock.Elapsed), error);
                         if (error.Kind == BulkErrorKind.InsufficientSpace && ex is BulkDataException)
                         {
                             Fatal(error);
@@ -241,6 +249,16 @@ public static class BulkFetcher
         cancellationToken.ThrowIfCancellationRequested();
         if (fatal is not null)
         {
+            // One BulkFile per input, even for the files the failed run never reached.
+            foreach (var item in toDownload.Concat(toExtract).Distinct())
+            {
+                if (!reported.ContainsKey(item.Entry))
+                {
+                    var notReached = new BulkDataException(fatal.Kind, $"{item.Target}: not finished because the run failed: {fatal.Message}", item.Target);
+                    Report(item.Entry, Failed(item.Entry, item.FinalPath, notReached, TimeSpan.Zero), notReached);
+                }
+            }
+
             throw fatal;
         }
 
@@ -255,7 +273,7 @@ public static class BulkFetcher
         DiskGuard guard,
         FetchProgress progress,
         IBulkReporter reporter,
-        Action<BulkFile, BulkDataException?> report,
+        Action<ManifestEntry, BulkFile, BulkDataException?> report,
         ConcurrentBag<FetchItem> failed,
         Action<BulkDataException> fatal,
         CancellationToken ct)
@@ -289,7 +307,7 @@ public static class BulkFetcher
                 var expandedResult = await Extraction.ExpandAsync(item, expanded, options.KeepCompressed, guard, progress, reporter, ct).ConfigureAwait(false);
                 progress.FileDone();
                 reporter.Verbose($"{item.FileName}: extracted to '{expanded}' ({expandedResult.ExpandedBytes:N0} bytes, bzip2 block and stream CRCs checked; download verified by {verification}){(expandedResult.SourceDeleted ? "; the compressed file was deleted" : string.Empty)}.");
-                report(Done(item.Entry, expanded, expandedResult.ExpandedBytes, BulkFileState.Extracted, VerificationMethod.Bzip2Crc, clock.Elapsed), null);
+                report(item.Entry, Done(item.Entry, expanded, expandedResult.ExpandedBytes, BulkFileState.Extracted, VerificationMethod.Bzip2Crc, clock.Elapsed), null);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -300,7 +318,7 @@ public static class BulkFetcher
                 failed.Add(item);
                 var error = ex as BulkDataException ?? new BulkDataException(BulkErrorKind.InvalidData, $"Extracting '{item.FinalPath}' failed: {ex.Message}", item.FinalPath, ex);
                 reporter.Verbose($"{item.FileName}: extraction failed ({error.Message}).");
-                report(Failed(item.Entry, item.FinalPath, error, clock.Elapsed), error);
+                report(item.Entry, Failed(item.Entry, item.FinalPath, error, clock.Elapsed), error);
                 if (error.Kind == BulkErrorKind.InsufficientSpace)
                 {
                     fatal(error);

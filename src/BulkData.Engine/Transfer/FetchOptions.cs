@@ -41,12 +41,6 @@ public sealed record FetchOptions
     /// <summary>Expanded over compressed size, for the up-front plan check with <see cref="Extract"/>.</summary>
     public double ExpansionRatio { get; init; } = DiskSpace.DefaultExpansionRatio;
 
-    /// <summary>Objects at least this large (with a multipart ETag) are fetched as parallel ranged parts when slots are free.</summary>
-    public long ParallelPartThreshold { get; init; } = 256L * 1024 * 1024;
-
-    /// <summary>The size of one ranged part.</summary>
-    public long PartSize { get; init; } = 64L * 1024 * 1024;
-
     public S3Credentials? Credentials { get; init; }
 
     /// <summary>A transfer that receives nothing for this long is cut off and retried.</summary>
@@ -59,9 +53,9 @@ public sealed record FetchOptions
             throw new BulkDataException(BulkErrorKind.InvalidArgument, "A destination folder is required.");
         }
 
-        if (ThrottleLimit < 1 || RetryCount < 0 || MinimumFreeSpace < 0 || LowSpaceTimeout < TimeSpan.Zero || PartSize < 1024 * 1024)
+        if (ThrottleLimit < 1 || RetryCount < 0 || MinimumFreeSpace < 0 || LowSpaceTimeout < TimeSpan.Zero || StallTimeout <= TimeSpan.Zero)
         {
-            throw new BulkDataException(BulkErrorKind.InvalidArgument, "ThrottleLimit must be at least 1, RetryCount, MinimumFreeSpace and LowSpaceTimeout cannot be negative, PartSize at least 1 MiB.");
+            throw new BulkDataException(BulkErrorKind.InvalidArgument, "ThrottleLimit must be at least 1, RetryCount, MinimumFreeSpace and LowSpaceTimeout cannot be negative, StallTimeout must be positive.");
         }
     }
 }
