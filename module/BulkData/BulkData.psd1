@@ -19,6 +19,7 @@
         'Stop-NonEssentialService'
         'Start-NonEssentialService'
         'Expand-BulkFile'
+        'Start-BulkFetch'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -24,7 +24,8 @@ public abstract class BulkCmdlet : PSCmdlet
     {
         var queue = new BlockingCollection<Action>();
         var reporter = new QueueReporter(queue, this);
-        var task = Task.Run(() => work(reporter, o => queue.Add(() => WriteObject(o)), _stop.Token));
+        // An ErrorRecord emitted by the work is written as a non-terminating error; anything else as output.
+        var task = Task.Run(() => work(reporter, o => queue.Add(() => { if (o is ErrorRecord e) { WriteError(e); } else { WriteObject(o); } }), _stop.Token));
         task.ContinueWith(_ => queue.CompleteAdding(), TaskScheduler.Default);
         foreach (var action in queue.GetConsumingEnumerable())
         {

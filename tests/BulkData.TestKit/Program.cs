@@ -9,6 +9,8 @@ using BulkData.TestKit;
 //   put      --endpoint <url> --bucket <b> --key <k> --file <path> [--part-size bytes]
 //   yaml-to-json <file>    prints a YAML file (e.g. `docker-compose config` output) as JSON
 //   docker   compose ...   the stand-in docker program (see DockerStandIn.cs): tests wrap it in a `docker` script
+//   proxy    --upstream <url or host:port> [--port N] [--reset-after bytes] [--resets N (-1: every connection)]
+//            [--drop-first N] [--rate bytes-per-second] [--log path]   (fault-injecting TCP proxy; prints its port, runs until stdin closes)
 var opts = ParseArgs(args.Skip(1));
 string Get(string name, string? fallback = null) => opts.TryGetValue(name, out var v) ? v : fallback ?? throw new ArgumentException($"--{name} is required");
 switch (args.FirstOrDefault())
@@ -56,6 +58,19 @@ switch (args.FirstOrDefault())
         string bucket = Get("bucket", "com-courtlistener-storage");
         await Publisher.EnsureBucketAsync(s3, bucket, default);
         Console.WriteLine(await Publisher.UploadAsync(s3, bucket, Get("key"), Get("file"), long.Parse(Get("part-size", "0")), default));
+        return 0;
+    }
+
+    case "proxy":
+    {
+        string upstream = Get("upstream");
+        var uri = upstream.Contains("://") ? new Uri(upstream) : new Uri("tcp://" + upstream);
+        await using var proxy = new FaultProxy(uri.Host, uri.Port, long.Parse(Get("reset-after", "0")), int.Parse(Get("resets", "-1")), int.Parse(Get("drop-first", "0")), opts.GetValueOrDefault("log"), int.Parse(Get("port", "0")), long.Parse(Get("rate", "0")));
+        proxy.Start();
+        Console.WriteLine(proxy.Port);
+        Console.Out.Flush();
+        // Runs until its standard input closes (the test that started it ends) or it is killed.
+        await Console.In.ReadToEndAsync();
         return 0;
     }
 

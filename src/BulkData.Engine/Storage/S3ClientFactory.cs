@@ -7,7 +7,8 @@ namespace BulkData.Engine.Storage;
 /// <summary>Builds S3 clients: anonymous unless credentials are given, path-style for custom endpoints.</summary>
 public static class S3ClientFactory
 {
-    public static IAmazonS3 Create(BucketLocation location, S3Credentials? credentials = null, int maxErrorRetry = 3)
+    /// <param name="maxStaleConnectionRetries">Retries of a reset pooled connection that the SDK makes on its own (null: its default of 10).</param>
+    public static IAmazonS3 Create(BucketLocation location, S3Credentials? credentials = null, int maxErrorRetry = 3, int? maxStaleConnectionRetries = null)
     {
         var config = new AmazonS3Config
         {
@@ -18,6 +19,10 @@ public static class S3ClientFactory
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
         };
+        if (maxStaleConnectionRetries is int stale)
+        {
+            config.MaxStaleConnectionRetries = stale;
+        }
 
         if (!string.IsNullOrEmpty(location.EndpointUrl))
         {

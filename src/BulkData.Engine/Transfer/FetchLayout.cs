@@ -12,7 +12,18 @@ public static class FetchLayout
     /// <summary>Suffix of an extraction in progress (not resumable).</summary>
     public const string ExpandingSuffix = ".bulkdata-expanding";
 
+    /// <summary>Suffix of the note beside a partial that names the ETag its bytes belong to.</summary>
+    public const string PartialETagSuffix = ".bulkdata-partial.etag";
+
     public static string PartialPath(string finalPath) => finalPath + PartialSuffix;
+
+    /// <summary>The note beside a partial download naming the object version (ETag) its bytes are a prefix of.</summary>
+    public static string PartialETagPath(string finalPath) => finalPath + PartialETagSuffix;
+
+    /// <summary>True for the names of this layout's temporary files.</summary>
+    public static bool IsTemporaryName(string fileName)
+        => fileName.EndsWith(PartialSuffix, StringComparison.Ordinal) || fileName.EndsWith(PartialETagSuffix, StringComparison.Ordinal)
+           || fileName.EndsWith(ExpandingSuffix, StringComparison.Ordinal);
 
     public static string ExpandingPath(string finalPath) => finalPath + ExpandingSuffix;
 
@@ -46,6 +57,12 @@ public static class FetchLayout
     /// <summary>The file name of an object key: its last segment, refused if it is not a plain name.</summary>
     public static string FileNameOfKey(string key)
     {
+        // Keys are relative, '/'-separated paths: an absolute key, a drive, or a backslash is not a plain key.
+        if (key.StartsWith('/') || key.Contains('\\') || (key.Length >= 2 && key[1] == ':' && char.IsAsciiLetter(key[0])))
+        {
+            throw new BulkDataException(BulkErrorKind.UnsafePath, $"The object key '{key}' is an absolute path or uses backslashes: refused.", key);
+        }
+
         int slash = key.LastIndexOf('/');
         string name = slash >= 0 ? key[(slash + 1)..] : key;
         if (name.Length == 0 || name is "." or ".." || name.Contains('\\') || name.Contains('\0') || name.Contains(':'))

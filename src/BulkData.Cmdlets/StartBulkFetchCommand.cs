@@ -1,0 +1,116 @@
+using System.Management.Automation;
+using BulkData.Engine;
+using BulkData.Engine.Manifest;
+using BulkData.Engine.Transfer;
+
+namespace BulkData.Cmdlets;
+
+/// <summary>Downloads the files of a manifest into a folder: largest first, in parallel, resumable, verified.</summary>
+[Cmdlet(VerbsLifecycle.Start, "BulkFetch", SupportsShouldProcess = true)]
+[OutputType(typeof(BulkFile))]
+public sealed class StartBulkFetchCommand : BulkCmdlet
+{
+    private readonly List<ManifestEntry> _entries = new();
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true)]
+    public ManifestEntry[] InputObject { get; set; } = Array.Empty<ManifestEntry>();
+
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string Destination { get; set; } = string.Empty;
+
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int ThrottleLimit { get; set; } = 4;
+
+    [Parameter]
+    public SwitchParameter Extract { get; set; }
+
+    [Parameter]
+    public SwitchParameter KeepCompressed { get; set; }
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    [Parameter]
+    [ValidateRange(0, 1000)]
+    public int RetryCount { get; set; } = 5;
+
+    [Parameter]
+    [ValidateRange(0, long.MaxValue)]
+    public long MinimumFreeSpace { get; set; } = 256L * 1024 * 1024;
+
+    [Parameter]
+    public TimeSpan LowSpaceTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    [Parameter]
+    [Credential]
+    public System.Management.Automation.PSCredential? Credential { get; set; }
+
+    protected override void BeginProcessing()
+    {
+        if (LowSpaceTimeout < TimeSpan.Zero)
+        {
+            ThrowBulkError(new BulkDataException(BulkErrorKind.InvalidArgument, "-LowSpaceTimeout cannot be negative."), LowSpaceTimeout);
+        }
+    }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var entry in InputObject)
+        {
+            if (entry is not null)
+            {
+                _entries.Add(entry);
+            }
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        string destination = GetUnresolvedProviderPathFromPSPath(Destination);
+        var approved = new List<ManifestEntry>();
+        foreach (var entry in _entries.OrderByDescending(e => e.Size))
+        {
+            if (ShouldProcess($"s3://{entry.Bucket}/{entry.Key} ({ByteSize.Format(entry.Size)})", $"Download to '{destination}'{(Extract.IsPresent && entry.IsCompressed ? " and extract" : string.Empty)}"))
+            {
+                approved.Add(entry);
+            }
+        }
+
+        if (approved.Count == 0)
+        {
+            return;
+        }
+
+        var options = new FetchOptions
+        {
+            Destination = destination,
+            ThrottleLimit = ThrottleLimit,
+            Extract = Extract.IsPresent,
+            KeepCompressed = KeepCompressed.IsPresent,
+            Force = Force.IsPresent,
+            RetryCount = RetryCount,
+            MinimumFreeSpace = MinimumFreeSpace,
+            LowSpaceTimeout = LowSpaceTimeout,
+            Credentials = Credentials.ToS3(Credential),
+        };
+
+        try
+        {
+            RunEngine((reporter, emit, ct) => BulkFetcher.RunAsync(approved, options, reporter, (file, error) =>
+            {
+                if (error is not null)
+                {
+                    emit(ToErrorRecord(error, (object?)file.Key ?? file.Path));
+                }
+
+                emit(file);
+            }, ct));
+        }
+        catch (Exception ex) when (ex is BulkDataException or OperationCanceledException or IOException or UnauthorizedAccessException)
+        {
+            ThrowBulkError(ex, destination);
+        }
+    }
+}

@@ -1,0 +1,390 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Amazon.S3;
+using BulkData.Engine.Manifest;
+using BulkData.Engine.Storage;
+
+namespace BulkData.Engine.Transfer;
+
+/// <summary>
+/// The whole of Start-BulkFetch: checks the plan against the disk, skips what is already there, downloads the
+/// rest largest first with at most ThrottleLimit transfers at once, and (with Extract) expands the .bz2 files
+/// in strict size order by a queue of its own that overlaps with the downloads still running.
+/// </summary>
+public static class BulkFetcher
+{
+    /// <summary>
+    /// Runs the plan. <paramref name="onFile"/> is called once per entry as soon as its outcome is known (with the
+    /// error for a Failed file); it may be called from several threads, one call at a time.
+    /// Throws for a plan that cannot start (no room, bad options) or a run that had to stop (space timeout, Ctrl+C).
+    /// </summary>
+    public static async Task<IReadOnlyList<BulkFile>> RunAsync(
+        IEnumerable<ManifestEntry> entries,
+        FetchOptions options,
+        IBulkReporter reporter,
+        Action<BulkFile, BulkDataException?> onFile,
+        CancellationToken cancellationToken)
+    {
+        options.Validate();
+        string destination = Path.GetFullPath(options.Destination);
+        var results = new ConcurrentBag<BulkFile>();
+        var reported = new ConcurrentDictionary<ManifestEntry, bool>(ReferenceEqualityComparer.Instance);
+        var gate = new object();
+        void Report(ManifestEntry entry, BulkFile file, BulkDataException? error)
+        {
+            reported[entry] = true;
+            results.Add(file);
+            lock (gate)
+            {
+                onFile(file, error);
+            }
+        }
+
+        // 1. Where each object goes; keys that would leave the destination are refused here, before any I/O.
+        var ordered = entries.Where(e => e is not null).OrderByDescending(e => e.Size).ThenBy(e => e.Key, StringComparer.Ordinal).ToList();
+        var items = new List<FetchItem>();
+        var seen = new HashSet<string>(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+        foreach (var entry in ordered)
+        {
+            try
+            {
+                string name = FetchLayout.FileNameOfKey(entry.Key);
+                string final = FetchLayout.ResolveInside(destination, name);
+                if (FetchLayout.IsTemporaryName(name))
+                {
+                    throw new BulkDataException(BulkErrorKind.UnsafePath, $"The object key '{entry.Key}' ends in a name reserved for temporary files: refused.", entry.Key);
+                }
+
+                if (!seen.Add(final) || (options.Extract && entry.IsCompressed && !seen.Add(FetchLayout.ExpandedName(final))))
+                {
+                    throw new BulkDataException(BulkErrorKind.InvalidArgument, $"The object key '{entry.Key}' maps to '{final}', which another object of the plan already uses: refused.", entry.Key);
+                }
+
+                items.Add(new FetchItem(entry, name, final));
+            }
+            catch (BulkDataException ex)
+            {
+                reporter.Verbose($"{entry.Key}: refused ({ex.Message}).");
+                Report(entry, Failed(entry, string.Empty, ex, TimeSpan.Zero), ex);
+            }
+        }
+
+        // 2. What is already there.
+        var toDownload = new List<FetchItem>();
+        var toExtract = new List<FetchItem>();
+        long forceExtra = 0;
+        foreach (var item in items)
+        {
+            var e = item.Entry;
+            bool extractThis = options.Extract && e.IsCompressed;
+            string expanded = FetchLayout.ExpandedName(item.FinalPath);
+            bool finalPresent = File.Exists(item.FinalPath) && new FileInfo(item.FinalPath).Length == e.Size;
+            if (!options.Force && extractThis && File.Exists(expanded))
+            {
+                reporter.Verbose($"{item.FileName}: already extracted as '{expanded}': skipped.");
+                Report(e, Done(e, expanded, new FileInfo(expanded).Length, BulkFileState.Skipped, VerificationMethod.AlreadyPresent, TimeSpan.Zero), null);
+                continue;
+            }
+
+            if (!options.Force && finalPresent)
+            {
+                if (extractThis)
+                {
+                    reporter.Verbose($"{item.FileName}: already downloaded; queued for extraction only.");
+                    toExtract.Add(item);
+                }
+                else
+                {
+                    reporter.Verbose($"{item.FileName}: already complete at '{item.FinalPath}': skipped.");
+                    Report(e, Done(e, item.FinalPath, e.Size, BulkFileState.Skipped, VerificationMethod.AlreadyPresent, TimeSpan.Zero), null);
+                }
+
+                continue;
+            }
+
+            if (options.Force)
+            {
+                if (finalPresent || (extractThis && File.Exists(expanded)))
+                {
+                    forceExtra += e.Size + (extractThis ? (long)Math.Ceiling(e.Size * options.ExpansionRatio) : 0);
+                }
+
+                if (File.Exists(item.PartialPath))
+                {
+                    reporter.Verbose($"{item.FileName}: -Force: the partial file is discarded.");
+                    ObjectDownloader.DeletePartial(item);
+                }
+            }
+
+            toDownload.Add(item);
+            if (extractThis)
+            {
+                toExtract.Add(item);
+            }
+        }
+
+        if (toDownload.Count == 0 && toExtract.Count == 0)
+        {
+            if (items.Count > 0)
+            {
+                CleanUp(destination, Array.Empty<FetchItem>(), reporter);
+            }
+
+            return results.ToList();
+        }
+
+        // 3. Room for the whole plan, before anything is downloaded (the Test-BulkDiskSpace rules).
+        var plan = toDownload.Concat(toExtract).Distinct().Select(i => new SpaceItem(i.FileName, i.Entry.Size)).ToList();
+        var space = DiskSpace.Measure(destination, plan, options.Extract, options.ExpansionRatio, options.MinimumFreeSpace, forceExtra);
+        reporter.Verbose($"Plan: {toDownload.Count} files to download, {toExtract.Count} to extract; {ByteSize.Format(space.RequiredBytes)} needed plus {ByteSize.Format(space.ReserveBytes)} kept free, {ByteSize.Format(space.AvailableBytes)} available on '{space.MeasuredPath}'.");
+        if (!space.IsSufficient)
+        {
+            throw new BulkDataException(
+                BulkErrorKind.InsufficientSpace,
+                $"Not enough space on '{space.MeasuredPath}' for the plan: {ByteSize.Format(space.RequiredBytes)} needed for {toDownload.Count} downloads{(options.Extract ? " and their extraction" : string.Empty)} plus {ByteSize.Format(space.ReserveBytes)} -MinimumFreeSpace, {ByteSize.Format(space.AvailableBytes)} available: short by {ByteSize.Format(space.ShortfallBytes)} ({space.ShortfallBytes:N0} bytes). Nothing was downloaded.",
+                destination);
+        }
+
+        Directory.CreateDirectory(destination);
+
+        // 4. Run: downloads largest first, extraction by its own ordered queue.
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var guard = new DiskGuard(destination, options.MinimumFreeSpace, options.LowSpaceTimeout, options.SpacePollInterval, reporter);
+        using var urls = new ObjectUrls(options.Credentials);
+        BulkDataException? fatal = null;
+        var failed = new ConcurrentBag<FetchItem>();
+        var downloaded = toDownload.ToDictionary(i => i, _ => new TaskCompletionSource<DownloadResult?>(TaskCreationOptions.RunContinuationsAsynchronously));
+        void Fatal(BulkDataException ex)
+        {
+            lock (gate)
+            {
+                fatal ??= ex;
+            }
+
+            run.Cancel();
+        }
+
+        {
+            await using var progress = new FetchProgress(reporter, toDownload.Sum(i => i.Entry.Size), toDownload.Count + toExtract.Count(i => !downloaded.ContainsKey(i)));
+            using var slots = new SemaphoreSlim(options.ThrottleLimit);
+            var extraction = options.Extract && toExtract.Count > 0
+                ? Task.Run(() => ExtractInOrderAsync(toExtract, downloaded, options, guard, progress, reporter, Report, failed, Fatal, run.Token))
+                : Task.CompletedTask;
+
+            var transfers = new List<Task>();
+            foreach (var item in toDownload)
+            {
+                try
+                {
+                    await slots.WaitAsync(run.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
+                if (run.IsCancellationRequested)
+                {
+                    slots.Release();
+                    break;
+                }
+
+                reporter.Verbose($"{item.FileName}: started ({ByteSize.Format(item.Entry.Size)}).");
+                transfers.Add(Task.Run(async () =>
+                {
+                    var clock = Stopwatch.StartNew();
+                    bool extractThis = options.Extract && item.Entry.IsCompressed;
+                    try
+                    {
+                        var result = await new ObjectDownloader(urls, options, guard, reporter).DownloadAsync(item, progress, run.Token).ConfigureAwait(false);
+                        progress.FileDone();
+                        downloaded[item].TrySetResult(result);
+                        if (!extractThis)
+                        {
+                            Report(item.Entry, Done(item.Entry, item.FinalPath, item.Entry.Size, BulkFileState.Downloaded, result.Verification, clock.Elapsed), null);
+                        }
+                    }
+                    catch (Exception ex)
+                    {
+                        downloaded[item].TrySetResult(null);
+                        failed.Add(item);
+                        if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
+                        {
+                            return;
+                        }
+
+                        var error = ex as BulkDataException
+                            ?? (ex is OperationCanceledException && fatal is not null
+                                ? new BulkDataException(fatal.Kind, $"{item.Target}: stopped because the run failed: {fatal.Message}", item.Target, ex)
+                                : new BulkDataException(BulkErrorKind.EndpointUnreachable, $"Fetching {item.Target} failed: {ex.Message}", item.Target, ex));
+                        reporter.Verbose($"{item.FileName}: failed ({error.Message}).");
+                        Report(item.Entry, Failed(item.Entry, item.FinalPath, error, clock.Elapsed), error);
+                        if (error.Kind == BulkErrorKind.InsufficientSpace && ex is BulkDataException)
+                        {
+                            Fatal(error);
+                        }
+                    }
+                    finally
+                    {
+                        slots.Release();
+                    }
+                }));
+            }
+
+            await Task.WhenAll(transfers).ConfigureAwait(false);
+            foreach (var tcs in downloaded.Values)
+            {
+                tcs.TrySetResult(null);
+            }
+
+            try
+            {
+                await extraction.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && fatal is not null)
+            {
+            }
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        if (fatal is not null)
+        {
+            // One BulkFile per input, even for the files the failed run never reached.
+            foreach (var item in toDownload.Concat(toExtract).Distinct())
+            {
+                if (!reported.ContainsKey(item.Entry))
+                {
+                    var notReached = new BulkDataException(fatal.Kind, $"{item.Target}: not finished because the run failed: {fatal.Message}", item.Target);
+                    Report(item.Entry, Failed(item.Entry, item.FinalPath, notReached, TimeSpan.Zero), notReached);
+                }
+            }
+
+            throw fatal;
+        }
+
+        CleanUp(destination, failed.ToList(), reporter);
+        return results.ToList();
+    }
+
+    private static async Task ExtractInOrderAsync(
+        List<FetchItem> queue,
+        Dictionary<FetchItem, TaskCompletionSource<DownloadResult?>> downloaded,
+        FetchOptions options,
+        DiskGuard guard,
+        FetchProgress progress,
+        IBulkReporter reporter,
+        Action<ManifestEntry, BulkFile, BulkDataException?> report,
+        ConcurrentBag<FetchItem> failed,
+        Action<BulkDataException> fatal,
+        CancellationToken ct)
+    {
+        // Strict size order, largest first: a smaller file that finished early waits for its turn.
+        foreach (var item in queue.OrderByDescending(i => i.Entry.Size).ThenBy(i => i.Entry.Key, StringComparer.Ordinal))
+        {
+            var verification = VerificationMethod.AlreadyPresent;
+            if (downloaded.TryGetValue(item, out var tcs))
+            {
+                if (!tcs.Task.IsCompleted)
+                {
+                    reporter.Verbose($"{item.FileName}: waiting for its download before extracting (size order).");
+                }
+
+                var result = await tcs.Task.WaitAsync(ct).ConfigureAwait(false);
+                if (result is null)
+                {
+                    continue;
+                }
+
+                verification = result.Verification;
+            }
+
+            ct.ThrowIfCancellationRequested();
+            var clock = Stopwatch.StartNew();
+            string expanded = FetchLayout.ExpandedName(item.FinalPath);
+            try
+            {
+                reporter.Verbose($"{item.FileName}: extracting to '{expanded}'.");
+                var expandedResult = await Extraction.ExpandAsync(item, expanded, options.KeepCompressed, guard, progress, reporter, ct).ConfigureAwait(false);
+                progress.FileDone();
+                reporter.Verbose($"{item.FileName}: extracted to '{expanded}' ({expandedResult.ExpandedBytes:N0} bytes, bzip2 block and stream CRCs checked; download verified by {verification}){(expandedResult.SourceDeleted ? "; the compressed file was deleted" : string.Empty)}.");
+                report(item.Entry, Done(item.Entry, expanded, expandedResult.ExpandedBytes, BulkFileState.Extracted, VerificationMethod.Bzip2Crc, clock.Elapsed), null);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception ex)
+            {
+                failed.Add(item);
+                var error = ex as BulkDataException ?? new BulkDataException(BulkErrorKind.InvalidData, $"Extracting '{item.FinalPath}' failed: {ex.Message}", item.FinalPath, ex);
+                reporter.Verbose($"{item.FileName}: extraction failed ({error.Message}).");
+                report(item.Entry, Failed(item.Entry, item.FinalPath, error, clock.Elapsed), error);
+                if (error.Kind == BulkErrorKind.InsufficientSpace)
+                {
+                    fatal(error);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// After a run: temporary files in the destination go, except the resumable partials of transfers that failed
+    /// in this run (a re-run resumes them).
+    /// </summary>
+    internal static void CleanUp(string destination, IReadOnlyCollection<FetchItem> keep, IBulkReporter reporter)
+    {
+        if (!Directory.Exists(destination))
+        {
+            return;
+        }
+
+        var kept = new HashSet<string>(keep.SelectMany(i => new[] { i.PartialPath, i.ETagPath }));
+        foreach (var path in Directory.EnumerateFiles(destination))
+        {
+            if (FetchLayout.IsTemporaryName(Path.GetFileName(path)) && !kept.Contains(path))
+            {
+                try
+                {
+                    File.Delete(path);
+                    reporter.Verbose($"Removed the leftover temporary file '{path}'.");
+                }
+                catch (IOException)
+                {
+                }
+                catch (UnauthorizedAccessException)
+                {
+                }
+            }
+        }
+    }
+
+    private static BulkFile Done(ManifestEntry e, string path, long size, BulkFileState state, VerificationMethod method, TimeSpan duration) => new()
+    {
+        Path = path,
+        Dataset = e.Dataset,
+        Size = size,
+        State = state,
+        Verification = method,
+        Duration = duration,
+        Key = e.Key,
+        ETag = e.ETag,
+        Kind = e.Kind,
+        DumpDate = e.DumpDate,
+    };
+
+    private static BulkFile Failed(ManifestEntry e, string path, BulkDataException error, TimeSpan duration) => new()
+    {
+        Path = path,
+        Dataset = e.Dataset,
+        Size = e.Size,
+        State = BulkFileState.Failed,
+        Verification = VerificationMethod.None,
+        Duration = duration,
+        Key = e.Key,
+        ETag = e.ETag,
+        Kind = e.Kind,
+        DumpDate = e.DumpDate,
+        Error = error.Message,
+    };
+}

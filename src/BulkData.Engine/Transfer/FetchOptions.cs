@@ -1,0 +1,61 @@
+using BulkData.Engine.Storage;
+
+namespace BulkData.Engine.Transfer;
+
+/// <summary>How Start-BulkFetch runs a plan.</summary>
+public sealed record FetchOptions
+{
+    /// <summary>The folder the files go to (created if missing).</summary>
+    public required string Destination { get; init; }
+
+    /// <summary>Transfers running at once.</summary>
+    public int ThrottleLimit { get; init; } = 4;
+
+    /// <summary>Expand .bz2 files after download, largest first, by their own queue.</summary>
+    public bool Extract { get; init; }
+
+    /// <summary>Keep the .bz2 file after a verified extraction.</summary>
+    public bool KeepCompressed { get; init; }
+
+    /// <summary>Fetch (and extract) again even when the file is already complete.</summary>
+    public bool Force { get; init; }
+
+    /// <summary>Consecutive attempts without progress allowed per transfer before it fails.</summary>
+    public int RetryCount { get; init; } = 5;
+
+    /// <summary>First backoff delay; doubles with each failed attempt that made no progress (plus jitter).</summary>
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Largest backoff delay.</summary>
+    public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Writes pause while the destination's file system has less than this free.</summary>
+    public long MinimumFreeSpace { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>How long writes may stay paused for lack of space before the run fails.</summary>
+    public TimeSpan LowSpaceTimeout { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>How often free space is measured while paused.</summary>
+    public TimeSpan SpacePollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Expanded over compressed size, for the up-front plan check with <see cref="Extract"/>.</summary>
+    public double ExpansionRatio { get; init; } = DiskSpace.DefaultExpansionRatio;
+
+    public S3Credentials? Credentials { get; init; }
+
+    /// <summary>A transfer that receives nothing for this long is cut off and retried.</summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    internal void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Destination))
+        {
+            throw new BulkDataException(BulkErrorKind.InvalidArgument, "A destination folder is required.");
+        }
+
+        if (ThrottleLimit < 1 || RetryCount < 0 || MinimumFreeSpace < 0 || LowSpaceTimeout < TimeSpan.Zero || StallTimeout <= TimeSpan.Zero)
+        {
+            throw new BulkDataException(BulkErrorKind.InvalidArgument, "ThrottleLimit must be at least 1, RetryCount, MinimumFreeSpace and LowSpaceTimeout cannot be negative, StallTimeout must be positive.");
+        }
+    }
+}

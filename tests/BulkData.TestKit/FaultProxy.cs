@@ -1,0 +1,251 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace BulkData.TestKit;
+
+/// <summary>
+/// A TCP proxy in front of the S3 server that injects faults: it can reset connections after a number of
+/// response bytes (mid-body), drop the first connections outright, and log every HTTP request line it
+/// forwards (so tests can count GETs).
+/// </summary>
+public sealed class FaultProxy : IAsyncDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly string _upstreamHost;
+    private readonly int _upstreamPort;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly object _logGate = new();
+    private readonly StreamWriter? _log;
+    private Task? _accept;
+    private int _resetsLeft;
+    private int _dropsLeft;
+    private int _requests;
+    private int _resets;
+
+    public FaultProxy(string upstreamHost, int upstreamPort, long resetAfterBytes, int resets, int dropFirst, string? logPath, int port = 0, long bytesPerSecond = 0)
+    {
+        BytesPerSecond = bytesPerSecond;
+        _upstreamHost = upstreamHost;
+        _upstreamPort = upstreamPort;
+        ResetAfterBytes = resetAfterBytes;
+        _resetsLeft = resets;
+        _dropsLeft = dropFirst;
+        _listener = new TcpListener(IPAddress.Loopback, port);
+        if (logPath is not null)
+        {
+            _log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        }
+    }
+
+    public long ResetAfterBytes { get; }
+
+    /// <summary>Response bytes per second per connection; 0 for no limit.</summary>
+    public long BytesPerSecond { get; }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    public int Requests => Volatile.Read(ref _requests);
+
+    public int Resets => Volatile.Read(ref _resets);
+
+    public void Start()
+    {
+        _listener.Start();
+        _accept = Task.Run(AcceptLoopAsync);
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptSocketAsync(_stop.Token);
+            }
+            catch (Exception) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            if (Interlocked.Decrement(ref _dropsLeft) >= 0)
+            {
+                Log("DROP connection");
+                Reset(client);
+                continue;
+            }
+
+            _ = Task.Run(() => ServeAsync(client));
+        }
+    }
+
+    private async Task ServeAsync(Socket client)
+    {
+        using var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        client.NoDelay = true;
+        try
+        {
+            await upstream.ConnectAsync(_upstreamHost, _upstreamPort, _stop.Token);
+        }
+        catch (Exception)
+        {
+            Reset(client);
+            return;
+        }
+
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        var up = PumpRequestsAsync(client, upstream, done.Token);
+        var down = PumpResponsesAsync(upstream, client, done.Token);
+        await Task.WhenAny(up, down);
+        done.Cancel();
+        Reset(client);
+        Reset(upstream);
+        try
+        {
+            await Task.WhenAll(up, down);
+        }
+        catch (Exception)
+        {
+        }
+    }
+
+    private async Task PumpRequestsAsync(Socket from, Socket to, CancellationToken ct)
+    {
+        var buffer = new byte[64 * 1024];
+        var line = new StringBuilder();
+        while (true)
+        {
+            int n = await from.ReceiveAsync(buffer, SocketFlags.None, ct);
+            if (n == 0)
+            {
+                return;
+            }
+
+            // Request lines ("GET /bucket/key HTTP/1.1") are logged; GET and HEAD carry no body.
+            for (int i = 0; i < n; i++)
+            {
+                char c = (char)buffer[i];
+                if (c == '\n')
+                {
+                    string text = line.ToString().TrimEnd('\r');
+                    if (System.Text.RegularExpressions.Regex.IsMatch(text, @"^(GET|HEAD|PUT|POST|DELETE) \S+ HTTP/1\.[01]$"))
+                    {
+                        Interlocked.Increment(ref _requests);
+                        Log(text);
+                    }
+
+                    line.Clear();
+                }
+                else if (line.Length < 4096)
+                {
+                    line.Append(c);
+                }
+            }
+
+            await to.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, ct);
+        }
+    }
+
+    private async Task PumpResponsesAsync(Socket from, Socket to, CancellationToken ct)
+    {
+        var buffer = new byte[16 * 1024];
+        long sent = 0;
+        bool armed = ResetAfterBytes > 0 && TryTakeReset();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            int want = buffer.Length;
+            if (BytesPerSecond > 0)
+            {
+                want = (int)Math.Min(want, Math.Max(1024, BytesPerSecond / 20));
+                double due = sent / (double)BytesPerSecond;
+                double ahead = due - clock.Elapsed.TotalSeconds;
+                if (ahead > 0)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(ahead), ct);
+                }
+            }
+
+            if (armed)
+            {
+                want = (int)Math.Min(want, Math.Max(1, ResetAfterBytes - sent));
+            }
+
+            int n = await from.ReceiveAsync(buffer.AsMemory(0, want), SocketFlags.None, ct);
+            if (n == 0)
+            {
+                return;
+            }
+
+            await to.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, ct);
+            sent += n;
+            if (armed && sent >= ResetAfterBytes)
+            {
+                Interlocked.Increment(ref _resets);
+                Log($"RESET after {sent} response bytes");
+                Reset(to);
+                return;
+            }
+        }
+    }
+
+    private bool TryTakeReset()
+    {
+        while (true)
+        {
+            int left = Volatile.Read(ref _resetsLeft);
+            if (left < 0)
+            {
+                return true; // unlimited
+            }
+
+            if (left == 0)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _resetsLeft, left - 1, left) == left)
+            {
+                return true;
+            }
+        }
+    }
+
+    private void Log(string text)
+    {
+        if (_log is null)
+        {
+            return;
+        }
+
+        lock (_logGate)
+        {
+            _log.WriteLine(text);
+        }
+    }
+
+    private static void Reset(Socket s)
+    {
+        try
+        {
+            s.LingerState = new LingerOption(true, 0);
+            s.Close();
+        }
+        catch (Exception)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        _listener.Stop();
+        if (_accept is not null)
+        {
+            await _accept;
+        }
+
+        _log?.Dispose();
+    }
+}
