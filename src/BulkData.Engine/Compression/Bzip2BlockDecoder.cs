@@ -78,6 +78,7 @@ internal sealed unsafe class Bzip2BlockDecoder
     private readonly int[] _chainNext = new int[1025];
     private readonly int[] _chainOff = new int[1025];
     private readonly int[] _chainOrder = new int[1025];
+    private readonly int[] _counts = new int[256];
     private readonly int[] _chainChunk = new int[1025];
     private readonly int[] _chunkNext = new int[ChunkCount];
     private readonly byte[] _scratch = GC.AllocateUninitializedArray<byte>(ChunkCount << ChunkBits, pinned: true);
@@ -338,11 +339,13 @@ internal sealed unsafe class Bzip2BlockDecoder
         fixed (byte* sel = _selectors)
         fixed (byte* shuffles = MtfShuffles)
         fixed (byte* masks = MtfMasks)
+        fixed (int* counts = _counts)
         fixed (ushort* fastAll = _fast)
         fixed (int* limitAll = _limit)
         fixed (int* baseAll = _base)
         fixed (ushort* permAll = _perm)
         {
+            new Span<int>(counts, 256).Clear();
             ushort* fast = fastAll;
             int* limit = limitAll;
             int* bas = baseAll;
@@ -426,7 +429,9 @@ internal sealed unsafe class Bzip2BlockDecoder
                         throw new InvalidBlockException("block longer than 900000 bytes");
                     }
 
-                    new Span<byte>(ll + n, run).Fill(mtf[0]);
+                    byte front = mtf[0];
+                    new Span<byte>(ll + n, run).Fill(front);
+                    counts[front] += run;
                     n += run;
                     run = 0;
                     runShift = 0;
@@ -472,6 +477,7 @@ internal sealed unsafe class Bzip2BlockDecoder
                 }
 
                 ll[n++] = b;
+                counts[b]++;
             }
         }
 
@@ -482,17 +488,12 @@ internal sealed unsafe class Bzip2BlockDecoder
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int InverseTransform(int n, int origPtr, ref byte[] output)
     {
-        int* cum = stackalloc int[256];
-        new Span<int>(cum, 256).Clear();
+        fixed (int* cum = _counts)
         fixed (byte* ll = _ll)
         fixed (uint* tt = _tt)
         fixed (byte* pre = _pre)
         {
-            for (int i = 0; i < n; i++)
-            {
-                cum[ll[i]]++;
-            }
-
+            // cum[] holds the byte counts made while decoding the symbols.
             int sum = 0;
             for (int b = 0; b < 256; b++)
             {
