@@ -60,6 +60,11 @@ internal sealed unsafe class Bzip2BlockDecoder
     private const int GroupSize = 50;
     private const int FastBits = 12;
     private const int LimitStride = 24;
+    private const int ChunkBits = 8;
+    private const int ChunkSize = 1 << ChunkBits;
+
+    // Chunks for the chain's segments: the block's bytes, plus one partly filled chunk per segment.
+    private const int ChunkCount = (MaxBlockSymbols >> ChunkBits) + 1025 + 2;
 
     // For move-to-front of index i < 16: shuffle [i, 0, 1, ..., 14] and a mask of lanes 0..i.
     private static readonly byte[] MtfShuffles = BuildMtfTable(shuffle: true);
@@ -73,6 +78,10 @@ internal sealed unsafe class Bzip2BlockDecoder
     private readonly int[] _chainNext = new int[1025];
     private readonly int[] _chainOff = new int[1025];
     private readonly int[] _chainOrder = new int[1025];
+    private readonly int[] _counts = new int[256];
+    private readonly int[] _chainChunk = new int[1025];
+    private readonly int[] _chunkNext = new int[ChunkCount];
+    private readonly byte[] _scratch = GC.AllocateUninitializedArray<byte>(ChunkCount << ChunkBits, pinned: true);
     private readonly byte[] _selectors = new byte[MaxSelectors];
     private readonly byte[] _lengths = new byte[MaxGroups * MaxAlpha];
     private readonly ushort[] _fast = GC.AllocateArray<ushort>(MaxGroups << FastBits, pinned: true);
@@ -330,11 +339,13 @@ internal sealed unsafe class Bzip2BlockDecoder
         fixed (byte* sel = _selectors)
         fixed (byte* shuffles = MtfShuffles)
         fixed (byte* masks = MtfMasks)
+        fixed (int* counts = _counts)
         fixed (ushort* fastAll = _fast)
         fixed (int* limitAll = _limit)
         fixed (int* baseAll = _base)
         fixed (ushort* permAll = _perm)
         {
+            new Span<int>(counts, 256).Clear();
             ushort* fast = fastAll;
             int* limit = limitAll;
             int* bas = baseAll;
@@ -418,7 +429,9 @@ internal sealed unsafe class Bzip2BlockDecoder
                         throw new InvalidBlockException("block longer than 900000 bytes");
                     }
 
-                    new Span<byte>(ll + n, run).Fill(mtf[0]);
+                    byte front = mtf[0];
+                    new Span<byte>(ll + n, run).Fill(front);
+                    counts[front] += run;
                     n += run;
                     run = 0;
                     runShift = 0;
@@ -464,6 +477,7 @@ internal sealed unsafe class Bzip2BlockDecoder
                 }
 
                 ll[n++] = b;
+                counts[b]++;
             }
         }
 
@@ -474,17 +488,12 @@ internal sealed unsafe class Bzip2BlockDecoder
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int InverseTransform(int n, int origPtr, ref byte[] output)
     {
-        int* cum = stackalloc int[256];
-        new Span<int>(cum, 256).Clear();
+        fixed (int* cum = _counts)
         fixed (byte* ll = _ll)
         fixed (uint* tt = _tt)
         fixed (byte* pre = _pre)
         {
-            for (int i = 0; i < n; i++)
-            {
-                cum[ll[i]]++;
-            }
-
+            // cum[] holds the byte counts made while decoding the symbols.
             int sum = 0;
             for (int b = 0; b < 256; b++)
             {
@@ -508,9 +517,9 @@ internal sealed unsafe class Bzip2BlockDecoder
     /// <summary>
     /// Writes the block's bytes in order into <paramref name="pre"/>: from the original row, each row's entry
     /// gives a byte and the next row. One dependent load per byte is bound by memory latency, so large blocks
-    /// are cut at checkpoint rows into segments followed several at a time (independent loads overlap): a first
-    /// pass measures each segment and finds the checkpoint it runs into, which orders the segments; a second
-    /// pass writes each at its offset. When the chain from the original row is shorter than the block (a
+    /// are cut at checkpoint rows into segments followed several at a time (independent loads overlap). Each
+    /// segment's bytes go to chained chunks of a scratch area; the checkpoint a segment runs into orders the
+    /// segments, and their chunks are then copied in that order. When the chain from the original row is shorter than the block (a
     /// periodic block), its bytes repeat, exactly as a plain walk of n steps would produce them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -539,6 +548,9 @@ internal sealed unsafe class Bzip2BlockDecoder
         fixed (int* segNext = _chainNext)
         fixed (int* segOff = _chainOff)
         fixed (int* order = _chainOrder)
+        fixed (int* segChunk = _chainChunk)
+        fixed (int* chunkNext = _chunkNext)
+        fixed (byte* scratch = _scratch)
         {
             // Checkpoints: evenly spaced rows and the original row, ascending, each flagged in its entry.
             int m = 0;
@@ -569,20 +581,33 @@ internal sealed unsafe class Bzip2BlockDecoder
                 tt[rows[j]] |= Flag;
             }
 
-            // Pass 1: each segment's length and the checkpoint that ends it.
+            // One pass: each segment's bytes go to chunks of the scratch area (chained per segment), with its
+            // length and the checkpoint that ends it.
             int* laneSeg = stackalloc int[Lanes];
             uint* laneRow = stackalloc uint[Lanes];
             int* laneLen = stackalloc int[Lanes];
+            int* laneAt = stackalloc int[Lanes];   // next scratch index of the lane
+            int* laneChunk = stackalloc int[Lanes];
+            int freeChunk = 0;
             int nextSeg = 0, active = 0;
             for (int l = 0; l < Lanes; l++)
             {
                 laneSeg[l] = -1;
                 if (nextSeg < m)
                 {
-                    laneSeg[l] = nextSeg;
-                    laneRow[l] = (tt[rows[nextSeg]] >> 8) & RowMask;
-                    laneLen[l] = 1;
-                    nextSeg++;
+                    {
+                        int seg0 = nextSeg++;
+                        int c0 = freeChunk++;
+                        chunkNext[c0] = -1;
+                        segChunk[seg0] = c0;
+                        laneSeg[l] = seg0;
+                        laneChunk[l] = c0;
+                        uint v0 = tt[rows[seg0]];
+                        scratch[c0 << ChunkBits] = (byte)v0;
+                        laneAt[l] = (c0 << ChunkBits) + 1;
+                        laneRow[l] = (v0 >> 8) & RowMask;
+                        laneLen[l] = 1;
+                    }
                     active++;
                 }
             }
@@ -600,6 +625,19 @@ internal sealed unsafe class Bzip2BlockDecoder
                     uint v = tt[laneRow[l]];
                     if ((v & Flag) == 0)
                     {
+                        int at = laneAt[l];
+                        if ((at & (ChunkSize - 1)) == 0)
+                        {
+                            // The lane's chunk is full: chain a new one.
+                            int c = freeChunk++;
+                            chunkNext[laneChunk[l]] = c;
+                            chunkNext[c] = -1;
+                            laneChunk[l] = c;
+                            at = c << ChunkBits;
+                        }
+
+                        scratch[at] = (byte)v;
+                        laneAt[l] = at + 1;
                         laneLen[l]++;
                         laneRow[l] = v >> 8;
                         continue;
@@ -609,10 +647,19 @@ internal sealed unsafe class Bzip2BlockDecoder
                     segNext[seg] = IndexOfRow(rows, m, (int)laneRow[l]);
                     if (nextSeg < m)
                     {
-                        laneSeg[l] = nextSeg;
-                        laneRow[l] = (tt[rows[nextSeg]] >> 8) & RowMask;
-                        laneLen[l] = 1;
-                        nextSeg++;
+                        {
+                            int seg0 = nextSeg++;
+                            int c0 = freeChunk++;
+                            chunkNext[c0] = -1;
+                            segChunk[seg0] = c0;
+                            laneSeg[l] = seg0;
+                            laneChunk[l] = c0;
+                            uint v0 = tt[rows[seg0]];
+                            scratch[c0 << ChunkBits] = (byte)v0;
+                            laneAt[l] = (c0 << ChunkBits) + 1;
+                            laneRow[l] = (v0 >> 8) & RowMask;
+                            laneLen[l] = 1;
+                        }
                     }
                     else
                     {
@@ -640,55 +687,20 @@ internal sealed unsafe class Bzip2BlockDecoder
                 total = n;
             }
 
-            // Pass 2: write each segment at its offset, several at a time.
-            int* laneEnd = stackalloc int[Lanes];
-            int* lanePos = stackalloc int[Lanes];
-            int nextOrder = 0;
-            active = 0;
-            for (int l = 0; l < Lanes; l++)
+            // Copy the segments' chunks in chain order.
+            for (int k = 0; k < count; k++)
             {
-                laneSeg[l] = -1;
-                if (nextOrder < count)
+                int seg = order[k];
+                int off = segOff[seg];
+                int left = Math.Min(segLen[seg], total - off);
+                int c = segChunk[seg];
+                while (left > 0)
                 {
-                    int seg = order[nextOrder++];
-                    laneSeg[l] = seg;
-                    laneRow[l] = (uint)rows[seg];
-                    lanePos[l] = segOff[seg];
-                    laneEnd[l] = Math.Min(total, segOff[seg] + segLen[seg]);
-                    active++;
-                }
-            }
-
-            while (active > 0)
-            {
-                for (int l = 0; l < Lanes; l++)
-                {
-                    if (laneSeg[l] < 0)
-                    {
-                        continue;
-                    }
-
-                    uint v = tt[laneRow[l]];
-                    int pos = lanePos[l];
-                    pre[pos] = (byte)v;
-                    laneRow[l] = (v >> 8) & RowMask;
-                    lanePos[l] = ++pos;
-                    if (pos >= laneEnd[l])
-                    {
-                        if (nextOrder < count)
-                        {
-                            int seg = order[nextOrder++];
-                            laneSeg[l] = seg;
-                            laneRow[l] = (uint)rows[seg];
-                            lanePos[l] = segOff[seg];
-                            laneEnd[l] = Math.Min(total, segOff[seg] + segLen[seg]);
-                        }
-                        else
-                        {
-                            laneSeg[l] = -1;
-                            active--;
-                        }
-                    }
+                    int size = Math.Min(left, ChunkSize);
+                    Buffer.MemoryCopy(scratch + (c << ChunkBits), pre + off, size, size);
+                    off += size;
+                    left -= size;
+                    c = chunkNext[c];
                 }
             }
 
