@@ -18,7 +18,7 @@ dotnet pwsh ./bench/run.ps1 -ModulePath out/BulkData/BulkData.psd1 -TestKit out/
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [string] $TestKit,
-    [string[]] $Section = @('expand'),
+    [string[]] $Section = @('expand', 'fetch'),
     [ValidateRange(1, 50)] [int] $Runs = 5,
     # Size of the opinions-like CSV, in MB (the issue's reference figures are for 300 MB).
     [ValidateRange(1, 10000)] [int] $SizeMB = 300,
@@ -164,10 +164,24 @@ if (`$f.State -ne 'Extracted') { throw "state `$(`$f.State)" }
     Write-Report
 }
 
-# Sections by name: add 'fetch' (Start-BulkFetch against rclone copy) and 'import' (Invoke-BulkImport against
-# lbzip2 -dc | psql \copy) here as functions of their own.
+function Invoke-FetchBench {
+    # Start-BulkFetch against `rclone copy --transfers 4`, same objects, same local s3rver (bench/fetch.ps1).
+    Write-Report '## Fetch: Start-BulkFetch against rclone copy --transfers 4'
+    Write-Report
+    $r = & (Join-Path $PSScriptRoot 'fetch.ps1') -ModulePath $ModulePath -TestKit $TestKit -Runs $Runs | Select-Object -Last 1
+    Write-Report '| Contender | Median wall (s) | Ours / it |'
+    Write-Report '|---|---:|---:|'
+    Write-Report ('| Start-BulkFetch | {0:N2} | 1.00 |' -f $r.StartBulkFetchMedianSeconds)
+    Write-Report ('| rclone copy --transfers 4 | {0:N2} | {1:N2} |' -f $r.RcloneMedianSeconds, $r.Ratio)
+    Write-Report
+    Write-Report ('{0} objects of {1}, {2} alternating runs; goal <= 1.0: {3}.' -f $r.Objects, [BulkData.Engine.ByteSize]::Format($r.ObjectBytes), $r.Runs, $(if ($r.Met) { 'met' } else { 'NOT met' }))
+    Write-Report
+}
+
+# Sections by name, each a function of its own.
 $Sections = [ordered]@{
     expand = { Invoke-ExpandBench }
+    fetch  = { Invoke-FetchBench }
 }
 
 Write-Report "## Benchmark run $(Get-Date -AsUTC -Format 'yyyy-MM-dd HH:mm') UTC"
