@@ -25,5 +25,12 @@ Write-Host "`n== Get-BulkManifest -EndpointUrl $($Services.S3Endpoint)" -Foregro
 $manifest = Get-BulkManifest -EndpointUrl $Services.S3Endpoint
 $manifest | Format-Table -AutoSize | Out-String -Width 160 | Write-Host
 
-Write-Host "== Get-BulkManifest | Test-BulkDiskSpace -Path $destination -Extract" -ForegroundColor Cyan
-$manifest | Test-BulkDiskSpace -Path $destination -Extract | Out-Host
+Write-Host "== Get-BulkManifest | Test-BulkDiskSpace -Path $destination" -ForegroundColor Cyan
+$manifest | Test-BulkDiskSpace -Path $destination | Out-Host
+
+Write-Host "== Get-BulkManifest | Start-BulkFetch -Destination $destination" -ForegroundColor Cyan
+$fetched = $manifest | Start-BulkFetch -Destination $destination
+$fetched | Format-Table -AutoSize | Out-String -Width 160 | Write-Host
+
+Write-Host "== The same again: every file is already complete, nothing is downloaded" -ForegroundColor Cyan
+$manifest | Start-BulkFetch -Destination $destination | Group-Object State | Format-Table Count, Name -AutoSize | Out-String | Write-Host
