@@ -15,6 +15,7 @@
     CmdletsToExport      = @(
         'Get-BulkManifest'
         'Test-BulkDiskSpace'
+        'Expand-BulkFile'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -1,0 +1,184 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+Side-by-side benchmarks of BulkData against its anchors (called by `./build.ps1 bench`).
+
+.DESCRIPTION
+Each section builds its data once (cached under -WorkDir), then runs ours and the anchors in the same
+run, alternating their order, -Runs times, and prints medians, ratios and the peak memory of the pwsh
+process doing our part. Sections: expand (Expand-BulkFile against lbzip2 -d -n <cores> and bzip2 -d).
+Further sections (fetch against rclone, import against psql \copy) are added as functions registered
+in $Sections below.
+
+.EXAMPLE
+dotnet pwsh ./build.ps1 bench
+dotnet pwsh ./bench/run.ps1 -ModulePath out/BulkData/BulkData.psd1 -TestKit out/testkit/BulkData.TestKit.dll -Section expand -Runs 3 -SizeMB 100
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [string] $TestKit,
+    [string[]] $Section = @('expand'),
+    [ValidateRange(1, 50)] [int] $Runs = 5,
+    # Size of the opinions-like CSV, in MB (the issue's reference figures are for 300 MB).
+    [ValidateRange(1, 10000)] [int] $SizeMB = 300,
+    [string] $WorkDir = (Join-Path ([IO.Path]::GetTempPath()) 'bulkdata-bench'),
+    # Where the markdown results are written (besides the console).
+    [string] $ResultsPath = (Join-Path $PSScriptRoot '../out/bench-results.md')
+)
+
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+$ModulePath = (Resolve-Path $ModulePath).Path
+$Cores = [Environment]::ProcessorCount
+New-Item -ItemType Directory -Force -Path $WorkDir | Out-Null
+$script:Report = [System.Collections.Generic.List[string]]::new()
+
+function Write-Report([string] $line = '') {
+    Write-Host $line
+    $script:Report.Add($line)
+}
+
+function Get-Median([double[]] $values) {
+    $sorted = @($values | Sort-Object)
+    $n = $sorted.Count
+    if ($n % 2) { $sorted[($n - 1) / 2] } else { ($sorted[$n / 2 - 1] + $sorted[$n / 2]) / 2 }
+}
+
+function Measure-Shell {
+    <# Runs a shell command line; returns wall seconds and the peak resident memory (MB) of the command (GNU time). #>
+    param([string] $CommandLine)
+    $metrics = Join-Path $WorkDir 'time.out'
+    $sw = [Diagnostics.Stopwatch]::StartNew()
+    & /usr/bin/time -o $metrics -f '%M %U %S' sh -c $CommandLine
+    if ($LASTEXITCODE -ne 0) { throw "'$CommandLine' failed with exit code $LASTEXITCODE" }
+    $sw.Stop()
+    $peak, $user, $sys = (Get-Content $metrics | Select-Object -Last 1) -split ' '
+    [pscustomobject]@{ Seconds = $sw.Elapsed.TotalSeconds; CpuSeconds = [double]$user + [double]$sys; PeakMB = [double]$peak / 1024 }
+}
+
+function Invoke-ChildPwsh {
+    <# Runs a script in a fresh pwsh (the module loaded, not timed); returns the JSON it prints last. #>
+    param([string] $Script)
+    $file = Join-Path $WorkDir 'child.ps1'
+    Set-Content -Path $file -Value $Script
+    $out = & ([Environment]::ProcessPath) (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $file
+    if ($LASTEXITCODE -ne 0) { throw "child pwsh failed: $out" }
+    ($out | Select-Object -Last 1) | ConvertFrom-Json
+}
+
+function Get-MachineDescription {
+    $cpu = (Get-Content /proc/cpuinfo | Where-Object { $_ -like 'model name*' } | Select-Object -First 1) -replace '^model name\s*:\s*', ''
+    $memGB = [math]::Round(((Get-Content /proc/meminfo | Select-Object -First 1) -replace '\D', '') / 1MB, 1)
+    $os = (Get-Content /etc/os-release | Where-Object { $_ -like 'PRETTY_NAME=*' }) -replace 'PRETTY_NAME=|"', ''
+    $load = (Get-Content /proc/loadavg) -split ' ' | Select-Object -First 3
+    $lbz = (& lbzip2 --version 2>&1 | Select-Object -First 1)
+    "$cpu, $Cores cores, $memGB GB RAM, $os, .NET $([Environment]::Version), PowerShell $($PSVersionTable.PSVersion), $lbz; load average before the run: $($load -join ' ')"
+}
+
+# ------------------------------------------------------------------ data
+
+function Get-OpinionsCsv {
+    <# An opinions-like CSV of -SizeMB MB and its .bz2 made by lbzip2 -9; cached in -WorkDir. #>
+    $csv = Join-Path $WorkDir "opinions-bench-$SizeMB.csv"
+    $bz2 = "$csv.bz2"
+    if (-not (Test-Path $bz2) -or -not (Test-Path $csv)) {
+        Write-Host "Generating $SizeMB MB of opinions-like CSV in $csv"
+        Add-Type -Path (Join-Path $PSScriptRoot 'OpinionsText.cs')
+        [BenchOpinionsText]::Write($csv, [long]$SizeMB * 1MB, 42)
+        Remove-Item $bz2 -ErrorAction SilentlyContinue
+        & sh -c "lbzip2 -9 -n $Cores -c '$csv' > '$bz2.tmp' && mv '$bz2.tmp' '$bz2'"
+        if ($LASTEXITCODE -ne 0) { throw 'lbzip2 failed' }
+    }
+    [pscustomobject]@{ Csv = $csv; Bz2 = $bz2; CsvBytes = (Get-Item $csv).Length; Bz2Bytes = (Get-Item $bz2).Length }
+}
+
+# ------------------------------------------------------------------ sections
+
+function Invoke-ExpandBench {
+    $data = Get-OpinionsCsv
+    $out = Join-Path $WorkDir 'expand-out'
+    New-Item -ItemType Directory -Force -Path $out | Out-Null
+    $expanded = Join-Path $out (Split-Path $data.Csv -Leaf)
+    $ratio = $data.CsvBytes / $data.Bz2Bytes
+    Write-Report ("### Expand: {0:N0} MB CSV, {1:N1} MB as .bz2 from lbzip2 -9 (ratio {2:N2}), {3} runs" -f ($data.CsvBytes / 1MB), ($data.Bz2Bytes / 1MB), $ratio, $Runs)
+    Write-Report
+
+    $contenders = [ordered]@{
+        'Expand-BulkFile' = {
+            $r = Invoke-ChildPwsh @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$ModulePath'
+`$me = [Diagnostics.Process]::GetCurrentProcess()
+`$cpu = `$me.TotalProcessorTime
+`$sw = [Diagnostics.Stopwatch]::StartNew()
+`$f = Expand-BulkFile -Path '$($data.Bz2)' -Destination '$out' -KeepCompressed -Force
+`$sw.Stop()
+`$me.Refresh()
+`$cpu = (`$me.TotalProcessorTime - `$cpu).TotalSeconds
+if (`$f.State -ne 'Extracted') { throw "state `$(`$f.State)" }
+`$hwm = (Get-Content /proc/self/status | Where-Object { `$_ -like 'VmHWM:*' }) -replace '\D', ''
+@{ Seconds = `$sw.Elapsed.TotalSeconds; CpuSeconds = `$cpu; PeakMB = [double]`$hwm / 1024 } | ConvertTo-Json -Compress
+"@
+            [pscustomobject]@{ Seconds = $r.Seconds; CpuSeconds = $r.CpuSeconds; PeakMB = $r.PeakMB }
+        }
+        "lbzip2 -d -n $Cores" = { Measure-Shell "lbzip2 -d -n $Cores -c '$($data.Bz2)' > '$expanded'" }
+        'bzip2 -d' = { Measure-Shell "bzip2 -d -c '$($data.Bz2)' > '$expanded'" }
+    }
+    if ($Cores -ne 2) { $contenders.Insert(2, 'lbzip2 -d -n 2', { Measure-Shell "lbzip2 -d -n 2 -c '$($data.Bz2)' > '$expanded'" }) }
+
+    $names = @($contenders.Keys)
+    $times = @{}; $cpus = @{}; $peaks = @{}
+    foreach ($n in $names) { $times[$n] = [System.Collections.Generic.List[double]]::new(); $cpus[$n] = [System.Collections.Generic.List[double]]::new(); $peaks[$n] = 0.0 }
+    for ($run = 0; $run -lt $Runs; $run++) {
+        # Rotate the order each run, so that no contender always runs first (or last).
+        $order = for ($i = 0; $i -lt $names.Count; $i++) { $names[($i + $run) % $names.Count] }
+        foreach ($name in $order) {
+            Remove-Item $expanded -ErrorAction SilentlyContinue
+            $m = & $contenders[$name]
+            if ((Get-Item $expanded).Length -ne $data.CsvBytes) { throw "$name wrote $((Get-Item $expanded).Length) bytes, expected $($data.CsvBytes)" }
+            if ($run -eq 0 -and $name -eq 'Expand-BulkFile') {
+                & cmp -s $expanded $data.Csv
+                if ($LASTEXITCODE -ne 0) { throw 'Expand-BulkFile output differs from the original CSV' }
+            }
+            $times[$name].Add($m.Seconds)
+            $cpus[$name].Add($m.CpuSeconds)
+            $peaks[$name] = [math]::Max($peaks[$name], $m.PeakMB)
+            Write-Host ("  run {0}: {1,-20} {2,7:N2} s wall {3,7:N2} s CPU  (load {4})" -f ($run + 1), $name, $m.Seconds, $m.CpuSeconds, ((Get-Content /proc/loadavg) -split ' ')[0])
+        }
+    }
+    Remove-Item $expanded -ErrorAction SilentlyContinue
+
+    $ours = Get-Median $times['Expand-BulkFile']
+    $oursCpu = Get-Median $cpus['Expand-BulkFile']
+    Write-Report '| Contender | Median wall (s) | Min (s) | Max (s) | MB/s (expanded) | Ours / it (wall) | Median CPU (s) | Ours / it (CPU) | Peak RSS (MB) |'
+    Write-Report '|---|---:|---:|---:|---:|---:|---:|---:|---:|'
+    foreach ($name in $names) {
+        $med = Get-Median $times[$name]
+        $cpu = Get-Median $cpus[$name]
+        $stats = $times[$name] | Measure-Object -Minimum -Maximum
+        Write-Report ('| {0} | {1:N2} | {2:N2} | {3:N2} | {4:N1} | {5:N2} | {6:N2} | {7:N2} | {8:N0} |' -f $name, $med, $stats.Minimum, $stats.Maximum, ($data.CsvBytes / 1MB / $med), ($ours / $med), $cpu, ($oursCpu / $cpu), $peaks[$name])
+    }
+    Write-Report
+    Write-Report ('CPU is user + system time (the machine is shared: wall times vary with the other load, CPU time much less). Expand-BulkFile time is the cmdlet''s own wall time in a fresh pwsh (module loaded beforehand); the anchors'' is the whole command. Peak RSS: VmHWM of that pwsh process, and GNU time''s maximum resident size for the anchors. All write the expanded file to {0}.' -f $out)
+    Write-Report
+}
+
+# Sections by name: add 'fetch' (Start-BulkFetch against rclone copy) and 'import' (Invoke-BulkImport against
+# lbzip2 -dc | psql \copy) here as functions of their own.
+$Sections = [ordered]@{
+    expand = { Invoke-ExpandBench }
+}
+
+Write-Report "## Benchmark run $(Get-Date -AsUTC -Format 'yyyy-MM-dd HH:mm') UTC"
+Write-Report
+Write-Report "Machine: $(Get-MachineDescription)"
+Write-Report
+foreach ($name in $Section) {
+    if (-not $Sections.Contains($name)) { throw "Unknown section '$name' (known: $($Sections.Keys -join ', '))" }
+    & $Sections[$name]
+}
+
+New-Item -ItemType Directory -Force -Path (Split-Path $ResultsPath) | Out-Null
+$script:Report | Set-Content -Path $ResultsPath
+Write-Host "Results written to $ResultsPath"
