@@ -11,11 +11,13 @@
     FormatsToProcess     = @(
         'BulkData.Manifest.format.ps1xml'
         'BulkData.Transfer.format.ps1xml'
+        'BulkData.Import.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-BulkManifest'
         'Test-BulkDiskSpace'
         'Expand-BulkFile'
+        'Invoke-BulkImport'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
