@@ -420,8 +420,11 @@ public sealed class BulkImporter
             string copy = $"COPY {ImportPlan.Quoted(job.Schema, job.Table)} ({string.Join(", ", columns.Select(ImportPlan.QuoteIdent))}) FROM STDIN WITH ({job.Dialect.ToCopyOptions()})";
             _reporter.Verbose($"{job.QualifiedTable}: {copy} <- {job.FileName}");
             long records;
-            await using (var raw = await c.BeginRawBinaryCopyAsync(copy, ct))
+            // A text COPY (Npgsql allows raw streams for binary COPY only): the bytes go to the writer's base
+            // stream untouched, so nothing is decoded or re-encoded here and PostgreSQL checks the encoding.
+            await using (var writer = await c.BeginTextImportAsync(copy, ct))
             {
+                var raw = ((StreamWriter)writer).BaseStream;
                 try
                 {
                     foreach (var chunk in pending)
@@ -447,7 +450,7 @@ public sealed class BulkImporter
                 {
                     try
                     {
-                        await raw.CancelAsync();
+                        await ((NpgsqlCopyTextWriter)writer).CancelAsync();
                     }
                     catch (Exception)
                     {
