@@ -58,7 +58,7 @@ public sealed class BulkImporter
             Emit(u);
         }
 
-        var conn = _options.Connection.WithDatabase(plan.Database);
+        var conn = _options.Connection.WithDatabase(plan.Database).WithoutPooling();
         var created = await SchemaLoader.EnsureDatabaseAsync(_options.Connection.AdminConnectionString, plan.Database, plan.Schema?.CreateDatabaseStatement, plan.SchemaPath, _reporter, ct);
         int schemaWarnings = created.Skipped.Count;
 
@@ -99,7 +99,14 @@ public sealed class BulkImporter
                 _reporter.Verbose($"The tables of {plan.SchemaPath} already exist in {plan.Database}: loading into them as they are; the schema script is not applied.");
             }
 
-            mode = await CanSetReplicaAsync(main, ct) ? LoadMode.ExistingReplica : LoadMode.ExistingForeignKeyOrder;
+            mode = LoadMode.ExistingReplica;
+        }
+
+        // Triggers and foreign keys exist when the tables were there before, or after post-data ran.
+        bool replica = await CanSetReplicaAsync(main, ct);
+        if (mode != LoadMode.Fresh || postDone)
+        {
+            mode = replica ? LoadMode.ExistingReplica : LoadMode.ExistingForeignKeyOrder;
             _reporter.Verbose(mode == LoadMode.ExistingReplica
                 ? "Loading into existing tables with session_replication_role = replica (triggers and foreign-key checks off while loading)."
                 : "Cannot set session_replication_role here: loading existing tables one at a time in foreign-key order.");
@@ -130,7 +137,7 @@ public sealed class BulkImporter
         var failed = 0;
         await Parallel.ForEachAsync(todo, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = ct }, async (job, token) =>
         {
-            var result = await LoadTableAsync(conn, job, plan, mode == LoadMode.ExistingReplica, token);
+            var result = await LoadTableAsync(conn, job, plan, replica, token);
             if (result.Status == ImportStatus.Failed)
             {
                 Interlocked.Increment(ref failed);
@@ -388,6 +395,7 @@ public sealed class BulkImporter
             var tableColumns = await TableColumnsAsync(c, job, ct);
             await using var tx = await c.BeginTransactionAsync(ct);
             await TruncateAsync(c, tx, job, ct);
+            long insertedBefore = await InsertedRowsAsync(c, tx, job, ct);
 
             await using var file = new FileStream(job.FilePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
             counting = new CountingStream(file);
@@ -463,7 +471,7 @@ public sealed class BulkImporter
                 records = counter.Records;
             }
 
-            long rows = await InsertedRowsAsync(c, tx, job, ct);
+            long rows = await InsertedRowsAsync(c, tx, job, ct) - insertedBefore;
             if (rows != records)
             {
                 throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{where}: COPY loaded {rows} rows but the file holds {records} CSV records: rolled back.", job.FilePath);

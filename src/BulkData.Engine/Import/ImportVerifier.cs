@@ -45,7 +45,9 @@ public static class ImportVerifier
         foreach (var key in keys)
         {
             string cols = string.Join(", ", key.Columns.Select(ImportPlan.QuoteIdent));
-            string sql = $"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {Qualify(key.Table)} GROUP BY {cols} HAVING count(*) > 1) d";
+            // NULLs never collide in a key (UNIQUE allows many).
+            string notNull = string.Join(" AND ", key.Columns.Select(col => $"{ImportPlan.QuoteIdent(col)} IS NOT NULL"));
+            string sql = $"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {Qualify(key.Table)} WHERE {notNull} GROUP BY {cols} HAVING count(*) > 1) d";
             list.Add(new ImportVerification
             {
                 Table = key.Table, Check = "DuplicateKeys", Constraint = key.Name, Columns = string.Join(", ", key.Columns), Count = await CountAsync(c, sql, ct),

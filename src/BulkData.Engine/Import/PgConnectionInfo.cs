@@ -81,6 +81,10 @@ public sealed class PgConnectionInfo
     public PgConnectionInfo WithDatabase(string database)
         => new(new NpgsqlConnectionStringBuilder(_builder.ConnectionString) { Database = database });
 
+    /// <summary>The same settings without connection pooling: each load gets a backend of its own.</summary>
+    public PgConnectionInfo WithoutPooling()
+        => new(new NpgsqlConnectionStringBuilder(_builder.ConnectionString) { Pooling = false });
+
     /// <summary>The connection string, password included: only for opening connections, never for messages.</summary>
     internal string ConnectionString => _builder.ConnectionString;
 
