@@ -499,7 +499,7 @@ public sealed class BulkImporter
             _reporter.Verbose($"{job.QualifiedTable}: {rows} rows from {job.FileName} in {watch.Elapsed.TotalSeconds:0.0} s.");
             return Result(job, plan, ImportStatus.Imported, rows, counting.BytesRead, watch.Elapsed, null, warnings);
         }
-        catch (Exception e) when (!ct.IsCancellationRequested && e is BulkDataException or NpgsqlException or IOException or InvalidDataException or UnauthorizedAccessException)
+        catch (Exception e) when (!ct.IsCancellationRequested && e is not OperationCanceledException)
         {
             string message = Describe(e, where, counting);
             _reporter.Warning($"{job.QualifiedTable} failed and was rolled back: {message}");
