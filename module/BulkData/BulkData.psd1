@@ -12,6 +12,7 @@
         'BulkData.Manifest.format.ps1xml'
         'BulkData.Transfer.format.ps1xml'
         'BulkData.Services.format.ps1xml'
+        'BulkData.Import.format.ps1xml'
     )
     CmdletsToExport      = @(
         'Get-BulkManifest'
@@ -20,6 +21,7 @@
         'Start-NonEssentialService'
         'Expand-BulkFile'
         'Start-BulkFetch'
+        'Invoke-BulkImport'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -1,0 +1,76 @@
+@{
+    Name        = 'Invoke-BulkImport'
+    Synopsis    = 'Imports a bulk-data dump (CSV or .csv.bz2 files, schema script, load script) into PostgreSQL, one transaction per table, resumable.'
+    Description = @'
+Imports the files of a dump into a PostgreSQL database without psql and without temporary files: each
+.csv.bz2 file is decoded by the module's parallel bzip2 decoder while its bytes stream into
+COPY ... FROM STDIN. Plain .csv files work too.
+
+Inputs are BulkFile objects (Start-BulkFetch, Expand-BulkFile), files or paths from the pipeline, or -Path
+(files or a folder: the dump's data files, its schema-<date>.sql and its load-bulk-data-<date>.sh are found
+by name).
+
+The target database is -Database, else the one the schema script creates (CREATE DATABASE x + \connect x),
+else the connection's. It is created when missing. Into a fresh database the schema's pre-data (tables) is
+applied first, then the data, then its post-data (indexes, constraints, triggers), as pg_restore does.
+Into tables that already exist (made by migrations) the data is loaded as they are, with
+session_replication_role = replica when the role may set it (orphans are then reported as warnings), else
+one table at a time in foreign-key order.
+
+Each file's table comes from -TableMap, else from the load script's COPY lines, else from the publisher's
+dataset-to-table mapping. The CSV dialect comes from -Dialect, else from the load script's COPY options,
+else the current dialect (FORMAT csv, HEADER, ESCAPE '\'). The column list comes from the CSV header; a
+header column the table lacks is an error before any row is loaded.
+
+Each table loads in one transaction (TRUNCATE and COPY); -ThrottleLimit tables at once, largest first. A
+table that fails (corrupt or truncated file, wrong column count, invalid UTF-8) rolls back alone and is
+reported with the file, the table and the line (or compressed byte offset); the others go on. Rows loaded are
+checked against the CSV records read. A journal (bulkdata.import_journal in the target database), written in
+the same transaction, records each table's file, ETag or size/time/SHA-256, and rows: a second run skips
+tables loaded from the same file (Status Skipped) and reloads those whose file changed.
+
+The password (from -Credential, the connection string or PGPASSWORD) never appears in output, messages or
+errors.
+'@
+    Parameters  = @{
+        InputObject      = 'BulkFile objects, FileInfo objects or paths from the pipeline.'
+        Path             = 'Files or folders to import. A folder imports every dump file in it (data, schema-<date>.sql, load-bulk-data-<date>.sh).'
+        ConnectionString = 'An Npgsql connection string (Host=...;Port=...;Username=...;Password=...;Database=...). What it leaves out follows the PG* environment variables.'
+        Host             = 'The server host. Default: PGHOST, else localhost.'
+        Port             = 'The server port. Default: PGPORT, else 5432.'
+        Database         = 'The target database; created if it does not exist. Overrides the database the schema script names. Default: the schema script''s, else PGDATABASE, else the user name.'
+        Credential       = 'User name and password. Default: PGUSER and PGPASSWORD.'
+        Schema           = 'A schema script to load (instead of the schema-<date>.sql among the inputs).'
+        TableMap         = 'A hashtable of dataset (or file name) to table, for example @{ ''opinions'' = ''public.search_opinion'' }; overrides the load script and the publisher''s mapping.'
+        Dialect          = 'The CSV dialect of every file: Escape (now), ForceQuote, Backtick (2024-12-31) or Rfc4180. Overrides the load script.'
+        ThrottleLimit    = 'How many tables load at once. Default: one per processor.'
+        Force            = 'Reloads every table, even those the journal says were loaded from the same file.'
+        Verify           = 'After loading, outputs an ImportVerification per foreign key (orphan rows) and per key (duplicate values).'
+        WhatIf           = 'Outputs the plan (database, schema steps, tables in order with their files and dialects) and changes nothing.'
+        Confirm          = 'Asks before importing.'
+    }
+    Inputs      = @('BulkData.Engine.Transfer.BulkFile', 'System.IO.FileInfo', 'System.String')
+    Outputs     = @('BulkData.Engine.Import.ImportResult', 'BulkData.Engine.Import.ImportPlanStep', 'BulkData.Engine.Import.ImportVerification')
+    Examples    = @(
+        @{
+            Title   = 'Fetch and import the newest dump'
+            Code    = 'Get-BulkManifest | Start-BulkFetch -Destination /srv/bulk-data | Invoke-BulkImport -Host db -Credential (Get-Credential postgres)'
+            Remarks = 'Creates the database named by the schema script, loads the tables, then applies indexes and constraints.'
+        }
+        @{
+            Title   = 'Import a fetched folder into an existing database'
+            Code    = 'Invoke-BulkImport -Path /srv/bulk-data -ConnectionString ''Host=localhost;Username=postgres;Database=courtlistener'''
+            Remarks = 'The password comes from PGPASSWORD. Tables that exist are loaded as they are.'
+        }
+        @{
+            Title   = 'See the plan'
+            Code    = 'Invoke-BulkImport -Path /srv/bulk-data -Database cl_test -WhatIf'
+            Remarks = 'Lists the database, the schema steps and each table with its file and dialect, without connecting to change anything.'
+        }
+        @{
+            Title   = 'Reload everything and check keys'
+            Code    = 'Invoke-BulkImport -Path /srv/bulk-data -Database courtlistener -Force -Verify | Where-Object { -not $_.Passed }'
+            Remarks = 'Shows the foreign keys with orphan rows and the keys with duplicate values.'
+        }
+    )
+}

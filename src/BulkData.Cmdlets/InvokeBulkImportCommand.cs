@@ -1,0 +1,160 @@
+using System.Collections;
+using System.Management.Automation;
+using BulkData.Engine;
+using BulkData.Engine.Import;
+using BulkData.Engine.Transfer;
+
+namespace BulkData.Cmdlets;
+
+/// <summary>Imports the files of a dump (CSV or .csv.bz2, schema script, load script) into PostgreSQL.</summary>
+[Cmdlet(VerbsLifecycle.Invoke, "BulkImport", SupportsShouldProcess = true, DefaultParameterSetName = "Parts")]
+[OutputType(typeof(ImportResult), typeof(ImportPlanStep), typeof(ImportVerification))]
+public sealed class InvokeBulkImportCommand : BulkCmdlet
+{
+    private readonly List<ImportInput> _inputs = new();
+
+    [Parameter(ValueFromPipeline = true)]
+    public object[]? InputObject { get; set; }
+
+    [Parameter(Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string[]? Path { get; set; }
+
+    [Parameter(ParameterSetName = "ConnectionString", Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    public string? ConnectionString { get; set; }
+
+    [Parameter(ParameterSetName = "Parts")]
+    [ValidateNotNullOrEmpty]
+    public string? Host { get; set; }
+
+    [Parameter(ParameterSetName = "Parts")]
+    [ValidateRange(1, 65535)]
+    public int Port { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Database { get; set; }
+
+    [Parameter(ParameterSetName = "Parts")]
+    [Credential]
+    public PSCredential? Credential { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Schema { get; set; }
+
+    [Parameter]
+    public Hashtable? TableMap { get; set; }
+
+    [Parameter]
+    [ValidateSet("Escape", "ForceQuote", "Backtick", "Rfc4180")]
+    public string? Dialect { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int ThrottleLimit { get; set; } = Environment.ProcessorCount;
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    [Parameter]
+    public SwitchParameter Verify { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var item in InputObject ?? Array.Empty<object>())
+        {
+            object o = item is PSObject ps ? ps.BaseObject : item;
+            switch (o)
+            {
+                case null:
+                    break;
+                case BulkFile f when f.State == BulkFileState.Failed:
+                    WriteWarning($"{f.Path}: not imported, its fetch failed ({f.Error}).");
+                    break;
+                case BulkFile f:
+                    _inputs.Add(new ImportInput(f.Path, f.Dataset, f.ETag, f.Kind));
+                    break;
+                case FileSystemInfo fi:
+                    _inputs.Add(new ImportInput(fi.FullName));
+                    break;
+                case string s:
+                    _inputs.Add(new ImportInput(GetUnresolvedProviderPathFromPSPath(s)));
+                    break;
+                default:
+                    WriteError(new ErrorRecord(new ArgumentException($"Cannot import a {o.GetType().Name}: give BulkFile objects, files or paths."), "InvalidInput", ErrorCategory.InvalidArgument, o));
+                    break;
+            }
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        foreach (var p in Path ?? Array.Empty<string>())
+        {
+            _inputs.Add(new ImportInput(GetUnresolvedProviderPathFromPSPath(p)));
+        }
+
+        if (_inputs.Count == 0)
+        {
+            ThrowBulkError(new BulkDataException(BulkErrorKind.InvalidArgument, "Nothing to import: give -Path or pipe BulkFile objects, files or paths."), null);
+            return;
+        }
+
+        ImportOptions options;
+        ImportPlan plan;
+        try
+        {
+            var connection = PgConnectionInfo.Create(
+                ConnectionString,
+                Host,
+                Port > 0 ? Port : null,
+                Database,
+                Credential is null || Credential == PSCredential.Empty ? null : Credential.UserName,
+                Credential is null || Credential == PSCredential.Empty ? null : Credential.GetNetworkCredential().Password);
+            options = new ImportOptions
+            {
+                Connection = connection,
+                DatabaseGiven = Database is not null,
+                SchemaPath = Schema is null ? null : GetUnresolvedProviderPathFromPSPath(Schema),
+                TableMap = TableMap?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? "", StringComparer.OrdinalIgnoreCase),
+                Dialect = Dialect is null ? null : CopyDialect.FromName(Dialect),
+                ThrottleLimit = ThrottleLimit,
+                Force = Force.IsPresent,
+                Verify = Verify.IsPresent,
+            };
+            plan = RunEngine((reporter, _, _) => Task.FromResult(ImportPlan.Build(_inputs, options, reporter)));
+        }
+        catch (Exception ex) when (ex is BulkDataException or OperationCanceledException)
+        {
+            ThrowBulkError(ex, null);
+            return;
+        }
+
+        string target = $"database {plan.Database} on {options.Connection.Host}:{options.Connection.Port}";
+        if (!ShouldProcess(target, $"Import {plan.Jobs.Count} table(s){(plan.Schema is null ? "" : $" with schema {System.IO.Path.GetFileName(plan.SchemaPath)}")}"))
+        {
+            WriteObject(plan.Steps(), enumerateCollection: true);
+            return;
+        }
+
+        IReadOnlyList<ImportResult> results;
+        try
+        {
+            results = RunEngine((reporter, emit, ct) => new BulkImporter(options, reporter).RunAsync(plan, emit, ct));
+        }
+        catch (Exception ex) when (ex is BulkDataException or OperationCanceledException or AggregateException)
+        {
+            ThrowBulkError(ex, target);
+            return;
+        }
+
+        foreach (var failed in results.Where(r => r.Status == ImportStatus.Failed))
+        {
+            WriteError(new ErrorRecord(
+                new BulkDataException(BulkErrorKind.InvalidData, failed.Error ?? $"{failed.Table} failed.", failed.Table),
+                "ImportTableFailed", ErrorCategory.InvalidData, failed));
+        }
+    }
+}

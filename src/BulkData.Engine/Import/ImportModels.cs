@@ -1,0 +1,108 @@
+namespace BulkData.Engine.Import;
+
+public enum ImportStatus
+{
+    Imported,
+    Skipped,
+    Failed,
+}
+
+/// <summary>One table of an import: what was loaded from which file (the output of Invoke-BulkImport).</summary>
+public sealed class ImportResult
+{
+    public required string Table { get; init; }
+
+    public string? Dataset { get; init; }
+
+    public required string File { get; init; }
+
+    /// <summary>Rows in the table from this file (COPY's count, checked against the CSV records read).</summary>
+    public long Rows { get; init; }
+
+    /// <summary>Bytes of the file read (compressed bytes for a .bz2).</summary>
+    public long Bytes { get; init; }
+
+    public TimeSpan Duration { get; init; }
+
+    public ImportStatus Status { get; init; }
+
+    /// <summary>Warnings about this table (orphans, skipped schema statements counted on the run).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
+
+    public string? Error { get; init; }
+
+    public string Database { get; init; } = "";
+
+    public string Dialect { get; init; } = "";
+
+    public override string ToString() => $"{Table}: {Status} ({Rows} rows)";
+}
+
+/// <summary>What one import input is: a data file, a schema script or a load script.</summary>
+public sealed record ImportInput(string Path, string? Dataset = null, string? ETag = null, Manifest.EntryKind? Kind = null);
+
+/// <summary>One step of the import plan, as -WhatIf shows it.</summary>
+public sealed class ImportPlanStep
+{
+    public int Order { get; init; }
+
+    public string Database { get; init; } = "";
+
+    /// <summary>CreateDatabase, PreData, Load, PostData.</summary>
+    public string Step { get; init; } = "";
+
+    public string? Table { get; init; }
+
+    public string? File { get; init; }
+
+    public long Bytes { get; init; }
+
+    public string? Dialect { get; init; }
+
+    public string Detail { get; init; } = "";
+
+    public override string ToString() => $"{Order}. {Step} {Table} {Detail}".Trim();
+}
+
+/// <summary>A -Verify finding: orphans of one foreign key, or duplicate values of one key.</summary>
+public sealed class ImportVerification
+{
+    public required string Table { get; init; }
+
+    /// <summary>Orphans or DuplicateKeys.</summary>
+    public required string Check { get; init; }
+
+    public required string Constraint { get; init; }
+
+    public required string Columns { get; init; }
+
+    public string? References { get; init; }
+
+    public long Count { get; init; }
+
+    public bool Passed => Count == 0;
+}
+
+public sealed record ImportOptions
+{
+    public required PgConnectionInfo Connection { get; init; }
+
+    /// <summary>The target database was named explicitly (-Database): it wins over the schema's CREATE DATABASE.</summary>
+    public bool DatabaseGiven { get; init; }
+
+    public string? SchemaPath { get; init; }
+
+    public IReadOnlyDictionary<string, string>? TableMap { get; init; }
+
+    /// <summary>Overrides the dialect of every file (else the load script's, else the current Escape dialect).</summary>
+    public CopyDialect? Dialect { get; init; }
+
+    public int ThrottleLimit { get; init; } = Environment.ProcessorCount;
+
+    public bool Force { get; init; }
+
+    public bool Verify { get; init; }
+
+    /// <summary>Threads of each .bz2 decoder (0: the decoder's default).</summary>
+    public int DecoderThreads { get; init; }
+}

@@ -1,0 +1,97 @@
+using Npgsql;
+
+namespace BulkData.Engine.Import;
+
+/// <summary>Checks after a load: rows whose foreign key has no match (orphans), and duplicate key values.</summary>
+public static class ImportVerifier
+{
+    private sealed record Constraint(string Name, string Table, string[] Columns, string? RefTable, string[] RefColumns);
+
+    public static async Task<IReadOnlyList<ImportVerification>> OrphansAsync(NpgsqlConnection c, IReadOnlyList<string> tables, CancellationToken ct)
+    {
+        var list = new List<ImportVerification>();
+        foreach (var fk in await ConstraintsAsync(c, tables, "f", ct))
+        {
+            string join = string.Join(" AND ", fk.Columns.Zip(fk.RefColumns, (a, b) => $"p.{ImportPlan.QuoteIdent(b)} = c.{ImportPlan.QuoteIdent(a)}"));
+            string notNull = string.Join(" AND ", fk.Columns.Select(a => $"c.{ImportPlan.QuoteIdent(a)} IS NOT NULL"));
+            string sql = $"SELECT count(*) FROM {Qualify(fk.Table)} c WHERE {notNull} AND NOT EXISTS (SELECT 1 FROM {Qualify(fk.RefTable!)} p WHERE {join})";
+            list.Add(new ImportVerification
+            {
+                Table = fk.Table, Check = "Orphans", Constraint = fk.Name, Columns = string.Join(", ", fk.Columns),
+                References = $"{fk.RefTable} ({string.Join(", ", fk.RefColumns)})", Count = await CountAsync(c, sql, ct),
+            });
+        }
+
+        return list;
+    }
+
+    public static async Task<IReadOnlyList<ImportVerification>> DuplicatesAsync(NpgsqlConnection c, IReadOnlyList<string> tables, CancellationToken ct)
+    {
+        var list = new List<ImportVerification>();
+        var keys = (await ConstraintsAsync(c, tables, "p", ct)).Concat(await ConstraintsAsync(c, tables, "u", ct)).ToList();
+        var covered = new HashSet<string>(keys.Select(k => k.Table), StringComparer.OrdinalIgnoreCase);
+
+        // A table without a key yet (post-data not applied): check its "id" column when it has one.
+        foreach (var t in tables.Where(t => !covered.Contains(t)))
+        {
+            await using var cmd = new NpgsqlCommand("SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'id' AND NOT attisdropped", c);
+            cmd.Parameters.Add(new NpgsqlParameter { Value = t });
+            if (await cmd.ExecuteScalarAsync(ct) is not null)
+            {
+                keys.Add(new Constraint("(id column)", t, new[] { "id" }, null, Array.Empty<string>()));
+            }
+        }
+
+        foreach (var key in keys)
+        {
+            string cols = string.Join(", ", key.Columns.Select(ImportPlan.QuoteIdent));
+            // NULLs never collide in a key (UNIQUE allows many).
+            string notNull = string.Join(" AND ", key.Columns.Select(col => $"{ImportPlan.QuoteIdent(col)} IS NOT NULL"));
+            string sql = $"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {Qualify(key.Table)} WHERE {notNull} GROUP BY {cols} HAVING count(*) > 1) d";
+            list.Add(new ImportVerification
+            {
+                Table = key.Table, Check = "DuplicateKeys", Constraint = key.Name, Columns = string.Join(", ", key.Columns), Count = await CountAsync(c, sql, ct),
+            });
+        }
+
+        return list;
+    }
+
+    private static string Qualify(string table)
+    {
+        int dot = table.IndexOf('.');
+        return dot > 0 ? ImportPlan.Quoted(table[..dot], table[(dot + 1)..]) : ImportPlan.Quoted("public", table);
+    }
+
+    private static async Task<long> CountAsync(NpgsqlConnection c, string sql, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(sql, c) { CommandTimeout = 0 };
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
+    }
+
+    private static async Task<List<Constraint>> ConstraintsAsync(NpgsqlConnection c, IReadOnlyList<string> tables, string type, CancellationToken ct)
+    {
+        const string sql = """
+            SELECT con.conname, n.nspname || '.' || cl.relname,
+                   ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(num, ord) JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord),
+                   CASE WHEN con.confrelid <> 0 THEN (SELECT rn.nspname || '.' || rc.relname FROM pg_class rc JOIN pg_namespace rn ON rn.oid = rc.relnamespace WHERE rc.oid = con.confrelid) END,
+                   ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(num, ord) JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord)
+            FROM pg_constraint con
+            JOIN pg_class cl ON cl.oid = con.conrelid
+            JOIN pg_namespace n ON n.oid = cl.relnamespace
+            WHERE con.contype = $1::"char" AND (n.nspname || '.' || cl.relname) = ANY($2)
+            ORDER BY 2, 1
+            """;
+        await using var cmd = new NpgsqlCommand(sql, c);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = type });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = tables.ToArray() });
+        var list = new List<Constraint>();
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+        {
+            list.Add(new Constraint(r.GetString(0), r.GetString(1), r.GetFieldValue<string[]>(2), r.IsDBNull(3) ? null : r.GetString(3), r.IsDBNull(4) ? Array.Empty<string>() : r.GetFieldValue<string[]>(4)));
+        }
+
+        return list;
+    }
+}

@@ -1,0 +1,303 @@
+# Invoke-BulkImport against the real PostgreSQL 15 started by build.ps1 test, with dumps made by the test kit.
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'Common.ps1')
+    # The module's own Npgsql, to read the databases in the checks.
+    Add-Type -Path (Join-Path (Split-Path $script:ModulePath) 'Npgsql.dll')
+    $script:Builder = [Npgsql.NpgsqlConnectionStringBuilder]::new($script:PgConnectionString)
+    $script:Password = $script:Builder.Password
+    $script:Created = [System.Collections.Generic.List[string]]::new()
+    $script:Dirs = [System.Collections.Generic.List[string]]::new()
+
+    function Get-Cs([string] $Database) {
+        $b = [Npgsql.NpgsqlConnectionStringBuilder]::new($script:PgConnectionString); $b.Database = $Database; $b.Pooling = $false
+        $b.ConnectionString
+    }
+
+    function Invoke-Sql([string] $Database, [string] $Sql) {
+        $conn = [Npgsql.NpgsqlConnection]::new((Get-Cs $Database))
+        $conn.Open()
+        try {
+            $cmd = $conn.CreateCommand(); $cmd.CommandText = $Sql; $cmd.CommandTimeout = 0
+            $cmd.ExecuteScalar()
+        } finally { $conn.Dispose() }
+    }
+
+    function Export-Table([string] $Database, [string] $Table) {
+        # Every row, ordered by primary key, as COPY TO writes it, in one time zone.
+        $conn = [Npgsql.NpgsqlConnection]::new((Get-Cs $Database))
+        $conn.Open()
+        try {
+            $cmd = $conn.CreateCommand(); $cmd.CommandText = "SET TimeZone = 'UTC'"; $null = $cmd.ExecuteNonQuery()
+            $cols = [System.Collections.Generic.List[string]]::new()
+            $cmd.CommandText = "SELECT attname FROM pg_attribute WHERE attrelid = 'public.$Table'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attname"
+            $r = $cmd.ExecuteReader(); while ($r.Read()) { $cols.Add('"' + $r.GetString(0) + '"') }; $r.Dispose()
+            $reader = $conn.BeginTextExport("COPY (SELECT $($cols -join ', ') FROM public.$Table ORDER BY 1, $($cols -join ', ')) TO STDOUT WITH (FORMAT csv)")
+            try { $reader.ReadToEnd() } finally { $reader.Dispose() }
+        } finally { $conn.Dispose() }
+    }
+
+    function New-Dump([string] $Dialect = 'Escape', [string[]] $Extra = @()) {
+        $dir = New-TestDirectory
+        $script:Dirs.Add($dir)
+        $src = 'src_' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+        $script:Created.Add($src)
+        $dump = Publish-TestDump -Bucket (New-TestName 'imp') -OutDir $dir -SourceDb $src -Extra (@('--dialect', $Dialect) + $Extra)
+        [pscustomobject]@{ Dir = $dir; Dump = $dump; Source = $src }
+    }
+
+    function New-DbName { $n = 'imp_' + [guid]::NewGuid().ToString('N').Substring(0, 10); $script:Created.Add($n); $n }
+
+    $script:Tables = @('search_court', 'people_db_person', 'search_docket', 'search_opinioncluster', 'search_opinion', 'search_opinionscited', 'search_citation', 'search_opinioncluster_panel')
+}
+
+AfterAll {
+    if (-not (Get-Variable -Name Created -Scope Script -ErrorAction SilentlyContinue)) { return }
+    foreach ($db in $script:Created) {
+        try { Invoke-Sql 'postgres' "DROP DATABASE IF EXISTS `"$db`" WITH (FORCE)" | Out-Null } catch { }
+    }
+    foreach ($d in $script:Dirs) { Remove-Item -Recurse -Force $d -ErrorAction SilentlyContinue }
+}
+
+Describe 'Invoke-BulkImport of a published dump' {
+    It 'imports a <Dialect> dump (.csv.bz2, schema, load script) into a fresh database identical to its source' -ForEach @(
+        @{ Dialect = 'Escape' }, @{ Dialect = 'ForceQuote' }, @{ Dialect = 'Backtick' }
+    ) {
+        $d = New-Dump $Dialect
+        $db = New-DbName
+        $results = @(Invoke-BulkImport -Path $d.Dir -ConnectionString $script:PgConnectionString -Database $db -WarningAction SilentlyContinue)
+        $results | Where-Object Status -ne 'Imported' | Should -BeNullOrEmpty
+        $results.Count | Should -Be 8
+        foreach ($f in $d.Dump.Files | Where-Object Kind -eq 'Data') {
+            $r = $results | Where-Object Table -eq "public.$($f.Table)"
+            $r.Rows | Should -Be $f.Rows -Because $f.Table
+            $r.Dataset | Should -Be $f.Dataset
+            $r.Dialect | Should -Be $(if ($Dialect -eq 'Backtick') { 'Backtick' } else { 'Escape' })
+            $r.Bytes | Should -Be $f.Size
+        }
+        foreach ($t in $script:Tables) {
+            $expected = Export-Table $d.Source $t
+            (Export-Table $db $t) | Should -BeExactly $expected -Because "table $t must equal its source byte for byte"
+        }
+        # Post-data ran: keys, foreign keys and indexes exist.
+        [int](Invoke-Sql $db "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace") | Should -BeGreaterThan 3
+        [int](Invoke-Sql $db "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND connamespace = 'public'::regnamespace") | Should -Be 8
+    }
+
+    It 'skips tables loaded from the same files on a second run, and reloads all with -Force' {
+        $d = New-Dump
+        $db = New-DbName
+        $null = Invoke-BulkImport -Path $d.Dir -ConnectionString $script:PgConnectionString -Database $db -WarningAction SilentlyContinue
+        $again = @(Invoke-BulkImport -Path $d.Dir -ConnectionString $script:PgConnectionString -Database $db -WarningAction SilentlyContinue)
+        $again.Status | Sort-Object -Unique | Should -Be 'Skipped'
+        $forced = @(Invoke-BulkImport -Path $d.Dir -ConnectionString $script:PgConnectionString -Database $db -Force -WarningAction SilentlyContinue)
+        $forced.Status | Sort-Object -Unique | Should -Be 'Imported'
+        foreach ($t in $script:Tables) { (Export-Table $db $t) | Should -BeExactly (Export-Table $d.Source $t) }
+        [int](Invoke-Sql $db 'SELECT count(*) FROM bulkdata.import_journal') | Should -Be 8
+    }
+
+    It 'loads plain .csv files into existing tables (no schema script), in replica mode, from the pipeline' {
+        $d = New-Dump
+        $db = New-DbName
+        Invoke-Sql 'postgres' "CREATE DATABASE `"$db`"" | Out-Null
+        $schema = Get-Content -Raw (Join-Path $script:RepoRoot 'tests/BulkData.TestKit/Fixture/courtlistener-subset.sql')
+        Invoke-Sql $db $schema | Out-Null
+        $csv = foreach ($f in $d.Dump.Files | Where-Object Kind -eq 'Data') {
+            & lbzip2 -d -k $f.Path; if ($LASTEXITCODE) { throw 'lbzip2 failed' }
+            Get-Item ($f.Path -replace '\.bz2$', '')
+        }
+        $results = @($csv | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -Verbose 4>&1 | Tee-Object -Variable all | Where-Object { $_ -is [BulkData.Engine.Import.ImportResult] })
+        $results.Count | Should -Be 8
+        $results | Where-Object Status -ne 'Imported' | Should -BeNullOrEmpty
+        ($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message -join "`n" | Should -Match 'session_replication_role = replica'
+        foreach ($t in $script:Tables) { (Export-Table $db $t) | Should -BeExactly (Export-Table $d.Source $t) }
+    }
+
+    It 'fails only the table whose file is corrupt, naming file, table and where' {
+        $d = New-Dump
+        $db = New-DbName
+        $docket = $d.Dump.Files | Where-Object Table -eq 'search_docket'
+        $bytes = [IO.File]::ReadAllBytes($docket.Path)
+        for ($i = [int]($bytes.Length / 2); $i -lt [int]($bytes.Length / 2) + 64; $i++) { $bytes[$i] = $bytes[$i] -bxor 0x5A }
+        [IO.File]::WriteAllBytes($docket.Path, $bytes)
+        # And a truncated one: the first half of the opinions file.
+        $opinions = $d.Dump.Files | Where-Object Table -eq 'search_opinion'
+        $all = [IO.File]::ReadAllBytes($opinions.Path)
+        [IO.File]::WriteAllBytes($opinions.Path, $all[0..([int]($all.Length / 2))])
+        $results = @(Invoke-BulkImport -Path $d.Dir -ConnectionString $script:PgConnectionString -Database $db -ErrorVariable errs -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
+        @($results | Where-Object Status -eq 'Failed').Table | Sort-Object | Should -Be @('public.search_docket', 'public.search_opinion')
+        @($results | Where-Object Status -eq 'Imported').Count | Should -Be 6
+        ($results | Where-Object Table -eq 'public.search_opinion').Error | Should -Match ([regex]::Escape($opinions.Path))
+        [int](Invoke-Sql $db 'SELECT count(*) FROM public.search_opinion') | Should -Be 0
+        $errs.Count | Should -BeGreaterOrEqual 1
+        $msg = ($errs | ForEach-Object { $_.Exception.Message }) -join "`n"
+        $msg | Should -Match ([regex]::Escape($docket.Path))
+        $msg | Should -Match 'search_docket'
+        $msg | Should -Match 'byte'
+        [int](Invoke-Sql $db 'SELECT count(*) FROM public.search_docket') | Should -Be 0
+        [int](Invoke-Sql $db "SELECT count(*) FROM bulkdata.import_journal WHERE table_name = 'public.search_docket'") | Should -Be 0
+        foreach ($t in $script:Tables | Where-Object { $_ -notin 'search_docket', 'search_opinion' }) { (Export-Table $db $t) | Should -BeExactly (Export-Table $d.Source $t) }
+    }
+
+    It 'fails a table with a wrong column count or invalid UTF-8 naming the line, and keeps the others' {
+        $d = New-Dump
+        $db = New-DbName
+        $dir = New-TestDirectory; $script:Dirs.Add($dir)
+        foreach ($f in $d.Dump.Files) {
+            if ($f.Kind -eq 'Data') { & lbzip2 -d -c $f.Path > (Join-Path $dir ($f.FileName -replace '\.bz2$', '')) } else { Copy-Item $f.Path $dir }
+        }
+        $court = Join-Path $dir (($d.Dump.Files | Where-Object Table -eq 'search_court').FileName -replace '\.bz2$', '')
+        $person = Join-Path $dir (($d.Dump.Files | Where-Object Table -eq 'people_db_person').FileName -replace '\.bz2$', '')
+        # A record of two fields right after the header: line 2 of the file.
+        $text = [IO.File]::ReadAllText($court)
+        $cut = $text.IndexOf("`n") + 1
+        [IO.File]::WriteAllText($court, $text.Substring(0, $cut) + "x,y`n" + $text.Substring($cut))
+        $raw = [IO.File]::ReadAllBytes($person)
+        $nl = [Array]::IndexOf($raw, [byte]10)
+        $raw[$nl + 3] = 0xFF
+        [IO.File]::WriteAllBytes($person, $raw)
+        $results = @(Invoke-BulkImport -Path $dir -ConnectionString $script:PgConnectionString -Database $db -ErrorVariable errs -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
+        @($results | Where-Object Status -eq 'Failed').Table | Sort-Object | Should -Be @('public.people_db_person', 'public.search_court')
+        @($results | Where-Object Status -eq 'Imported').Count | Should -Be 6
+        $courtErr = ($results | Where-Object Table -eq 'public.search_court').Error
+        $courtErr | Should -Match 'missing data for column'
+        $courtErr | Should -Match 'line 2'
+        $courtErr | Should -Match ([regex]::Escape($court))
+        ($results | Where-Object Table -eq 'public.people_db_person').Error | Should -Match 'invalid byte sequence'
+    }
+
+    It 'refuses a header column the table lacks before loading any row' {
+        $d = New-Dump
+        $db = New-DbName
+        $dir = New-TestDirectory; $script:Dirs.Add($dir)
+        $court = $d.Dump.Files | Where-Object Table -eq 'search_court'
+        $csv = Join-Path $dir ($court.FileName -replace '\.bz2$', '')
+        & lbzip2 -d -c $court.Path > $csv
+        $lines = [IO.File]::ReadAllLines($csv); $lines[0] = $lines[0] -replace '^id,', 'id_renamed,'; [IO.File]::WriteAllLines($csv, $lines)
+        Copy-Item ($d.Dump.Files | Where-Object Kind -eq 'Schema').Path $dir
+        $r = Invoke-BulkImport -Path $dir -ConnectionString $script:PgConnectionString -Database $db -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+        $r.Status | Should -Be 'Failed'
+        $r.Error | Should -Match 'id_renamed'
+        $r.Error | Should -Match 'does not have'
+    }
+
+    It 'imports a header-only file as a table of 0 rows' {
+        $dir = New-TestDirectory; $script:Dirs.Add($dir)
+        $db = New-DbName
+        Invoke-Sql 'postgres' "CREATE DATABASE `"$db`"" | Out-Null
+        Invoke-Sql $db 'CREATE TABLE public.search_opinioncluster_non_participating_judges (id integer PRIMARY KEY, opinioncluster_id integer NOT NULL, person_id integer NOT NULL)' | Out-Null
+        Set-Content -Path (Join-Path $dir 'search-opinioncluster-non-participating-judges-2026-09-30.csv') -Value 'id,opinioncluster_id,person_id' -NoNewline:$false
+        $r = Invoke-BulkImport -Path $dir -ConnectionString $script:PgConnectionString -Database $db
+        $r.Status | Should -Be 'Imported'
+        $r.Rows | Should -Be 0
+    }
+
+    It '-WhatIf outputs the plan and creates nothing' {
+        $d = New-Dump 'Backtick'
+        $db = New-DbName
+        $plan = @(Invoke-BulkImport -Path $d.Dir -ConnectionString $script:PgConnectionString -Database $db -WhatIf)
+        $plan[0].Step | Should -Be 'CreateDatabase'
+        $plan[1].Step | Should -Be 'PreData'
+        $plan[-1].Step | Should -Be 'PostData'
+        $loads = @($plan | Where-Object Step -eq 'Load')
+        $loads.Count | Should -Be 8
+        $loads[0].Bytes | Should -BeGreaterOrEqual $loads[-1].Bytes
+        $loads[0].Dialect | Should -Match 'Backtick'
+        Invoke-Sql 'postgres' "SELECT count(*) FROM pg_database WHERE datname = '$db'" | Should -Be 0
+    }
+
+    It '-Verify outputs orphan and duplicate-key checks as objects' {
+        $d = New-Dump
+        $db = New-DbName
+        $out = @(Invoke-BulkImport -Path $d.Dir -ConnectionString $script:PgConnectionString -Database $db -Verify -WarningAction SilentlyContinue)
+        $checks = @($out | Where-Object { $_ -is [BulkData.Engine.Import.ImportVerification] })
+        @($checks | Where-Object Check -eq 'Orphans').Count | Should -BeGreaterThan 3
+        @($checks | Where-Object Check -eq 'DuplicateKeys').Count | Should -BeGreaterOrEqual 8
+        $checks | Where-Object { -not $_.Passed } | ForEach-Object { "$($_.Check) $($_.Table) $($_.Constraint) $($_.Count)" } | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Invoke-BulkImport connection and secrets' {
+    It 'takes -Host/-Port/-Credential and PG* variables, and never shows the password' {
+        $d = New-Dump
+        $db = New-DbName
+        $cred = [pscredential]::new($script:Builder.Username, (ConvertTo-SecureString $script:Password -AsPlainText -Force))
+        $all = Invoke-BulkImport -Path $d.Dir -Host $script:Builder.Host -Port $script:Builder.Port -Credential $cred -Database $db -Verbose -Verify *>&1 | Out-String -Width 500
+        $all | Should -Not -BeNullOrEmpty
+        $all | Should -Not -Match ([regex]::Escape($script:Password))
+
+        # A wrong password from PGPASSWORD: the error names the server, not the password.
+        $old = @{ PGHOST = $env:PGHOST; PGPORT = $env:PGPORT; PGUSER = $env:PGUSER; PGPASSWORD = $env:PGPASSWORD }
+        try {
+            $env:PGHOST = $script:Builder.Host; $env:PGPORT = "$($script:Builder.Port)"; $env:PGUSER = $script:Builder.Username
+            $env:PGPASSWORD = 'wrong-' + $script:Password
+            $err = $null; $text = ''
+            try { Invoke-BulkImport -Path $d.Dir -Database $db -Verbose *>&1 | Out-String -Width 500 | Set-Variable text } catch { $err = $_ }
+            $err | Should -Not -BeNullOrEmpty
+            ($err | Out-String -Width 500) + $err.Exception.ToString() + $text | Should -Not -Match ([regex]::Escape($script:Password))
+            $err.Exception.Message | Should -Match 'password authentication failed'
+
+            $env:PGPASSWORD = $script:Password
+            $ok = @(Invoke-BulkImport -Path $d.Dir -Database $db -Force -WarningAction SilentlyContinue)
+            $ok.Status | Sort-Object -Unique | Should -Be 'Imported'
+        } finally {
+            foreach ($k in $old.Keys) { Set-Item "env:$k" -Value $old[$k] -ErrorAction SilentlyContinue; if (-not $old[$k]) { Remove-Item "env:$k" -ErrorAction SilentlyContinue } }
+        }
+    }
+}
+
+Describe 'Invoke-BulkImport resume after kill -9' {
+    It 'ends with exactly the rows of the files after a child pwsh is killed mid-import' {
+        $d = New-Dump -Extra @('--dockets', '3000', '--words', '400')
+        $db = New-DbName
+        $script = @"
+Import-Module '$($script:ModulePath)'
+Invoke-BulkImport -Path '$($d.Dir)' -ConnectionString '$($script:PgConnectionString)' -Database '$db' -ThrottleLimit 2 -WarningAction SilentlyContinue | Out-Null
+"@
+        $file = Join-Path $d.Dir 'child.ps1'; Set-Content $file $script
+        $psi = [Diagnostics.ProcessStartInfo]::new($script:PwshCommand[0])
+        foreach ($a in @($script:PwshCommand | Select-Object -Skip 1) + @('-NoProfile', '-File', $file)) { if ($a) { $psi.ArgumentList.Add($a) } }
+        $p = [Diagnostics.Process]::Start($psi)
+        # Wait until the journal shows at least one table but the import is not finished, then kill -9.
+        $deadline = [DateTime]::UtcNow.AddSeconds(120)
+        $loaded = 0
+        while ([DateTime]::UtcNow -lt $deadline -and -not $p.HasExited) {
+            try { $loaded = [int](Invoke-Sql $db 'SELECT count(*) FROM bulkdata.import_journal') } catch { }
+            if ($loaded -ge 1) { break }
+            Start-Sleep -Milliseconds 50
+        }
+        $p.HasExited | Should -BeFalse -Because 'the child must be killed mid-import'
+        & kill -9 $p.Id
+        $p.WaitForExit()
+        [int](Invoke-Sql $db 'SELECT count(*) FROM bulkdata.import_journal') | Should -BeLessThan 8
+
+        $results = @(Invoke-BulkImport -Path $d.Dir -ConnectionString $script:PgConnectionString -Database $db -WarningAction SilentlyContinue)
+        $results | Where-Object Status -eq 'Failed' | Should -BeNullOrEmpty
+        @($results | Where-Object Status -eq 'Skipped').Count | Should -BeGreaterOrEqual 1
+        foreach ($f in $d.Dump.Files | Where-Object Kind -eq 'Data') {
+            [long](Invoke-Sql $db "SELECT count(*) FROM public.$($f.Table)") | Should -Be $f.Rows
+        }
+        foreach ($t in $script:Tables) { (Export-Table $db $t) | Should -BeExactly (Export-Table $d.Source $t) }
+        [int](Invoke-Sql $db "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND connamespace = 'public'::regnamespace") | Should -Be 8
+    }
+}
+
+Describe 'Invoke-BulkImport of the real CourtListener schema' {
+    It 'creates the 109 tables of ../shared schema-2024-12-31.sql and applies post-data after an (empty) load' {
+        # ../shared next to the repository, or next to a folder above it (a worktree kept one level deeper).
+        $real = Join-Path $script:SharedFixtures 'schema-2024-12-31.sql'
+        for ($dir = Split-Path $script:RepoRoot; $dir -and -not (Test-Path $real); $dir = Split-Path $dir) {
+            $candidate = Join-Path $dir 'shared/fixtures/courtlistener/schema-2024-12-31.sql'
+            if (Test-Path $candidate) { $real = $candidate }
+        }
+        if (-not (Test-Path $real)) { Set-ItResult -Skipped -Because "the real schema is not in ../shared/fixtures/courtlistener ($real)"; return }
+        $dir = New-TestDirectory; $script:Dirs.Add($dir)
+        $db = New-DbName
+        $r = @(Invoke-BulkImport -Path $dir -Schema $real -ConnectionString $script:PgConnectionString -Database $db -WarningVariable w -WarningAction SilentlyContinue)
+        $r.Count | Should -Be 0
+        [int](Invoke-Sql $db "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") | Should -Be 109
+        [int](Invoke-Sql $db "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace") | Should -BeGreaterOrEqual 100
+        [int](Invoke-Sql $db "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'") | Should -Be 602
+        [int](Invoke-Sql $db "SELECT count(*) FROM bulkdata.import_steps WHERE step = 'post-data'") | Should -Be 1
+        $w.Count | Should -BeGreaterThan 0
+    }
+}
