@@ -6,9 +6,9 @@ Side-by-side benchmarks of BulkData against its anchors (called by `./build.ps1 
 .DESCRIPTION
 Each section builds its data once (cached under -WorkDir), then runs ours and the anchors in the same
 run, alternating their order, -Runs times, and prints medians, ratios and the peak memory of the pwsh
-process doing our part. Sections: expand (Expand-BulkFile against lbzip2 -d -n <cores> and bzip2 -d).
-Further sections (fetch against rclone, import against psql \copy) are added as functions registered
-in $Sections below.
+process doing our part. Sections: expand (Expand-BulkFile against lbzip2 -d -n <cores> and bzip2 -d),
+fetch (Start-BulkFetch against rclone copy --transfers 4, bench/fetch.ps1), import (Invoke-BulkImport from
+.csv.bz2 against the publisher's decompress-then-\copy and against lbzip2 -dc | psql \copy, bench/import.ps1).
 
 .EXAMPLE
 dotnet pwsh ./build.ps1 bench
@@ -18,7 +18,7 @@ dotnet pwsh ./bench/run.ps1 -ModulePath out/BulkData/BulkData.psd1 -TestKit out/
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [string] $TestKit,
-    [string[]] $Section = @('expand', 'fetch'),
+    [string[]] $Section = @('expand', 'fetch', 'import'),
     [ValidateRange(1, 50)] [int] $Runs = 5,
     # Size of the opinions-like CSV, in MB (the issue's reference figures are for 300 MB).
     [ValidateRange(1, 10000)] [int] $SizeMB = 300,
@@ -178,10 +178,21 @@ function Invoke-FetchBench {
     Write-Report
 }
 
+function Invoke-ImportBench {
+    # Invoke-BulkImport from .csv.bz2 against the publisher's way and against lbzip2 -dc | psql \copy (bench/import.ps1).
+    Write-Report '## Import: Invoke-BulkImport against psql \copy'
+    Write-Report
+    $part = Join-Path $WorkDir 'import-results.md'
+    & (Join-Path $PSScriptRoot 'import.ps1') -ModulePath $ModulePath -Runs $Runs -SizeMB $SizeMB -WorkDir $WorkDir -ResultsPath $part | Out-Null
+    foreach ($line in Get-Content $part) { $script:Report.Add($line) }
+    Write-Report
+}
+
 # Sections by name, each a function of its own.
 $Sections = [ordered]@{
     expand = { Invoke-ExpandBench }
     fetch  = { Invoke-FetchBench }
+    import = { Invoke-ImportBench }
 }
 
 Write-Report "## Benchmark run $(Get-Date -AsUTC -Format 'yyyy-MM-dd HH:mm') UTC"

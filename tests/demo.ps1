@@ -28,9 +28,23 @@ $manifest | Format-Table -AutoSize | Out-String -Width 160 | Write-Host
 Write-Host "== Get-BulkManifest | Test-BulkDiskSpace -Path $destination" -ForegroundColor Cyan
 $manifest | Test-BulkDiskSpace -Path $destination | Out-Host
 
-Write-Host "== Get-BulkManifest | Start-BulkFetch -Destination $destination" -ForegroundColor Cyan
-$fetched = $manifest | Start-BulkFetch -Destination $destination
-$fetched | Format-Table -AutoSize | Out-String -Width 160 | Write-Host
+$credential = [pscredential]::new('postgres', (ConvertTo-SecureString $Services.PgPassword -AsPlainText -Force))
+$db = @{ Host = '127.0.0.1'; Port = $Services.PgPort; Credential = $credential; Database = 'courtlistener' }
 
-Write-Host "== The same again: every file is already complete, nothing is downloaded" -ForegroundColor Cyan
-$manifest | Start-BulkFetch -Destination $destination | Group-Object State | Format-Table Count, Name -AutoSize | Out-String | Write-Host
+Write-Host "== Get-BulkManifest | Start-BulkFetch -Destination <dir> | Invoke-BulkImport -Database courtlistener" -ForegroundColor Cyan
+$results = Get-BulkManifest -EndpointUrl $Services.S3Endpoint |
+    Start-BulkFetch -Destination $destination |
+    Invoke-BulkImport @db -WarningVariable schemaWarnings -WarningAction SilentlyContinue
+Write-Host ("{0} statements of the dump's schema were skipped, as a real dump's are on another server (roles, settings, trigger functions, locale); -Verbose or the warnings name each with its line." -f $schemaWarnings.Count)
+$results | Format-Table -AutoSize | Out-String -Width 160 | Write-Host
+
+Write-Host "== What was loaded, against what was published" -ForegroundColor Cyan
+$published = @{}
+foreach ($f in $dump.Files | Where-Object Kind -eq 'Data') { $published[$f.Table] = $f.Rows }
+$results | Where-Object { $_.PSObject.Properties['Table'] } | Sort-Object Table | ForEach-Object {
+    [pscustomobject]@{ Table = $_.Table; Published = $published[($_.Table -replace '^public\.', '')]; Loaded = $_.Rows; Status = $_.Status }
+} | Format-Table -AutoSize | Out-String | Write-Host
+
+Write-Host "== The same pipeline again: nothing is downloaded, nothing is reloaded" -ForegroundColor Cyan
+Get-BulkManifest -EndpointUrl $Services.S3Endpoint | Start-BulkFetch -Destination $destination | Invoke-BulkImport @db |
+    Group-Object Status | Format-Table Count, Name -AutoSize | Out-String | Write-Host

@@ -247,8 +247,9 @@ try {
     if ($result.ImportResults) {
         Write-Step 'Verify'
         $failed = @($result.ImportResults | Where-Object {
-                ($_.PSObject.Properties['Verified'] -and $_.Verified -eq $false) -or
-                ($_.PSObject.Properties['State'] -and "$($_.State)" -match 'Fail')
+                # ImportResult: a table that failed; ImportVerification (-Verify): orphans or duplicate keys found.
+                ($_.PSObject.Properties['Status'] -and "$($_.Status)" -eq 'Failed') -or
+                ($_.PSObject.Properties['Passed'] -and $_.Passed -eq $false)
             })
         if ($failed) {
             throw "Verification failed for: $(@($failed | ForEach-Object { if ($_.PSObject.Properties['Table']) { $_.Table } else { "$_" } }) -join ', ')."

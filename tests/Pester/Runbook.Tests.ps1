@@ -82,7 +82,7 @@ Describe 'Invoke-BulkDataRunbook' {
             $seen.States = @{}
             foreach ($c in (Get-Content -Raw $standIn.State | ConvertFrom-Json).projects.courtlistener.containers) { $seen.States[$c.service] = $c.state }
             $seen.Context = $ctx
-            [pscustomobject]@{ Table = 'search_docket'; Verified = $true }
+            [pscustomobject]@{ Table = 'search_docket'; Status = 'Imported'; Rows = 10 }
         }.GetNewClosure()
         $result = & $Runbook @Common -LogPath $log -Service cl-django, cl-celery -ImportScript $import 6> $null
         $result.Succeeded | Should -BeTrue
@@ -97,7 +97,7 @@ Describe 'Invoke-BulkDataRunbook' {
     }
 
     It 'fails when verification fails, and still starts the services again' {
-        { & $Runbook @Common -LogPath $log -ImportScript { [pscustomobject]@{ Table = 'search_opinion'; Verified = $false } } 6> $null } |
+        { & $Runbook @Common -LogPath $log -ImportScript { [pscustomobject]@{ Table = 'search_opinion'; Check = 'Orphans'; Constraint = 'search_opinion_cluster_id_fk'; Count = 3; Passed = $false } } 6> $null } |
             Should -Throw -ExpectedMessage '*Verification failed for: search_opinion*'
         $states = Get-StandInStates $si
         foreach ($n in $nonEssential) { $states[$n] | Should -Be 'running' }
@@ -210,5 +210,34 @@ services:
             Should -Throw -ExpectedMessage "*Not enough disk space at*Nothing was fetched or stopped*"
         @(Get-StandInCalls $si | Where-Object { $_ -contains 'stop' }).Count | Should -Be 0
         (Get-Content -Raw $log) | Should -Match 'Disk space'
+    }
+
+    It 'runs the whole plan in-process on real data: disk check, fetch, stop, import, verify, start again' {
+        $bucket = New-TestName 'runbook'
+        $dump = Publish-TestDump -Bucket $bucket -OutDir (Join-Path $si.Root $bucket) -Extra @('--dockets', '40', '--words', '20')
+        $pg = @{}
+        foreach ($pair in $PgConnectionString -split ';' | Where-Object { $_ }) { $k, $v = $pair -split '=', 2; $pg[$k.Trim()] = $v }
+        $database = 'runbook_' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+        $dbCredential = [pscredential]::new($pg.Username, (ConvertTo-SecureString $pg.Password -AsPlainText -Force))
+        $common = $Common.Clone(); $common.Remove('SkipFetch')
+        $common.Destination = Join-Path $si.Root "$bucket-fetched"
+        $common.DbCredential = $dbCredential
+
+        $result = & $Runbook @common -LogPath $log -ImportMode InProcess -DbHost $pg.Host -DbPort $pg.Port -Database $database `
+            -ManifestParameters @{ EndpointUrl = $S3Endpoint; Bucket = $bucket } 6> $null
+
+        $result.Succeeded | Should -BeTrue
+        @($result.Files | Where-Object State -eq 'Downloaded').Count | Should -Be $dump.Files.Count
+        $imported = @($result.ImportResults | Where-Object { $_.PSObject.Properties['Status'] })
+        @($imported | Where-Object Status -eq 'Imported').Count | Should -Be 8
+        foreach ($f in $dump.Files | Where-Object Kind -eq 'Data') {
+            ($imported | Where-Object { ($_.Table -replace '^public\.', '') -eq $f.Table }).Rows | Should -Be $f.Rows -Because $f.Table
+        }
+        @($result.ImportResults | Where-Object { $_.PSObject.Properties['Passed'] -and -not $_.Passed }).Count | Should -Be 0
+        @($result.Stopped.Service | Sort-Object) | Should -Be $nonEssential
+        @($result.Started.Service | Sort-Object) | Should -Be $nonEssential
+        $states = Get-StandInStates $si
+        foreach ($n in $nonEssential) { $states[$n] | Should -Be 'running' }
+        (Get-Content -Raw $log) | Should -Not -Match ([regex]::Escape($pg.Password))
     }
 }
