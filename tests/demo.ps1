@@ -41,7 +41,7 @@ $results | Format-Table -AutoSize | Out-String -Width 160 | Write-Host
 Write-Host "== What was loaded, against what was published" -ForegroundColor Cyan
 $published = @{}
 foreach ($f in $dump.Files | Where-Object Kind -eq 'Data') { $published[$f.Table] = $f.Rows }
-$results | Where-Object { $_.PSObject.Properties['Table'] } | Sort-Object Table | ForEach-Object {
+$results | Where-Object { $_.PSObject.Properties['Table'] -and $_.Table -ne '(schema)' } | Sort-Object Table | ForEach-Object {
     [pscustomobject]@{ Table = $_.Table; Published = $published[($_.Table -replace '^public\.', '')]; Loaded = $_.Rows; Status = $_.Status }
 } | Format-Table -AutoSize | Out-String | Write-Host
 

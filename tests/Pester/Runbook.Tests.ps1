@@ -228,7 +228,7 @@ services:
 
         $result.Succeeded | Should -BeTrue
         @($result.Files | Where-Object State -eq 'Downloaded').Count | Should -Be $dump.Files.Count
-        $imported = @($result.ImportResults | Where-Object { $_.PSObject.Properties['Status'] })
+        $imported = @($result.ImportResults | Where-Object { $_.PSObject.Properties['Status'] -and $_.Table -ne '(schema)' })
         @($imported | Where-Object Status -eq 'Imported').Count | Should -Be 8
         foreach ($f in $dump.Files | Where-Object Kind -eq 'Data') {
             ($imported | Where-Object { ($_.Table -replace '^public\.', '') -eq $f.Table }).Rows | Should -Be $f.Rows -Because $f.Table

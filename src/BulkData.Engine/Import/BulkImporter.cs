@@ -60,7 +60,7 @@ public sealed class BulkImporter
 
         var conn = _options.Connection.WithDatabase(plan.Database).WithoutPooling();
         var created = await SchemaLoader.EnsureDatabaseAsync(_options.Connection.AdminConnectionString, plan.Database, plan.Schema?.CreateDatabaseStatement, plan.SchemaPath, _reporter, ct);
-        int schemaWarnings = created.Skipped.Count;
+        bool schemaApplied = created.Created;
 
         await using var main = conn.CreateConnection();
         await OpenAsync(main, conn, ct);
@@ -80,13 +80,12 @@ public sealed class BulkImporter
             mode = LoadMode.Fresh;
             if (plan.Schema.DatabaseStatements.Count > 0 && created.Created)
             {
-                var r = await loader.ApplyAsync(main, plan.Schema.DatabaseStatementsFor(plan.Database), plan.SchemaPath!, _reporter, ct);
-                schemaWarnings += r.Skipped.Count;
+                await loader.ApplyAsync(main, plan.Schema.DatabaseStatementsFor(plan.Database), plan.SchemaPath!, _reporter, ct);
             }
 
             await using var tx = await main.BeginTransactionAsync(ct);
             var pre = await loader.ApplyAsync(main, plan.Schema.PreData, plan.SchemaPath!, _reporter, tx, ct);
-            schemaWarnings += pre.Skipped.Count;
+            schemaApplied = true;
             await RecordStepAsync(main, tx, "pre-data", plan.SchemaPath!, ct);
             await tx.CommitAsync(ct);
             await ResetSessionAsync(main, ct);
@@ -157,17 +156,12 @@ public sealed class BulkImporter
             {
                 await using var tx = await main.BeginTransactionAsync(ct);
                 var post = await loader.ApplyAsync(main, plan.Schema.Settings.Concat(plan.Schema.PostData), plan.SchemaPath!, _reporter, tx, ct);
-                schemaWarnings += post.Skipped.Count;
+                schemaApplied = true;
                 await RecordStepAsync(main, tx, "post-data", plan.SchemaPath!, ct);
                 await tx.CommitAsync(ct);
                 await ResetSessionAsync(main, ct);
                 _reporter.Verbose($"{plan.SchemaPath}: post-data applied ({post.Applied} statements, {post.Skipped.Count} skipped).");
             }
-        }
-
-        if (schemaWarnings > 0)
-        {
-            _reporter.Verbose($"{schemaWarnings} schema statement(s) skipped with a warning.");
         }
 
         var loaded = results.Where(r => r.Status == ImportStatus.Imported).Select(r => r.Table).ToList();
@@ -196,8 +190,25 @@ public sealed class BulkImporter
             }
         }
 
+        if (plan.Schema is not null && schemaApplied)
+        {
+            // The schema script has a result of its own: its skipped statements (each already a warning
+            // with its line and reason) are counted there.
+            var skipped = created.Skipped.Concat(loader.Warnings).Select(w => $"line {w.Line}: {w.Reason}").ToList();
+            _reporter.Verbose($"{plan.SchemaPath}: {skipped.Count} schema statement(s) skipped with a warning.");
+            Emit(new ImportResult
+            {
+                Table = SchemaResultTable, Dataset = "schema", File = plan.SchemaPath!, Rows = 0,
+                Bytes = new FileInfo(plan.SchemaPath!).Length, Status = ImportStatus.Imported, Warnings = skipped,
+                Database = plan.Database,
+            });
+        }
+
         return results;
     }
+
+    /// <summary>The Table of the result that stands for the schema script (not a table).</summary>
+    public const string SchemaResultTable = "(schema)";
 
     private ImportResult Result(TableJob job, ImportPlan plan, ImportStatus status, long rows, long bytes, TimeSpan duration, string? error, IReadOnlyList<string> warnings)
         => new()
