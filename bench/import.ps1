@@ -129,7 +129,7 @@ if (`$r.Status -ne 'Imported') { throw "status `$(`$r.Status): `$(`$r.Error)" }
     Write-Report '|---|---:|---:|---:|---:|---:|'
     foreach ($name in $names) {
         $med = Get-Median $times[$name]; $st = $times[$name] | Measure-Object -Minimum -Maximum
-        Write-Report ('| {0} | {1:N2} | {2:N2} | {3:N2} | {4:N1} | {5:N2} |' -f $name, $med, $st.Minimum, $st.Maximum, ($csvBytes / 1MB / $med), ($ours / $med))
+        Write-Report ('| {0} | {1:N2} | {2:N2} | {3:N2} | {4:N1} | {5:N2} |' -f ($name -replace '\|', '\|'), $med, $st.Minimum, $st.Maximum, ($csvBytes / 1MB / $med), ($ours / $med))
     }
     Write-Report
     Write-Report ("Peak memory (VmHWM) of the pwsh process running Invoke-BulkImport: {0:N0} MB. Ours is the cmdlet's wall time in a fresh pwsh (module import not timed); it includes TRUNCATE, the journal and the row-count check in the same transaction." -f $peak)
