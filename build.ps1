@@ -42,6 +42,7 @@ function Install-MachinePackages {
     $wanted = [ordered]@{ lbzip2 = 'lbzip2'; bzip2 = 'bzip2'; pbzip2 = 'pbzip2'; rclone = 'rclone'; psql = 'postgresql-client'; 'docker-compose' = 'docker-compose'; node = 'nodejs'; npm = 'npm' }
     $missing = @($wanted.Keys | Where-Object { -not (Get-Command $_ -ErrorAction SilentlyContinue) } | ForEach-Object { $wanted[$_] })
     if (-not (Test-Path '/usr/lib/postgresql/15/bin/initdb')) { $missing += 'postgresql-15' }
+    if (-not (Test-Path '/usr/bin/time')) { $missing += 'time' }   # GNU time: the benchmarks' peak memory of the anchors
     if ($missing.Count -eq 0) { return }
     if (-not $IsLinux -or -not (Get-Command apt-get -ErrorAction SilentlyContinue)) {
         throw "Missing tools: $($missing -join ', '). Install them with your package manager."
