@@ -130,3 +130,25 @@ function Get-StandInRuns {
     $state = Get-Content -Raw $StandIn.State | ConvertFrom-Json
     @($state.runs)
 }
+
+function Start-CourtListenerStandIn {
+    <# What the service suites share: the stand-in docker on PATH and a CourtListener-shaped project (docker/courtlistener plus the bulk-data file). #>
+    $si = New-DockerStandIn
+    Enter-DockerStandIn $si
+    $cl = New-CourtListenerProject $si
+    [pscustomobject]@{ StandIn = $si; Project = $cl; UpArguments = @('compose', '-f', $cl.ComposeFile[0], '-f', $cl.ComposeFile[1], 'up', '-d') }
+}
+
+function Reset-CourtListenerStandIn {
+    <# Before each test: every service up, no simulated faults, an empty call log. #>
+    param([Parameter(Mandatory)] $Setup)
+    Remove-Item Env:BULKDATA_DOCKER_PS_FORMAT, Env:BULKDATA_DOCKER_UNSTOPPABLE, Env:BULKDATA_DOCKER_RUN_EXIT -ErrorAction SilentlyContinue
+    Invoke-StandIn $Setup.StandIn -Arguments $Setup.UpArguments | Out-Null
+    Remove-Item $Setup.StandIn.Log -ErrorAction SilentlyContinue
+}
+
+function Stop-CourtListenerStandIn {
+    param([Parameter(Mandatory)] $Setup)
+    Exit-DockerStandIn
+    Remove-Item -Recurse -Force $Setup.StandIn.Root -ErrorAction SilentlyContinue
+}

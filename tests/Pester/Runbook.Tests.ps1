@@ -5,10 +5,9 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     . (Join-Path $PSScriptRoot 'DockerStandIn.ps1')
     $script:Runbook = Join-Path (Split-Path -Parent $script:ModulePath) 'Invoke-BulkDataRunbook.ps1'
-    $script:si = New-DockerStandIn
-    Enter-DockerStandIn $script:si
-    $script:cl = New-CourtListenerProject $script:si
-    $script:upArgs = @('compose', '-f', $cl.ComposeFile[0], '-f', $cl.ComposeFile[1], 'up', '-d')
+    $script:setup = Start-CourtListenerStandIn
+    $script:si = $setup.StandIn
+    $script:cl = $setup.Project
     $script:nonEssential = @('cl-celery', 'cl-django', 'cl-es', 'cl-redis', 'cl-selenium', 'cl-tailwind-reload', 'cl-webhook-sentry', 'cl-webpack')
     $script:Password = 'pw-' + [guid]::NewGuid().ToString('N')
     $script:Credential = [pscredential]::new('postgres', (ConvertTo-SecureString $script:Password -AsPlainText -Force))
@@ -22,15 +21,12 @@ BeforeAll {
 }
 
 AfterAll {
-    Exit-DockerStandIn
-    Remove-Item -Recurse -Force $script:si.Root -ErrorAction SilentlyContinue
+    Stop-CourtListenerStandIn $setup
 }
 
 Describe 'Invoke-BulkDataRunbook' {
     BeforeEach {
-        Remove-Item Env:BULKDATA_DOCKER_PS_FORMAT, Env:BULKDATA_DOCKER_UNSTOPPABLE, Env:BULKDATA_DOCKER_RUN_EXIT -ErrorAction SilentlyContinue
-        Invoke-StandIn $si -Arguments $upArgs | Out-Null
-        Remove-Item $si.Log -ErrorAction SilentlyContinue
+        Reset-CourtListenerStandIn $setup
         $state = Get-Content -Raw $si.State | ConvertFrom-Json -AsHashtable
         $state.runs = @()
         $state | ConvertTo-Json -Depth 10 | Set-Content $si.State

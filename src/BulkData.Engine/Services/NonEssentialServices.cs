@@ -93,38 +93,7 @@ public static class NonEssentialServices
             return change;
         }
 
-        var names = services.Select(s => s.Service).ToList();
-        reporter.Progress(new ProgressUpdate(41, "Stopping non-essential services", string.Join(", ", names)));
-        var result = await compose.StopAsync(names, timeoutSeconds, reporter, cancellationToken).ConfigureAwait(false);
-        var after = await compose.GetServicesAsync(reporter, cancellationToken).ConfigureAwait(false);
-        reporter.Progress(new ProgressUpdate(41, "Stopping non-essential services", "done", Completed: true));
-        foreach (var before in services)
-        {
-            string stateAfter = after.TryGetValue(before.Service, out var a) ? a.State : "absent";
-            if (ComposeStates.IsUp(stateAfter))
-            {
-                string why = result.Succeeded
-                    ? "docker compose stop reported success"
-                    : $"docker compose stop failed with exit code {result.ExitCode}: {(result.ErrorText.Length > 0 ? result.ErrorText : "(nothing on standard error)")}";
-                change.Failures.Add(new BulkDataException(
-                    BulkErrorKind.ExternalCommandFailed,
-                    $"Service '{before.Service}' of compose project '{before.Project}' did not stop: it is still {stateAfter} ({why}).",
-                    before.Service));
-                continue;
-            }
-
-            change.Changed.Add(new ServiceState
-            {
-                Project = before.Project,
-                Service = before.Service,
-                StateBefore = before.State,
-                StateAfter = stateAfter,
-                Containers = before.Containers.Select(c => c.Name).ToArray(),
-                ProjectDirectory = compose.Project.ProjectDirectory,
-                ComposeFile = compose.Project.ComposeFiles.ToArray(),
-            });
-        }
-
+        var result = await ChangeAndReadBackAsync(compose, services, Verb.Stop, names => compose.StopAsync(names, timeoutSeconds, reporter, cancellationToken), change, reporter, cancellationToken).ConfigureAwait(false);
         if (!result.Succeeded && change.Failures.Count == 0)
         {
             reporter.Warning($"docker compose stop exited with code {result.ExitCode}, yet every service it was asked to stop is down: {result.ErrorText}");
@@ -166,39 +135,59 @@ public static class NonEssentialServices
             return change;
         }
 
-        var names = toStart.Select(s => s.Service).ToList();
-        reporter.Progress(new ProgressUpdate(42, "Starting services", string.Join(", ", names)));
-        var result = await compose.StartAsync(names, reporter, cancellationToken).ConfigureAwait(false);
+        await ChangeAndReadBackAsync(compose, toStart, Verb.Start, names => compose.StartAsync(names, reporter, cancellationToken), change, reporter, cancellationToken).ConfigureAwait(false);
+        return change;
+    }
+
+    private enum Verb
+    {
+        Stop,
+        Start,
+    }
+
+    /// <summary>
+    /// Runs one <c>docker compose stop</c> or <c>start</c> for <paramref name="services"/>, reads every service's
+    /// state back, and records each one that reached the wanted state, or a failure naming it that did not.
+    /// </summary>
+    private static async Task<CommandResult> ChangeAndReadBackAsync(DockerCompose compose, IReadOnlyCollection<ComposeServiceStatus> services, Verb verb, Func<List<string>, Task<CommandResult>> run, ServiceChange change, IBulkReporter reporter, CancellationToken cancellationToken)
+    {
+        bool stopping = verb == Verb.Stop;
+        string word = stopping ? "stop" : "start";
+        var progress = stopping ? new ProgressUpdate(41, "Stopping non-essential services", "") : new ProgressUpdate(42, "Starting services", "");
+        var names = services.Select(s => s.Service).ToList();
+        reporter.Progress(progress with { Status = string.Join(", ", names) });
+        var result = await run(names).ConfigureAwait(false);
         var after = await compose.GetServicesAsync(reporter, cancellationToken).ConfigureAwait(false);
-        reporter.Progress(new ProgressUpdate(42, "Starting services", "done", Completed: true));
-        foreach (var s in toStart)
+        reporter.Progress(progress with { Status = "done", Completed = true });
+        foreach (var before in services)
         {
-            string stateAfter = after.TryGetValue(s.Service, out var a) ? a.State : "absent";
-            if (!ComposeStates.IsUp(stateAfter))
+            string stateAfter = after.TryGetValue(before.Service, out var a) ? a.State : "absent";
+            if (ComposeStates.IsUp(stateAfter) == stopping)
             {
                 string why = result.Succeeded
-                    ? "docker compose start reported success"
-                    : $"docker compose start failed with exit code {result.ExitCode}: {(result.ErrorText.Length > 0 ? result.ErrorText : "(nothing on standard error)")}";
+                    ? $"docker compose {word} reported success"
+                    : $"docker compose {word} failed with exit code {result.ExitCode}: {(result.ErrorText.Length > 0 ? result.ErrorText : "(nothing on standard error)")}";
+                string state = stopping ? $"it is still {stateAfter}" : $"it is {stateAfter}";
                 change.Failures.Add(new BulkDataException(
                     BulkErrorKind.ExternalCommandFailed,
-                    $"Service '{s.Service}' of compose project '{s.Project}' did not start: it is {stateAfter} ({why}).",
-                    s.Service));
+                    $"Service '{before.Service}' of compose project '{before.Project}' did not {word}: {state} ({why}).",
+                    before.Service));
                 continue;
             }
 
             change.Changed.Add(new ServiceState
             {
-                Project = s.Project,
-                Service = s.Service,
-                StateBefore = s.State,
+                Project = before.Project,
+                Service = before.Service,
+                StateBefore = before.State,
                 StateAfter = stateAfter,
-                Containers = s.Containers.Select(c => c.Name).ToArray(),
+                Containers = before.Containers.Select(c => c.Name).ToArray(),
                 ProjectDirectory = compose.Project.ProjectDirectory,
                 ComposeFile = compose.Project.ComposeFiles.ToArray(),
             });
         }
 
-        return change;
+        return result;
     }
 
     /// <summary>
