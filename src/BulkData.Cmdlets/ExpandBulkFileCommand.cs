@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Collections.ObjectModel;
 using System.Management.Automation;
 using BulkData.Engine;
@@ -125,15 +124,15 @@ public sealed class ExpandBulkFileCommand : BulkCmdlet
         }
 
         var options = new ExpandOptions { KeepCompressed = KeepCompressed.IsPresent, Force = Force.IsPresent, Threads = Threads };
-        var failures = new ConcurrentQueue<ExpandOutcome>();
         try
         {
+            // A file's failure is written as soon as that file fails (emit writes an ErrorRecord as a
+            // non-terminating error on the pipeline thread); the other files go on.
             RunEngine((reporter, emit, ct) => BulkExpander.RunAsync(approved, options, ThrottleLimit, reporter, outcome =>
             {
                 if (outcome.Error is not null)
                 {
-                    failures.Enqueue(outcome);
-                    reporter.Warning($"Expanding '{outcome.File.Path}' failed: {outcome.Error.Message}");
+                    emit(ToErrorRecord(outcome.Error, outcome.File.Path));
                 }
 
                 emit(outcome.File);
@@ -141,19 +140,7 @@ public sealed class ExpandBulkFileCommand : BulkCmdlet
         }
         catch (Exception ex) when (ex is BulkDataException or OperationCanceledException)
         {
-            WriteFailures(failures);
             ThrowBulkError(ex, Destination);
-            return;
-        }
-
-        WriteFailures(failures);
-    }
-
-    private void WriteFailures(ConcurrentQueue<ExpandOutcome> failures)
-    {
-        while (failures.TryDequeue(out var failure))
-        {
-            WriteBulkError(failure.Error!, failure.File.Path);
         }
     }
 }

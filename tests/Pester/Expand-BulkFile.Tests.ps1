@@ -124,6 +124,22 @@ Describe 'Expand-BulkFile' {
         (Get-FileHash $bad -Algorithm SHA256).Hash | Should -Be $badHash
     }
 
+    It 'writes a file''s error as soon as that file fails, before the files expanded after it' {
+        New-Bz2File -Folder $dir -Name 'opinions-2024-12-31.csv.bz2' -Rows 3000 -Seed 8 -ToolArgs @('-1') | Out-Null
+        New-Bz2File -Folder $dir -Name 'dockets-2024-12-31.csv.bz2' -Rows 800 -Seed 7 | Out-Null
+        $bad = Join-Path $dir 'opinions-2024-12-31.csv.bz2'
+        $good = Join-Path $dir 'dockets-2024-12-31.csv.bz2'
+        (Get-Item $bad).Length | Should -BeGreaterThan (Get-Item $good).Length   # largest first: the bad one runs first
+        $bytes = [IO.File]::ReadAllBytes($bad)
+        $bytes[[int]($bytes.Length / 2)] = $bytes[[int]($bytes.Length / 2)] -bxor 0x08
+        [IO.File]::WriteAllBytes($bad, $bytes)
+
+        $stream = @(Expand-BulkFile -Path $bad, $good -ThrottleLimit 1 -ErrorAction Continue 2>&1)
+
+        $kinds = @($stream | ForEach-Object { if ($_ -is [System.Management.Automation.ErrorRecord]) { "error:$($_.TargetObject)" } else { "$($_.State):$($_.Dataset)" } })
+        $kinds | Should -Be @("error:$bad", 'Failed:opinions', 'Extracted:dockets')
+    }
+
     It 'reports a truncated file and a file that is not bzip2' {
         New-Bz2File -Folder $dir -Name 'citations-2024-12-31.csv.bz2' -Rows 2000 -ToolArgs @('-1') | Out-Null
         $cut = Join-Path $dir 'citations-2024-12-31.csv.bz2'
