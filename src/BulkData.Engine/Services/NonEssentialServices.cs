@@ -93,43 +93,7 @@ public static class NonEssentialServices
             return change;
         }
 
-        var names = services.Select(s => s.Service).ToList();
-        reporter.Progress(new ProgressUpdate(41, "Stopping non-essential services", string.Join(", ", names)));
-        var result = await compose.StopAsync(names, timeoutSeconds, reporter, cancellationToken).ConfigureAwait(false);
-        var after = await compose.GetServicesAsync(reporter, cancellationToken).ConfigureAwait(false);
-        reporter.Progress(new ProgressUpdate(41, "Stopping non-essential services", "done", Completed: true));
-        foreach (var before in services)
-        {
-            string stateAfter = after.TryGetValue(before.Service, out var a) ? a.State : "absent";
-            if (ComposeStates.IsUp(stateAfter))
-            {
-                string why = result.Succeeded
-                    ? "docker compose stop reported success"
-                    : $"docker compose stop failed with exit code {result.ExitCode}: {(result.ErrorText.Length > 0 ? result.ErrorText : "(nothing on standard error)")}";
-                change.Failures.Add(new BulkDataException(
-                    BulkErrorKind.ExternalCommandFailed,
-                    $"Service '{before.Service}' of compose project '{before.Project}' did not stop: it is still {stateAfter} ({why}).",
-                    before.Service));
-                continue;
-            }
-
-            change.Changed.Add(new ServiceState
-            {
-                Project = before.Project,
-                Service = before.Service,
-                StateBefore = before.State,
-                StateAfter = stateAfter,
-                Containers = before.Containers.Select(c => c.Name).ToArray(),
-                ProjectDirectory = compose.Project.ProjectDirectory,
-                ComposeFile = compose.Project.ComposeFiles.ToArray(),
-            });
-        }
-
-        if (!result.Succeeded && change.Failures.Count == 0)
-        {
-            reporter.Warning($"docker compose stop exited with code {result.ExitCode}, yet every service it was asked to stop is down: {result.ErrorText}");
-        }
-
+        await ChangeAsync(compose, services, stop: true, names => compose.StopAsync(names, timeoutSeconds, reporter, cancellationToken), change, reporter, cancellationToken).ConfigureAwait(false);
         return change;
     }
 
@@ -166,39 +130,55 @@ public static class NonEssentialServices
             return change;
         }
 
-        var names = toStart.Select(s => s.Service).ToList();
-        reporter.Progress(new ProgressUpdate(42, "Starting services", string.Join(", ", names)));
-        var result = await compose.StartAsync(names, reporter, cancellationToken).ConfigureAwait(false);
+        await ChangeAsync(compose, toStart, stop: false, names => compose.StartAsync(names, reporter, cancellationToken), change, reporter, cancellationToken).ConfigureAwait(false);
+        return change;
+    }
+
+    /// <summary>
+    /// The shared half of stop and start: runs one <c>docker compose stop|start</c> on <paramref name="services"/>,
+    /// reads back each one's state, and records a <see cref="ServiceState"/> for each that changed or a failure
+    /// naming each that did not.
+    /// </summary>
+    private static async Task ChangeAsync(DockerCompose compose, IReadOnlyList<ComposeServiceStatus> services, bool stop, Func<List<string>, Task<CommandResult>> run, ServiceChange change, IBulkReporter reporter, CancellationToken cancellationToken)
+    {
+        string verb = stop ? "stop" : "start";
+        var progress = stop ? (Id: 41, Activity: "Stopping non-essential services") : (Id: 42, Activity: "Starting services");
+        var names = services.Select(s => s.Service).ToList();
+        reporter.Progress(new ProgressUpdate(progress.Id, progress.Activity, string.Join(", ", names)));
+        var result = await run(names).ConfigureAwait(false);
         var after = await compose.GetServicesAsync(reporter, cancellationToken).ConfigureAwait(false);
-        reporter.Progress(new ProgressUpdate(42, "Starting services", "done", Completed: true));
-        foreach (var s in toStart)
+        reporter.Progress(new ProgressUpdate(progress.Id, progress.Activity, "done", Completed: true));
+        foreach (var before in services)
         {
-            string stateAfter = after.TryGetValue(s.Service, out var a) ? a.State : "absent";
-            if (!ComposeStates.IsUp(stateAfter))
+            string stateAfter = after.TryGetValue(before.Service, out var a) ? a.State : "absent";
+            if (ComposeStates.IsUp(stateAfter) == stop)
             {
                 string why = result.Succeeded
-                    ? "docker compose start reported success"
-                    : $"docker compose start failed with exit code {result.ExitCode}: {(result.ErrorText.Length > 0 ? result.ErrorText : "(nothing on standard error)")}";
+                    ? $"docker compose {verb} reported success"
+                    : $"docker compose {verb} failed with exit code {result.ExitCode}: {(result.ErrorText.Length > 0 ? result.ErrorText : "(nothing on standard error)")}";
                 change.Failures.Add(new BulkDataException(
                     BulkErrorKind.ExternalCommandFailed,
-                    $"Service '{s.Service}' of compose project '{s.Project}' did not start: it is {stateAfter} ({why}).",
-                    s.Service));
+                    $"Service '{before.Service}' of compose project '{before.Project}' did not {verb}: it is {(stop ? "still " : "")}{stateAfter} ({why}).",
+                    before.Service));
                 continue;
             }
 
             change.Changed.Add(new ServiceState
             {
-                Project = s.Project,
-                Service = s.Service,
-                StateBefore = s.State,
+                Project = before.Project,
+                Service = before.Service,
+                StateBefore = before.State,
                 StateAfter = stateAfter,
-                Containers = s.Containers.Select(c => c.Name).ToArray(),
+                Containers = before.Containers.Select(c => c.Name).ToArray(),
                 ProjectDirectory = compose.Project.ProjectDirectory,
                 ComposeFile = compose.Project.ComposeFiles.ToArray(),
             });
         }
 
-        return change;
+        if (stop && !result.Succeeded && change.Failures.Count == 0)
+        {
+            reporter.Warning($"docker compose stop exited with code {result.ExitCode}, yet every service it was asked to stop is down: {result.ErrorText}");
+        }
     }
 
     /// <summary>
