@@ -130,3 +130,18 @@ function Get-StandInRuns {
     $state = Get-Content -Raw $StandIn.State | ConvertFrom-Json
     @($state.runs)
 }
+
+function Reset-DockerStandIn {
+    <# Before each test: no stand-in switches set, every service of the project up again, an empty call log. #>
+    param($StandIn, $Project)
+    Remove-Item Env:BULKDATA_DOCKER_PS_FORMAT, Env:BULKDATA_DOCKER_UNSTOPPABLE, Env:BULKDATA_DOCKER_RUN_EXIT -ErrorAction SilentlyContinue
+    Invoke-StandIn $StandIn -Arguments (@('compose') + @($Project.ComposeFile | ForEach-Object { '-f', $_ }) + @('up', '-d')) | Out-Null
+    Remove-Item $StandIn.Log -ErrorAction SilentlyContinue
+}
+
+function Remove-DockerStandIn {
+    <# After a suite: the environment variables go, and the stand-in's folder with its state. #>
+    param($StandIn)
+    Exit-DockerStandIn
+    Remove-Item -Recurse -Force $StandIn.Root -ErrorAction SilentlyContinue
+}

@@ -37,7 +37,7 @@ BeforeAll {
             Replace('http://127.0.0.1:4568', $script:S3Endpoint)
         New-Item -ItemType Directory -Force -Path $script:bulk, $script:csv | Out-Null
         # Services the previous example stopped come back up.
-        Invoke-StandIn $script:si -Arguments (@('compose', '-f', $script:cl.ComposeFile[0], '-f', $script:cl.ComposeFile[1], 'up', '-d')) | Out-Null
+        Reset-DockerStandIn $script:si $script:cl
         $defaults = @{
             'Get-BulkManifest:EndpointUrl'            = $script:S3Endpoint
             'Start-BulkFetch:EndpointUrl'             = $script:S3Endpoint
@@ -63,7 +63,7 @@ BeforeAll {
 }
 
 AfterAll {
-    Exit-DockerStandIn
+    Exit-DockerStandIn   # its folder is under $work
     Remove-Item -Recurse -Force $script:work -ErrorAction SilentlyContinue
 }
 

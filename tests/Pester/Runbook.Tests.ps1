@@ -8,7 +8,6 @@ BeforeAll {
     $script:si = New-DockerStandIn
     Enter-DockerStandIn $script:si
     $script:cl = New-CourtListenerProject $script:si
-    $script:upArgs = @('compose', '-f', $cl.ComposeFile[0], '-f', $cl.ComposeFile[1], 'up', '-d')
     $script:nonEssential = @('cl-celery', 'cl-django', 'cl-es', 'cl-redis', 'cl-selenium', 'cl-tailwind-reload', 'cl-webhook-sentry', 'cl-webpack')
     $script:Password = 'pw-' + [guid]::NewGuid().ToString('N')
     $script:Credential = [pscredential]::new('postgres', (ConvertTo-SecureString $script:Password -AsPlainText -Force))
@@ -22,15 +21,12 @@ BeforeAll {
 }
 
 AfterAll {
-    Exit-DockerStandIn
-    Remove-Item -Recurse -Force $script:si.Root -ErrorAction SilentlyContinue
+    Remove-DockerStandIn $script:si
 }
 
 Describe 'Invoke-BulkDataRunbook' {
     BeforeEach {
-        Remove-Item Env:BULKDATA_DOCKER_PS_FORMAT, Env:BULKDATA_DOCKER_UNSTOPPABLE, Env:BULKDATA_DOCKER_RUN_EXIT -ErrorAction SilentlyContinue
-        Invoke-StandIn $si -Arguments $upArgs | Out-Null
-        Remove-Item $si.Log -ErrorAction SilentlyContinue
+        Reset-DockerStandIn $si $cl
         $state = Get-Content -Raw $si.State | ConvertFrom-Json -AsHashtable
         $state.runs = @()
         $state | ConvertTo-Json -Depth 10 | Set-Content $si.State

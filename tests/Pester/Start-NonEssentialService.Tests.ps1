@@ -5,19 +5,15 @@ BeforeAll {
     $script:si = New-DockerStandIn
     Enter-DockerStandIn $script:si
     $script:cl = New-CourtListenerProject $script:si
-    $script:upArgs = @('compose', '-f', $cl.ComposeFile[0], '-f', $cl.ComposeFile[1], 'up', '-d')
 }
 
 AfterAll {
-    Exit-DockerStandIn
-    Remove-Item -Recurse -Force $script:si.Root -ErrorAction SilentlyContinue
+    Remove-DockerStandIn $script:si
 }
 
 Describe 'Start-NonEssentialService' {
     BeforeEach {
-        Remove-Item Env:BULKDATA_DOCKER_PS_FORMAT, Env:BULKDATA_DOCKER_UNSTOPPABLE -ErrorAction SilentlyContinue
-        Invoke-StandIn $si -Arguments $upArgs | Out-Null
-        Remove-Item $si.Log -ErrorAction SilentlyContinue
+        Reset-DockerStandIn $si $cl
     }
 
     Context 'ps output of compose <Shape>' -ForEach @(@{ Shape = 'lines' }, @{ Shape = 'array' }) {
