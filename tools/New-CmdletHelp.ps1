@@ -5,7 +5,8 @@ Writes the module's MAML help (en-US/BulkData.Cmdlets.dll-Help.xml) from module/
 .DESCRIPTION
 Each cmdlet's help lives in one data file: Synopsis, Description, Parameters (name = text), Examples
 (Title, Code, Remarks), Inputs, Outputs, Notes. The syntax is taken from the compiled cmdlets, so it
-cannot drift from the parameters.
+cannot drift from the parameters. An example may also carry Runnable = $false and Reason = '...': the
+help suite (tests/Pester/Help.Tests.ps1) then skips running it, with that reason; they are not written to MAML.
 #>
 [CmdletBinding()]
 param(

@@ -54,8 +54,8 @@ errors.
     Examples    = @(
         @{
             Title   = 'Fetch and import the newest dump'
-            Code    = 'Get-BulkManifest | Start-BulkFetch -Destination /srv/bulk-data | Invoke-BulkImport -Host db -Credential (Get-Credential postgres)'
-            Remarks = 'Creates the database named by the schema script, loads the tables, then applies indexes and constraints.'
+            Code    = 'Get-BulkManifest | Start-BulkFetch -Destination /srv/bulk-data | Invoke-BulkImport -Database courtlistener'
+            Remarks = 'Connects as psql would, through PGHOST, PGPORT, PGUSER and PGPASSWORD; creates the courtlistener database, loads the tables, then applies indexes and constraints.'
         }
         @{
             Title   = 'Import a fetched folder into an existing database'

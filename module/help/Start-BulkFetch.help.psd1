@@ -72,6 +72,8 @@ and time left, and a child bar per active transfer; -Verbose logs each change of
             Title   = 'A mirror that needs keys, with more patience on a poor line'
             Code    = 'Get-BulkManifest -EndpointUrl http://mirror:9000 -Bucket bulk -Credential $cred | Start-BulkFetch -Destination ./bulk -Credential $cred -RetryCount 10 -LowSpaceTimeout (New-TimeSpan -Hours 2)'
             Remarks = 'Uses the given access key pair for both the listing and the downloads.'
+            Runnable = $false
+            Reason   = 'Needs a private mirror at http://mirror:9000 and its access keys in $cred.'
         }
         @{
             Title   = 'What would be fetched'

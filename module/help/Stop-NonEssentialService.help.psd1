@@ -47,7 +47,7 @@ service with "docker compose run --rm --no-deps cl-bulk-data ...".
         }
         @{
             Title   = 'Stop, import, start exactly those again'
-            Code    = '$stopped = Stop-NonEssentialService -ProjectDirectory ./docker/courtlistener -Confirm:$false; try { docker compose --project-directory ./docker/courtlistener run --rm --no-deps cl-bulk-data /workspace/entrypoint-import.sh --db-host cl-postgresql --db-user postgres } finally { $stopped | Start-NonEssentialService }'
+            Code    = '$stopped = Stop-NonEssentialService -ProjectDirectory ./docker/courtlistener -Confirm:$false; try { docker compose -f ./docker/courtlistener/docker-compose.yml -f ./docker/courtlistener/docker-compose.bulk-data.yml run --rm --no-deps cl-bulk-data /workspace/entrypoint-import.sh --db-host cl-postgresql --db-user postgres } finally { $stopped | Start-NonEssentialService }'
             Remarks = 'The ServiceState objects carry the project, so Start-NonEssentialService finds the same project.'
         }
     )

@@ -35,7 +35,7 @@ with -Quiet only $true or $false.
         }
         @{
             Title   = 'A yes or no for a script'
-            Code    = 'if (-not (Test-BulkDiskSpace -Path $env:TEMP -RequiredBytes 1GB -Quiet)) { throw ''Not enough room'' }'
+            Code    = 'if (-not (Test-BulkDiskSpace -Path ([IO.Path]::GetTempPath()) -RequiredBytes 1GB -Quiet)) { throw ''Not enough room'' }'
             Remarks = 'Returns $true or $false only.'
         }
     )
