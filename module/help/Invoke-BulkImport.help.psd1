@@ -69,7 +69,7 @@ errors.
         }
         @{
             Title   = 'Reload everything and check keys'
-            Code    = 'Invoke-BulkImport -Path /srv/bulk-data -Database courtlistener -Force -Verify | Where-Object { -not $_.Passed }'
+            Code    = 'Invoke-BulkImport -Path /srv/bulk-data -Database courtlistener -Force -Verify | Where-Object { $_ -is [BulkData.Engine.Import.ImportVerification] -and -not $_.Passed }'
             Remarks = 'Shows the foreign keys with orphan rows and the keys with duplicate values.'
         }
     )
