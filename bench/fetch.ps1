@@ -22,6 +22,7 @@ param(
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
 $root = Split-Path -Parent $PSScriptRoot
+. (Join-Path $PSScriptRoot 'Common.ps1')
 Import-Module (Resolve-Path $ModulePath).Path -Force
 $TestKit = (Resolve-Path $TestKit).Path
 if (-not (Get-Command rclone -ErrorAction SilentlyContinue)) { throw 'rclone is not installed (build.ps1 bench installs it from Debian).' }
@@ -117,7 +118,6 @@ try {
         }
     }
 
-    function Get-Median([double[]] $v) { $s = $v | Sort-Object; if ($s.Count % 2) { $s[[int][Math]::Floor($s.Count / 2)] } else { ($s[$s.Count / 2 - 1] + $s[$s.Count / 2]) / 2 } }
     $fetch = Get-Median $times['Start-BulkFetch']
     $rclone = Get-Median $times['rclone --transfers 4']
     $ratio = $fetch / $rclone

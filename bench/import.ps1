@@ -29,10 +29,7 @@ $ModulePath = (Resolve-Path $ModulePath).Path
 $Cores = [Environment]::ProcessorCount
 $Report = [System.Collections.Generic.List[string]]::new()
 function Write-Report([string] $line = '') { Write-Host $line; $Report.Add($line) }
-function Get-Median([double[]] $values) {
-    $s = @($values | Sort-Object); $n = $s.Count
-    if ($n % 2) { $s[($n - 1) / 2] } else { ($s[$n / 2 - 1] + $s[$n / 2]) / 2 }
-}
+. (Join-Path $PSScriptRoot 'Common.ps1')
 
 $services = $null
 if (-not $ConnectionString) {

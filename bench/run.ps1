@@ -39,11 +39,7 @@ function Write-Report([string] $line = '') {
     $script:Report.Add($line)
 }
 
-function Get-Median([double[]] $values) {
-    $sorted = @($values | Sort-Object)
-    $n = $sorted.Count
-    if ($n % 2) { $sorted[($n - 1) / 2] } else { ($sorted[$n / 2 - 1] + $sorted[$n / 2]) / 2 }
-}
+. (Join-Path $PSScriptRoot 'Common.ps1')
 
 function Measure-Shell {
     <# Runs a shell command line; returns wall seconds and the peak resident memory (MB) of the command (GNU time). #>

@@ -44,3 +44,10 @@ function New-TestDirectory {
     New-Item -ItemType Directory -Path $dir -Force | Out-Null
     $dir
 }
+
+function Get-TestPgParts {
+    <# The test server's connection string as a hashtable (Host, Port, Username, Password, Database). #>
+    $parts = @{}
+    foreach ($pair in $script:PgConnectionString -split ';' | Where-Object { $_ }) { $k, $v = $pair -split '=', 2; $parts[$k.Trim()] = $v }
+    $parts
+}

@@ -29,8 +29,7 @@ BeforeAll {
     $script:cl = New-CourtListenerProject $script:si
     $script:standIn = [pscustomobject]@{ StandIn = $si; Project = $cl; UpArguments = @('compose') + @($cl.ComposeFile | ForEach-Object { '-f', $_ }) + @('up', '-d') }
     # Invoke-BulkImport's examples connect as psql would: through the PG* variables, set while an example runs.
-    $script:pg = @{}
-    foreach ($pair in $PgConnectionString -split ';' | Where-Object { $_ }) { $k, $v = $pair -split '=', 2; $script:pg[$k.Trim()] = $v }
+    $script:pg = Get-TestPgParts
     $script:formatTypes = @(Get-FormatData -PowerShellVersion $PSVersionTable.PSVersion | ForEach-Object TypeNames) +
         @((Get-Module BulkData).ExportedFormatFiles | ForEach-Object { ([xml](Get-Content -Raw $_)).Configuration.ViewDefinitions.View.ViewSelectedBy.TypeName })
 

@@ -211,8 +211,7 @@ services:
     It 'runs the whole plan in-process on real data: disk check, fetch, stop, import, verify, start again' {
         $bucket = New-TestName 'runbook'
         $dump = Publish-TestDump -Bucket $bucket -OutDir (Join-Path $si.Root $bucket) -Extra @('--dockets', '40', '--words', '20')
-        $pg = @{}
-        foreach ($pair in $PgConnectionString -split ';' | Where-Object { $_ }) { $k, $v = $pair -split '=', 2; $pg[$k.Trim()] = $v }
+        $pg = Get-TestPgParts
         $database = 'runbook_' + [guid]::NewGuid().ToString('N').Substring(0, 8)
         $dbCredential = [pscredential]::new($pg.Username, (ConvertTo-SecureString $pg.Password -AsPlainText -Force))
         $common = $Common.Clone(); $common.Remove('SkipFetch')

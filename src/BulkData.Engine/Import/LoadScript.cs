@@ -38,20 +38,7 @@ public static partial class LoadScript
         return sb.ToString();
     }
 
-    public static IReadOnlyList<LoadScriptEntry> Load(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new BulkDataException(BulkErrorKind.InvalidArgument, $"Cannot read the load script {path}: {e.Message}", path, e);
-        }
-
-        return Parse(text, path);
-    }
+    public static IReadOnlyList<LoadScriptEntry> Load(string path) => Parse(ScriptFile.Read(path, "load script"), path);
 
     public static IReadOnlyList<LoadScriptEntry> Parse(string script, string? sourceName = null)
     {

@@ -58,20 +58,7 @@ public sealed class SchemaScript
     /// <summary>Meta-commands that were read and ignored (<c>\restrict</c>, <c>\unrestrict</c>, <c>\set</c>...).</summary>
     public IReadOnlyList<SqlStatement> IgnoredStatements { get; private set; } = Array.Empty<SqlStatement>();
 
-    public static SchemaScript Load(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new BulkDataException(BulkErrorKind.InvalidArgument, $"Cannot read the schema script {path}: {e.Message}", path, e);
-        }
-
-        return Parse(text, path);
-    }
+    public static SchemaScript Load(string path) => Parse(ScriptFile.Read(path, "schema script"), path);
 
     /// <exception cref="BulkDataException">The script cannot be split, holds data (<c>COPY ... FROM stdin</c>), or uses a meta-command this loader cannot honour.</exception>
     public static SchemaScript Parse(string script, string? sourceName = null)
