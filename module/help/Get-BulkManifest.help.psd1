@@ -8,6 +8,11 @@ dataset, the newest file of each dataset is kept (or every file with -AllVersion
 as Data (a .csv or .csv.bz2 table export), Schema (schema-<date>.sql) or LoadScript (load-bulk-data-<date>.sh).
 A schema or load script dated up to three days after a dump's CSV files belongs to that dump.
 
+A failed export still uploads a file: the 14-byte empty bzip2 stream, with no CSV header at all. Such a
+stub (any .bz2 data file smaller than the 37 bytes the smallest bzip2 stream holding one byte takes, or an
+empty plain file) is not chosen: for its dataset the newest real file before it is chosen instead, with a
+warning naming both. -IncludeStub keeps stubs in the choice and lists them, marked IsStub.
+
 Sizes and ETags come from the listing itself: no request is made per file. The output is sorted by size,
 largest first, which is the order Start-BulkFetch works in.
 
@@ -24,6 +29,7 @@ denied and an empty listing each end in a clear error that names the bucket and 
         ExcludeDataset = 'Drops the datasets whose names match these wildcard patterns.'
         AsOf           = 'Chooses the newest dump on or before this date instead of the newest of all.'
         AllVersions    = 'Returns every dump''s file of each dataset, not only the newest.'
+        IncludeStub    = 'Keeps stubs (failed exports too small to hold a CSV header, such as the 14-byte empty bzip2 stream) in the choice and lists them with IsStub set, instead of choosing the newest real file of their dataset. Invoke-BulkImport refuses a stub without touching its table.'
     }
     Inputs      = @('None')
     Outputs     = @('BulkData.Engine.Manifest.ManifestEntry')
@@ -42,6 +48,11 @@ denied and an empty listing each end in a clear error that names the bucket and 
             Title   = 'A mirror or a local test server'
             Code    = "Get-BulkManifest -EndpointUrl 'http://127.0.0.1:4568' -ExcludeDataset 'opinions' | Format-Table Dataset, Size, Key"
             Remarks = 'Lists the same layout on an S3-compatible server, leaving out the 55 GB opinions file.'
+        }
+        @{
+            Title   = 'Which exports failed'
+            Code    = "Get-BulkManifest -AllVersions -IncludeStub | Where-Object IsStub | Format-Table Dataset, DumpDate, Size, Key"
+            Remarks = 'Lists every stub in the bucket: the files of failed exports, which Get-BulkManifest otherwise passes over for the newest real file of their dataset.'
         }
     )
 }

@@ -46,6 +46,9 @@ public sealed class GetBulkManifestCommand : BulkCmdlet
     [Parameter]
     public SwitchParameter AllVersions { get; set; }
 
+    [Parameter]
+    public SwitchParameter IncludeStub { get; set; }
+
     protected override void EndProcessing()
     {
         var location = new BucketLocation { Bucket = Bucket, Region = Region, EndpointUrl = EndpointUrl };
@@ -55,6 +58,7 @@ public sealed class GetBulkManifestCommand : BulkCmdlet
             Exclude = ExcludeDataset ?? Array.Empty<string>(),
             AsOf = AsOf,
             AllVersions = AllVersions.IsPresent,
+            IncludeStub = IncludeStub.IsPresent,
         };
 
         ManifestResult result;

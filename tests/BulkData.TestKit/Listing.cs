@@ -29,7 +29,8 @@ public static class Listing
             string ds = dd.ToString("yyyy-MM-dd");
             for (int i = 0; i < Datasets.Length && keys.Count < count; i++)
             {
-                keys.Add(($"{prefix}{Datasets[i]}-{ds}.csv.bz2", (Datasets.Length - i) * 10 + dump % 7));
+                // Sizes of 100 bytes and more: a .bz2 below 37 bytes would be a stub (a failed export).
+                keys.Add(($"{prefix}{Datasets[i]}-{ds}.csv.bz2", (Datasets.Length - i) * 100 + dump % 7));
             }
 
             if (keys.Count < count)

@@ -3,8 +3,13 @@ using BulkData.TestKit;
 
 // The test kit's command line, used by the Pester suites, the demo and the benchmarks:
 //   publish  --pg <connection string> --out <dir> [--endpoint <url>] [--date yyyy-MM-dd] [--dockets N] [--words N]
-//            [--courts N] [--people N] [--dialect Escape|ForceQuote|Backtick|Rfc4180] [--compressor lbzip2]
+//            [--courts N] [--people N] [--dialect Escape|ForceQuote|Backtick|Plain|Binary] [--compressor lbzip2]
 //            [--source-db name] [--bucket b] [--prefix p] [--part-size bytes]
+//            [--load-script Exporter|Template|OneLine|None]   (default: the exporter's multi-line output; Binary: None)
+//            [--stub dataset-or-table,...]                    (those files are the 14-byte empty bzip2 stream)
+//            [--extra-column table.column,...]                (a column the export and its schema have, an older table not)
+//            [--drop-column table.column,...]                 (a column the export leaves out)
+//            [--orphans table.column=N,...]                   (N rows whose foreign key names a parent the dump lacks)
 //   listing  --endpoint <url> --bucket <b> --prefix <p> --count N     (many small dated objects, for paging)
 //   put      --endpoint <url> --bucket <b> --key <k> --file <path> [--part-size bytes]
 //   yaml-to-json <file>    prints a YAML file (e.g. `docker-compose config` output) as JSON
@@ -13,6 +18,7 @@ using BulkData.TestKit;
 //            [--drop-first N] [--rate bytes-per-second] [--log path]   (fault-injecting TCP proxy; prints its port, runs until stdin closes)
 var opts = ParseArgs(args.Skip(1));
 string Get(string name, string? fallback = null) => opts.TryGetValue(name, out var v) ? v : fallback ?? throw new ArgumentException($"--{name} is required");
+string[] List(string name) => opts.TryGetValue(name, out var v) ? v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : Array.Empty<string>();
 switch (args.FirstOrDefault())
 {
     case "docker":
@@ -34,7 +40,12 @@ switch (args.FirstOrDefault())
             Words = int.Parse(Get("words", "40")),
             Courts = int.Parse(Get("courts", "12")),
             People = int.Parse(Get("people", "20")),
-            Dialect = Enum.Parse<Dialect>(Get("dialect", "Escape"), ignoreCase: true),
+            Dialect = Publisher.ParseDialect(Get("dialect", "Escape")),
+            LoadScript = opts.TryGetValue("load-script", out var ls) ? Enum.Parse<LoadScriptStyle>(ls, ignoreCase: true) : null,
+            Stubs = List("stub"),
+            ExtraColumns = List("extra-column"),
+            DropColumns = List("drop-column"),
+            Orphans = List("orphans"),
             Compressor = Get("compressor", "lbzip2"),
             SourceDatabase = Get("source-db", "cl_source"),
             Bucket = Get("bucket", "com-courtlistener-storage"),

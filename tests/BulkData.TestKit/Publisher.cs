@@ -9,20 +9,23 @@ using Npgsql;
 
 namespace BulkData.TestKit;
 
-/// <summary>The CSV dialects the publisher has used over the years (see the facts file).</summary>
+/// <summary>The dialects the publisher's exports have used (see the facts file and the exporter's history).</summary>
 public enum Dialect
 {
-    /// <summary>Now: <c>FORMAT csv, HEADER, ENCODING 'utf8', ESCAPE '\'</c>.</summary>
+    /// <summary>From 2025-01-25 (today): <c>FORMAT csv, ENCODING utf8, HEADER, ESCAPE '\', FORCE_QUOTE *</c>.</summary>
     Escape,
 
-    /// <summary>2023-2024 and 2025: every non-NULL value quoted, backslash escape.</summary>
+    /// <summary>2023-07-18 to 2024-07: <c>FORMAT csv, ENCODING utf8, HEADER, FORCE_QUOTE *</c>: RFC 4180, quotes doubled, every non-NULL value quoted.</summary>
     ForceQuote,
 
-    /// <summary>2024-12-31: <c>QUOTE '`'</c> and no escape.</summary>
+    /// <summary>2024-07-25 to 2025-01 (the dump of 2024-12-31): <c>QUOTE '`'</c> and <c>FORCE_QUOTE *</c>, no escape (a backtick doubles).</summary>
     Backtick,
 
-    /// <summary>Plain RFC 4180: doubled quotes.</summary>
-    Rfc4180,
+    /// <summary>2022-08-01 to 2023-07: plain <c>FORMAT csv, HEADER</c> (RFC 4180, quoted only where needed).</summary>
+    Plain,
+
+    /// <summary>2022-07-31, for one day: <c>FORMAT binary</c>.</summary>
+    Binary,
 }
 
 public sealed record PublishOptions
@@ -47,6 +50,21 @@ public sealed record PublishOptions
 
     public Dialect Dialect { get; init; } = Dialect.Escape;
 
+    /// <summary>How the load script is written; the exporter's own (multi-line) output by default. Binary dumps had none.</summary>
+    public LoadScriptStyle? LoadScript { get; init; }
+
+    /// <summary>Datasets or tables whose export failed: their file is the 14-byte empty bzip2 stream.</summary>
+    public IReadOnlyList<string> Stubs { get; init; } = Array.Empty<string>();
+
+    /// <summary><c>table.column</c>: a column the export (and the dump's schema) has and an older table lacks; filled with text.</summary>
+    public IReadOnlyList<string> ExtraColumns { get; init; } = Array.Empty<string>();
+
+    /// <summary><c>table.column</c>: a column the export leaves out (the schema keeps it), as the export once left out a NOT NULL column.</summary>
+    public IReadOnlyList<string> DropColumns { get; init; } = Array.Empty<string>();
+
+    /// <summary><c>table.column=N</c>: N rows whose foreign key points at a parent row the dump does not have (the parent deleted between two exports).</summary>
+    public IReadOnlyList<string> Orphans { get; init; } = Array.Empty<string>();
+
     /// <summary>bzip2, lbzip2 or pbzip2.</summary>
     public string Compressor { get; init; } = "lbzip2";
 
@@ -63,9 +81,12 @@ public sealed record PublishOptions
     public string SourceDatabase { get; init; } = "cl_source";
 }
 
-public sealed record PublishedFile(string Dataset, string Table, string FileName, string Key, string Path, long Size, string ETag, long Rows, string Kind);
+public sealed record PublishedFile(string Dataset, string Table, string FileName, string Key, string Path, long Size, string ETag, long Rows, string Kind, bool Stub = false, IReadOnlyList<string>? Columns = null);
 
-public sealed record PublishedDump(string SourceDatabase, string DumpDate, string Dialect, IReadOnlyList<PublishedFile> Files);
+/// <summary>Rows of <paramref name="Table"/> whose <paramref name="Column"/> names a <paramref name="References"/> row the dump does not have.</summary>
+public sealed record PublishedOrphans(string Table, string Column, string References, string Constraint, IReadOnlyList<long> Keys);
+
+public sealed record PublishedDump(string SourceDatabase, string DumpDate, string Dialect, IReadOnlyList<PublishedFile> Files, IReadOnlyList<PublishedOrphans>? Orphans = null, string LoadScript = "Exporter");
 
 /// <summary>
 /// Makes a CourtListener-shaped dump the way the publisher does: a source database from the project's
@@ -96,32 +117,60 @@ public static class Publisher
         await ExecAsync(conn, generate, ct);
         await ExecAsync(conn, "SET TimeZone = 'America/New_York'", ct);
 
+        foreach (var spec in o.ExtraColumns)
+        {
+            var (table, column) = TableColumn(spec);
+            await ExecAsync(conn, $"ALTER TABLE public.{table} ADD COLUMN {column} text; UPDATE public.{table} SET {column} = 'added ' || id::text || ' \"x\"'", ct);
+        }
+
+        var orphans = new List<PublishedOrphans>();
+        foreach (var spec in o.Orphans)
+        {
+            orphans.Add(await MakeOrphansAsync(conn, spec, ct));
+        }
+
         string date = o.DumpDate.ToString("yyyy-MM-dd");
         string schemaDate = o.DumpDate.AddDays(o.SchemaDayOffset).ToString("yyyy-MM-dd");
+        string schemaName = $"schema-{schemaDate}.sql";
         var files = new List<PublishedFile>();
-        var load = new StringBuilder(LoadScriptHeader(schemaDate));
+        var scriptTables = new List<LoadScriptTable>();
         foreach (var table in Tables)
         {
-            string dataset = DatasetCatalog.DatasetFor(table)!;
-            var columns = await ColumnsAsync(conn, table, ct);
+            var entry = DatasetCatalog.Find(table)!;
+            var dropped = o.DropColumns.Select(TableColumn).Where(tc => tc.Table == table).Select(tc => tc.Column).ToHashSet();
+            var columns = (await ColumnsAsync(conn, table, ct)).Where(c => !dropped.Contains(c)).ToList();
             // The publisher's column order is its own, not the table's.
             var exportOrder = columns.Take(1).Concat(columns.Skip(1).OrderBy(c => c, StringComparer.Ordinal)).ToList();
             string columnList = string.Join(", ", exportOrder.Select(Quote));
-            string csvName = $"{dataset}-{date}.csv";
+            string csvName = entry.FileName(o.DumpDate)[..^4];
             string path = Path.Combine(o.OutputDirectory, csvName + ".bz2");
-            await ExportCompressedAsync(conn, $"COPY public.{table} ({columnList}) TO STDOUT WITH ({ExportOptions(o.Dialect)})", path, o.Compressor, ct);
-            long rows = await CountAsync(conn, table, ct);
-            files.Add(new PublishedFile(dataset, table, csvName + ".bz2", o.Prefix + csvName + ".bz2", path, new FileInfo(path).Length, "", rows, "Data"));
-            load.Append($"echo \"Loading {csvName} to database\"\n");
-            load.Append($"psql --command \"COPY public.{table} ({string.Join(", ", exportOrder.Select(c => QuoteForShell(Quote(c))))}) FROM '$BULK_DIR/{csvName}' WITH ({LoadOptions(o.Dialect)})\" --host \"$BULK_DB_HOST\" --username \"$BULK_DB_USER\" --dbname \"$BULK_DB_NAME\"\n\n");
+            bool stub = o.Stubs.Any(x => x.Equals(table, StringComparison.OrdinalIgnoreCase) || x.Equals(entry.Dataset, StringComparison.OrdinalIgnoreCase));
+            long rows = 0;
+            if (stub)
+            {
+                // A failed export: psql wrote nothing, bzip2 still wrote its empty stream.
+                await File.WriteAllBytesAsync(path, EmptyBzip2Stream, ct);
+            }
+            else
+            {
+                await ExportCompressedAsync(conn, $"COPY public.{table} ({columnList}) TO STDOUT WITH ({ExportOptions(o.Dialect)})", path, o.Compressor, ct, binary: o.Dialect == Dialect.Binary);
+                rows = await CountAsync(conn, table, ct);
+            }
+
+            files.Add(new PublishedFile(entry.Dataset, table, csvName + ".bz2", o.Prefix + csvName + ".bz2", path, new FileInfo(path).Length, "", rows, "Data", stub, exportOrder));
+            scriptTables.Add(new LoadScriptTable(table, exportOrder, csvName));
         }
 
-        string schemaPath = Path.Combine(o.OutputDirectory, $"schema-{schemaDate}.sql");
-        await File.WriteAllTextAsync(schemaPath, DressAsDump(SubsetSchema), new UTF8Encoding(false), ct);
+        string schemaPath = Path.Combine(o.OutputDirectory, schemaName);
+        await File.WriteAllTextAsync(schemaPath, DressAsDump(WithExtraColumns(SubsetSchema, o.ExtraColumns)), new UTF8Encoding(false), ct);
         files.Add(new PublishedFile("schema", "", Path.GetFileName(schemaPath), o.Prefix + Path.GetFileName(schemaPath), schemaPath, new FileInfo(schemaPath).Length, "", 0, "Schema"));
-        string loadPath = Path.Combine(o.OutputDirectory, $"load-bulk-data-{schemaDate}.sh");
-        await File.WriteAllTextAsync(loadPath, load.ToString(), new UTF8Encoding(false), ct);
-        files.Add(new PublishedFile("load-bulk-data", "", Path.GetFileName(loadPath), o.Prefix + Path.GetFileName(loadPath), loadPath, new FileInfo(loadPath).Length, "", 0, "LoadScript"));
+        var style = o.LoadScript ?? (o.Dialect == Dialect.Binary ? LoadScriptStyle.None : LoadScriptStyle.Exporter);
+        if (style != LoadScriptStyle.None)
+        {
+            string loadPath = Path.Combine(o.OutputDirectory, $"load-bulk-data-{schemaDate}.sh");
+            await File.WriteAllTextAsync(loadPath, LoadScriptWriter.Render(o.Dialect, schemaName, scriptTables, style), new UTF8Encoding(false), ct);
+            files.Add(new PublishedFile("load-bulk-data", "", Path.GetFileName(loadPath), o.Prefix + Path.GetFileName(loadPath), loadPath, new FileInfo(loadPath).Length, "", 0, "LoadScript"));
+        }
 
         if (o.EndpointUrl is not null)
         {
@@ -134,50 +183,101 @@ public static class Publisher
             }
         }
 
-        return new PublishedDump(o.SourceDatabase, date, o.Dialect.ToString(), files);
+        return new PublishedDump(o.SourceDatabase, date, o.Dialect.ToString(), files, orphans, style.ToString());
     }
 
+    /// <summary>What a failed export uploads: bzip2's empty stream, 14 bytes, no CSV header.</summary>
+    public static readonly byte[] EmptyBzip2Stream = { 0x42, 0x5A, 0x68, 0x39, 0x17, 0x72, 0x45, 0x38, 0x50, 0x90, 0, 0, 0, 0 };
+
+    /// <summary>The exporter's COPY ... TO options of each era.</summary>
     public static string ExportOptions(Dialect d) => d switch
     {
-        Dialect.Escape => "FORMAT csv, HEADER, ENCODING 'utf8', ESCAPE '\\'",
-        Dialect.ForceQuote => "FORMAT csv, HEADER, ENCODING 'utf8', ESCAPE '\\', FORCE_QUOTE *",
-        Dialect.Backtick => "FORMAT csv, HEADER, ENCODING 'utf8', QUOTE '`'",
-        _ => "FORMAT csv, HEADER, ENCODING 'utf8'",
+        Dialect.Escape => "FORMAT csv, ENCODING utf8, HEADER, ESCAPE '\\', FORCE_QUOTE *",
+        Dialect.ForceQuote => "FORMAT csv, ENCODING utf8, HEADER, FORCE_QUOTE *",
+        Dialect.Backtick => "FORMAT csv, ENCODING utf8, HEADER, QUOTE '`', FORCE_QUOTE *",
+        Dialect.Binary => "FORMAT binary",
+        _ => "FORMAT csv, HEADER",
     };
 
-    // How the load script states the options, inside a bash double-quoted string.
-    private static string LoadOptions(Dialect d) => d switch
-    {
-        Dialect.Escape or Dialect.ForceQuote => "FORMAT csv, ENCODING utf8, ESCAPE '\\', HEADER",
-        Dialect.Backtick => "FORMAT csv, ENCODING utf8, QUOTE '\\`', HEADER",
-        _ => "FORMAT csv, ENCODING utf8, HEADER",
-    };
+    /// <summary>A dialect by name; Rfc4180 is the plain CSV of 2022.</summary>
+    public static Dialect ParseDialect(string name)
+        => name.Equals("rfc4180", StringComparison.OrdinalIgnoreCase) ? Dialect.Plain : Enum.Parse<Dialect>(name, ignoreCase: true);
 
     private static string Quote(string column) => column is "position" or "type" ? $"\"{column}\"" : column;
 
-    private static string QuoteForShell(string s) => s.Replace("\"", "\\\"");
+    private static (string Table, string Column) TableColumn(string spec)
+    {
+        int dot = spec.IndexOf('.');
+        return dot > 0 ? (spec[..dot], spec[(dot + 1)..]) : throw new ArgumentException($"Expected table.column, got '{spec}'.");
+    }
 
-    private static string LoadScriptHeader(string schemaDate) => $$"""
-        #!/bin/bash
-        set -e
-        # You must place all uncompressed bulk files in the same directory and set
-        # environment variable BULK_DIR, BULK_DB_HOST, BULK_DB_USER, BULK_DB_PASSWORD
+    /// <summary>The subset's DDL with the extra columns added to their CREATE TABLE (the newer dump's schema has them).</summary>
+    private static string WithExtraColumns(string ddl, IReadOnlyList<string> extra)
+    {
+        foreach (var (table, column) in extra.Select(TableColumn))
+        {
+            int start = ddl.IndexOf($"CREATE TABLE public.{table} (", StringComparison.Ordinal);
+            int end = start < 0 ? -1 : ddl.IndexOf("\n);", start, StringComparison.Ordinal);
+            if (end < 0)
+            {
+                throw new ArgumentException($"No table {table} in the kit's schema.");
+            }
 
-        if [[ -z ${BULK_DIR} ]];
-        then
-        echo "Variable having name 'BULK_DIR' is not set. BULK_DIR is where all the unzipped files are."
-        exit
-        fi
+            ddl = ddl[..end] + $",\n    {column} text" + ddl[end..];
+        }
 
-        # Default from schema is 'courtlistener'
-        export BULK_DB_NAME=courtlistener
-        export PGPASSWORD=$BULK_DB_PASSWORD
+        return ddl;
+    }
 
-        echo "Loading schema to database: schema-{{schemaDate}}.sql"
-        psql -f "$BULK_DIR"/schema-{{schemaDate}}.sql --host "$BULK_DB_HOST" --username "$BULK_DB_USER"
+    /// <summary>Points N rows' foreign key at parent keys that do not exist, as if the parents were deleted between two exports.</summary>
+    private static async Task<PublishedOrphans> MakeOrphansAsync(NpgsqlConnection conn, string spec, CancellationToken ct)
+    {
+        int eq = spec.IndexOf('=');
+        var (table, column) = TableColumn(eq > 0 ? spec[..eq] : spec);
+        int count = eq > 0 ? int.Parse(spec[(eq + 1)..]) : 1;
+        string? constraint = null, parent = null, parentColumn = null;
+        await using (var cmd = new NpgsqlCommand("""
+            SELECT c.conname, c.confrelid::regclass::text, pa.attname
+            FROM pg_constraint c
+            JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+            JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = c.confkey[1]
+            WHERE c.contype = 'f' AND c.conrelid = ('public.' || $1)::regclass AND a.attname = $2
+            """, conn))
+        {
+            cmd.Parameters.AddWithValue(table);
+            cmd.Parameters.AddWithValue(column);
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            if (await r.ReadAsync(ct))
+            {
+                (constraint, parent, parentColumn) = (r.GetString(0), r.GetString(1), r.GetString(2));
+            }
+        }
 
+        if (constraint is null)
+        {
+            throw new ArgumentException($"--orphans {spec}: {table}.{column} is not a foreign key of the kit's schema.");
+        }
 
-        """.Replace("\r\n", "\n");
+        // The source keeps the rows as the export saw them: its own key goes, the rows point past the parent's last key.
+        await ExecAsync(conn, $"ALTER TABLE public.{table} DROP CONSTRAINT {constraint}", ct);
+        var keys = new List<long>();
+        await using (var cmd = new NpgsqlCommand($"""
+            WITH victims AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM public.{table} WHERE {column} IS NOT NULL ORDER BY id LIMIT {count}),
+                 top AS (SELECT max({parentColumn}) AS m FROM {parent})
+            UPDATE public.{table} t SET {column} = top.m + 1000 + victims.n FROM victims, top WHERE t.id = victims.id
+            RETURNING t.{column}
+            """, conn))
+        {
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct))
+            {
+                keys.Add(Convert.ToInt64(r.GetValue(0)));
+            }
+        }
+
+        keys.Sort();
+        return new PublishedOrphans(table, column, parent!.Replace("public.", ""), constraint, keys);
+    }
 
     /// <summary>Wraps the subset DDL the way pg_dump 17.6 writes a whole-database dump.</summary>
     public static string DressAsDump(string ddl)
@@ -308,7 +408,7 @@ public static class Publisher
     }
 
     /// <summary>COPY ... TO STDOUT piped through a bzip2 compressor into <paramref name="path"/>.</summary>
-    public static async Task ExportCompressedAsync(NpgsqlConnection conn, string copySql, string path, string compressor, CancellationToken ct)
+    public static async Task ExportCompressedAsync(NpgsqlConnection conn, string copySql, string path, string compressor, CancellationToken ct, bool binary = false)
     {
         var psi = new ProcessStartInfo(compressor) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
         psi.ArgumentList.Add("-c");
@@ -318,8 +418,14 @@ public static class Publisher
         {
             var copyOut = proc.StandardOutput.BaseStream.CopyToAsync(output, ct);
             var stdin = proc.StandardInput.BaseStream;
-            using (var reader = await conn.BeginTextExportAsync(copySql, ct))
+            if (binary)
             {
+                await using var raw = await conn.BeginRawBinaryCopyAsync(copySql, ct);
+                await raw.CopyToAsync(stdin, ct);
+            }
+            else
+            {
+                using var reader = await conn.BeginTextExportAsync(copySql, ct);
                 var buffer = new char[1 << 16];
                 var encoder = new UTF8Encoding(false);
                 var bytes = new byte[encoder.GetMaxByteCount(buffer.Length)];

@@ -31,8 +31,8 @@ Describe 'Get-BulkManifest' {
         It 'sorts largest first, with sizes from the listing' {
             $sizes = $Entries.Size
             $sizes | Should -Be ($sizes | Sort-Object -Descending)
-            ($Entries | Where-Object Dataset -eq 'opinions').Size | Should -Be 100
-            ($Entries | Where-Object Dataset -eq 'parentheticals').Size | Should -Be 10
+            ($Entries | Where-Object Dataset -eq 'opinions').Size | Should -Be 1000
+            ($Entries | Where-Object Dataset -eq 'parentheticals').Size | Should -Be 100
         }
 
         It 'skips .delta files and classifies each entry' {
@@ -69,7 +69,46 @@ Describe 'Get-BulkManifest' {
         It 'formats entries as a readable table' {
             $text = Get-BulkManifest @S3 -Dataset opinions | Out-String -Width 200
             $text | Should -Match 'Dataset\s+DumpDate\s+Kind\s+Size\s+FileName'
-            $text | Should -Match 'opinions\s+2026-09-30\s+Data\s+100 B\s+opinions-2026-09-30\.csv\.bz2'
+            $text | Should -Match 'opinions\s+2026-09-30\s+Data\s+1000 B\s+opinions-2026-09-30\.csv\.bz2'
+        }
+    }
+
+    Context 'stubs: the files of failed exports' {
+        BeforeAll {
+            # Two dumps published as the publisher does; in the newer one the dockets and opinions exports failed.
+            $script:StubBucket = New-TestName 'stubs'
+            $script:StubS3 = @{ EndpointUrl = $S3Endpoint; Bucket = $StubBucket }
+            $script:Older = Publish-TestDump -Bucket $StubBucket -OutDir (New-TestDirectory) -Extra @('--date', '2024-12-31', '--dockets', '5')
+            $script:Newer = Publish-TestDump -Bucket $StubBucket -OutDir (New-TestDirectory) -Extra @('--date', '2025-01-31', '--dockets', '5', '--stub', 'dockets,search_opinion')
+        }
+
+        It 'publishes the 14-byte empty bzip2 stream for a failed export' {
+            $stub = $Newer.Files | Where-Object Dataset -eq 'dockets'
+            $stub.Stub | Should -BeTrue
+            $stub.Size | Should -Be 14
+            [Convert]::ToHexString([IO.File]::ReadAllBytes($stub.Path)) | Should -Be '425A683917724538509000000000'
+        }
+
+        It 'chooses the newest real file of a stubbed dataset instead, warning with both names' {
+            $entries = @(Get-BulkManifest @StubS3 -WarningVariable warned -WarningAction SilentlyContinue)
+            ($entries | Where-Object Dataset -eq 'dockets').Key | Should -Be 'bulk-data/dockets-2024-12-31.csv.bz2'
+            ($entries | Where-Object Dataset -eq 'opinions').Key | Should -Be 'bulk-data/opinions-2024-12-31.csv.bz2'
+            ($entries | Where-Object Dataset -eq 'courts').Key | Should -Be 'bulk-data/courts-2025-01-31.csv.bz2'
+            $entries | Where-Object IsStub | Should -BeNullOrEmpty
+            $text = $warned -join "`n"
+            $text | Should -Match ([regex]::Escape("'bulk-data/dockets-2025-01-31.csv.bz2' is a stub (14 bytes"))
+            $text | Should -Match ([regex]::Escape("chose 'bulk-data/dockets-2024-12-31.csv.bz2' of 2024-12-31 instead"))
+            $text | Should -Match ([regex]::Escape("'bulk-data/opinions-2025-01-31.csv.bz2' is a stub"))
+            @($warned | Where-Object { "$_" -match 'is a stub' }).Count | Should -Be 2
+        }
+
+        It 'shows the stubs with -IncludeStub' {
+            $entries = @(Get-BulkManifest @StubS3 -IncludeStub -WarningAction SilentlyContinue)
+            $stubs = @($entries | Where-Object IsStub)
+            $stubs.Key | Sort-Object | Should -Be @('bulk-data/dockets-2025-01-31.csv.bz2', 'bulk-data/opinions-2025-01-31.csv.bz2')
+            $stubs.Size | Sort-Object -Unique | Should -Be 14
+            @(Get-BulkManifest @StubS3 -AllVersions -IncludeStub | Where-Object IsStub).Count | Should -Be 2
+            @(Get-BulkManifest @StubS3 -AllVersions -WarningAction SilentlyContinue | Where-Object IsStub).Count | Should -Be 0
         }
     }
 

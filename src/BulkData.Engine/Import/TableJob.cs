@@ -147,13 +147,13 @@ public sealed class ImportPlan
             }
             else if (entry is not null)
             {
-                table = entry.Table;
+                table = DatasetCatalog.CorrectTable(entry.Table);
                 schemaName = entry.Schema;
                 source = "LoadScript";
             }
             else
             {
-                table = DatasetCatalog.TableFor(dataset) ?? (DatasetCatalog.DatasetFor(dataset) is not null ? dataset : null);
+                table = DatasetCatalog.TableFor(dataset);
                 source = "Catalog";
             }
 
@@ -173,19 +173,44 @@ public sealed class ImportPlan
             {
                 Schema = schemaName, Table = table, Dataset = dataset, FilePath = System.IO.Path.GetFullPath(input.Path), ETag = input.ETag?.Trim('"'),
                 Bytes = info.Length, LastWriteUtc = info.LastWriteTimeUtc, Dialect = dialect,
-                ScriptColumns = source == "LoadScript" || (entry is not null && entry.Table == table) ? entry?.Columns : null, Source = source,
+                ScriptColumns = source == "LoadScript" || (entry is not null && DatasetCatalog.CorrectTable(entry.Table) == table) ? entry?.Columns : null, Source = source,
             });
         }
 
-        // One file per table: the newest name (a later dump date) wins.
+        // One file per table. Of files from different dumps the newest dump wins (the others are named in a
+        // warning). Two files of the same dump for one table are an error naming both, and neither is loaded:
+        // only the same export compressed and not (x.csv beside x.csv.bz2) counts as one file (the .bz2 is read).
         var chosen = new List<TableJob>();
         foreach (var group in jobs.GroupBy(j => j.QualifiedTable, StringComparer.OrdinalIgnoreCase))
         {
-            var ordered = group.OrderByDescending(j => j.FileName, StringComparer.Ordinal).ToList();
-            chosen.Add(ordered[0]);
-            foreach (var other in ordered.Skip(1))
+            var byDump = group.GroupBy(j => DumpFileName.TryParse(j.FileName)?.Date ?? DateTime.MinValue).OrderByDescending(g => g.Key).ToList();
+            var newest = byDump[0].OrderByDescending(j => j.IsBzip2).ThenBy(j => j.FileName, StringComparer.Ordinal).ToList();
+            var exports = newest.GroupBy(j => j.IsBzip2 ? j.FileName[..^4] : j.FileName, StringComparer.Ordinal).Select(g => g.First()).ToList();
+            if (exports.Count > 1)
             {
-                reporter.Warning($"{other.FilePath}: not imported, {ordered[0].FileName} is the newer file for table {group.Key}.");
+                string names = string.Join(" and ", exports.Select(j => j.FilePath));
+                string dump = byDump[0].Key == DateTime.MinValue ? "the same folder" : $"the dump of {byDump[0].Key:yyyy-MM-dd}";
+                foreach (var j in exports)
+                {
+                    unplanned.Add(new ImportResult
+                    {
+                        Table = j.QualifiedTable, Dataset = j.Dataset, File = j.FilePath, Bytes = j.Bytes, Status = ImportStatus.Failed, Database = database, Dialect = j.Dialect.Name,
+                        Error = $"{names} both map to table {group.Key} in {dump}; neither is imported and the table is not touched. Remove one, or map one elsewhere with -TableMap.",
+                    });
+                }
+
+                continue;
+            }
+
+            chosen.Add(exports[0]);
+            foreach (var other in newest.Where(j => !ReferenceEquals(j, exports[0])))
+            {
+                reporter.Verbose($"{other.FilePath}: not read, {exports[0].FileName} is the same export compressed.");
+            }
+
+            foreach (var other in byDump.Skip(1).SelectMany(g => g))
+            {
+                reporter.Warning($"{other.FilePath}: not imported, {exports[0].FileName} is the newer file for table {group.Key}.");
             }
         }
 

@@ -40,6 +40,9 @@ public sealed class ManifestEntry
 
     public required EntryKind Kind { get; init; }
 
+    /// <summary>A failed export (too small to hold a CSV header); only listed with -IncludeStub.</summary>
+    public bool IsStub { get; init; }
+
     public required string Bucket { get; init; }
 
     public required string Region { get; init; }

@@ -13,14 +13,15 @@ public class ManifestSelectorTests
 
     private static readonly ListedObject[] TwoDumps =
     {
-        Obj("opinions-2026-06-30.csv.bz2", 900),
-        Obj("opinions-2026-09-30.csv.bz2", 1000),
-        Obj("courts-2026-06-30.csv.bz2", 10),
-        Obj("courts-2026-09-30.csv.bz2", 11),
-        Obj("dockets-2026-09-30.csv.bz2", 500, "\"d41d8c-25\""),
-        Obj("schema-2026-07-01.sql", 40),
-        Obj("schema-2026-10-01.sql", 41),
-        Obj("load-bulk-data-2026-10-01.sh", 5),
+        // Sizes above the stub limit (a .bz2 smaller than 37 bytes holds no CSV header).
+        Obj("opinions-2026-06-30.csv.bz2", 9000),
+        Obj("opinions-2026-09-30.csv.bz2", 10000),
+        Obj("courts-2026-06-30.csv.bz2", 100),
+        Obj("courts-2026-09-30.csv.bz2", 110),
+        Obj("dockets-2026-09-30.csv.bz2", 5000, "\"d41d8c-25\""),
+        Obj("schema-2026-07-01.sql", 400),
+        Obj("schema-2026-10-01.sql", 410),
+        Obj("load-bulk-data-2026-10-01.sh", 50),
         Obj("opinions-2026-09-30.csv.bz2.delta", 5000),
         Obj("citation-map-2026-09-30.delta", 4000),
         Obj("list.html", 3),
@@ -95,7 +96,7 @@ public class ManifestSelectorTests
     [Fact]
     public void OlderFilesNamedAfterTheirTableJoinTheirDataset()
     {
-        var objects = new[] { Obj("search_opinioncluster_panel-2024-12-31.csv", 7), Obj("search-opinioncluster-panel-2026-09-30.csv.bz2", 3) };
+        var objects = new[] { Obj("search_opinioncluster_panel-2024-12-31.csv", 70), Obj("search-opinioncluster-panel-2026-09-30.csv.bz2", 300) };
 
         var result = ManifestSelector.Select(objects, Location, new ManifestSelection());
 
@@ -107,12 +108,74 @@ public class ManifestSelectorTests
     [Fact]
     public void ADatasetMissingFromTheNewestDumpIsNoted()
     {
-        var objects = new[] { Obj("courts-2026-09-30.csv.bz2", 3), Obj("oral-arguments-2026-06-30.csv.bz2", 9) };
+        var objects = new[] { Obj("courts-2026-09-30.csv.bz2", 300), Obj("oral-arguments-2026-06-30.csv.bz2", 900) };
 
         var result = ManifestSelector.Select(objects, Location, new ManifestSelection());
 
         Assert.Equal(2, result.Entries.Count);
         Assert.Contains(result.Notes, n => n.Contains("oral-arguments") && n.Contains("2026-06-30"));
+    }
+
+    // The listing of 2025-01-31: the newest dockets and opinions files were stubs of failed exports.
+    private static readonly ListedObject[] WithStubs =
+    {
+        Obj("dockets-2024-12-31.csv.bz2", 5000),
+        Obj("dockets-2025-01-31.csv.bz2", 14),
+        Obj("opinions-2024-12-31.csv.bz2", 9000),
+        Obj("opinions-2025-01-31.csv.bz2", 36),
+        Obj("courts-2024-12-31.csv.bz2", 300),
+        Obj("courts-2025-01-31.csv.bz2", 37),
+        Obj("investments-2025-01-31.csv.bz2", 14),
+        Obj("people_db_race-2025-01-31.csv", 0),
+        Obj("people_db_race-2024-12-31.csv", 12),
+        Obj("schema-2025-02-01.sql", 400),
+    };
+
+    [Theory]
+    [InlineData("dockets-2025-01-31.csv.bz2", 14, true)]
+    [InlineData("dockets-2025-01-31.csv.bz2", 36, true)]
+    [InlineData("dockets-2025-01-31.csv.bz2", 37, false)]
+    [InlineData("dockets-2025-01-31.csv", 0, true)]
+    [InlineData("dockets-2025-01-31.csv", 3, false)]
+    public void A_stub_is_a_data_file_too_small_to_hold_a_csv_header(string name, long size, bool stub)
+        => Assert.Equal(stub, ManifestSelector.IsStub(name, size, EntryKind.Data));
+
+    [Fact]
+    public void A_stub_gives_way_to_the_newest_real_file_of_its_dataset_with_a_note_naming_both()
+    {
+        var result = ManifestSelector.Select(WithStubs, Location, new ManifestSelection());
+        var chosen = result.Entries.ToDictionary(e => e.Dataset, e => e.FileName);
+
+        Assert.Equal("dockets-2024-12-31.csv.bz2", chosen["dockets"]);
+        Assert.Equal("opinions-2024-12-31.csv.bz2", chosen["opinions"]);
+        Assert.Equal("courts-2025-01-31.csv.bz2", chosen["courts"]);
+        Assert.Equal("people_db_race-2024-12-31.csv", chosen["people_db_race"]);
+        Assert.Equal("schema-2025-02-01.sql", chosen["schema"]);
+        Assert.False(chosen.ContainsKey("investments"));
+        Assert.All(result.Entries, e => Assert.False(e.IsStub));
+        Assert.Contains(result.Notes, n => n.Contains("bulk-data/dockets-2025-01-31.csv.bz2") && n.Contains("14 bytes") && n.Contains("bulk-data/dockets-2024-12-31.csv.bz2"));
+        Assert.Contains(result.Notes, n => n.Contains("bulk-data/opinions-2025-01-31.csv.bz2") && n.Contains("bulk-data/opinions-2024-12-31.csv.bz2"));
+        Assert.Contains(result.Notes, n => n.Contains("bulk-data/investments-2025-01-31.csv.bz2") && n.Contains("nothing chosen"));
+        // A dataset replaced because of a stub is not noted a second time as missing from the newest dump.
+        Assert.DoesNotContain(result.Notes, n => n.StartsWith("Dataset 'dockets' is not in the dump", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void IncludeStub_keeps_the_stubs_marked()
+    {
+        var result = ManifestSelector.Select(WithStubs, Location, new ManifestSelection { IncludeStub = true });
+        var chosen = result.Entries.ToDictionary(e => e.Dataset);
+
+        Assert.Equal("dockets-2025-01-31.csv.bz2", chosen["dockets"].FileName);
+        Assert.True(chosen["dockets"].IsStub);
+        Assert.True(chosen["investments"].IsStub);
+        Assert.False(chosen["courts"].IsStub);
+        Assert.Contains(result.Notes, n => n.Contains("bulk-data/dockets-2025-01-31.csv.bz2") && n.Contains("-IncludeStub") && n.Contains("bulk-data/dockets-2024-12-31.csv.bz2"));
+
+        var all = ManifestSelector.Select(WithStubs, Location, new ManifestSelection { AllVersions = true });
+        Assert.Equal(WithStubs.Length - 4, all.Entries.Count);
+        Assert.Contains(all.Notes, n => n.Contains("Skipped 4 stub(s)"));
+        Assert.Equal(WithStubs.Length, ManifestSelector.Select(WithStubs, Location, new ManifestSelection { AllVersions = true, IncludeStub = true }).Entries.Count);
     }
 
     [Theory]
