@@ -107,7 +107,7 @@ Describe 'Get-BulkManifest' {
             $stubs = @($entries | Where-Object IsStub)
             $stubs.Key | Sort-Object | Should -Be @('bulk-data/dockets-2025-01-31.csv.bz2', 'bulk-data/opinions-2025-01-31.csv.bz2')
             $stubs.Size | Sort-Object -Unique | Should -Be 14
-            @(Get-BulkManifest @StubS3 -AllVersions -IncludeStub | Where-Object IsStub).Count | Should -Be 2
+            @(Get-BulkManifest @StubS3 -AllVersions -IncludeStub -WarningAction SilentlyContinue | Where-Object IsStub).Count | Should -Be 2
             @(Get-BulkManifest @StubS3 -AllVersions -WarningAction SilentlyContinue | Where-Object IsStub).Count | Should -Be 0
         }
     }

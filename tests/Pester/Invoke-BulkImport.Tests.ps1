@@ -162,7 +162,9 @@ Describe 'Invoke-BulkImport of a published dump' {
         [IO.File]::WriteAllText($court, $text.Substring(0, $cut) + "x,y`n" + $text.Substring($cut))
         $raw = [IO.File]::ReadAllBytes($person)
         $nl = [Array]::IndexOf($raw, [byte]10)
-        $raw[$nl + 3] = 0xFF
+        # Inside a text value of line 2 (the first letter of 'Judge'), whether or not every value is quoted.
+        $at = [Array]::IndexOf($raw, [byte][char]'J', $nl)
+        $raw[$at] = 0xFF
         [IO.File]::WriteAllBytes($person, $raw)
         $results = @(Invoke-BulkImport -Path $dir -ConnectionString $script:PgConnectionString -Database $db -ErrorVariable errs -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
         @($results | Where-Object Status -eq 'Failed').Table | Sort-Object | Should -Be @('public.people_db_person', 'public.search_court')
