@@ -15,8 +15,8 @@ param(
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
-    # Pester: run only the files matching this filter (for example 'Get-BulkManifest').
-    [string] $PesterFilter = '*',
+    # Pester: run only the files whose name (without .Tests.ps1) matches one of these wildcards (for example 'Get-BulkManifest').
+    [string[]] $PesterFilter = '*',
 
     # Skip a suite: 'xunit' or 'pester'.
     [string[]] $Skip = @()
@@ -24,6 +24,9 @@ param(
 
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
+# From a shell (pwsh -File) a list arrives as one comma-separated word: Help,Runbook.
+$PesterFilter = @($PesterFilter -split ',' | Where-Object { $_ })
+$Skip = @($Skip -split ',' | Where-Object { $_ })
 $Root = $PSScriptRoot
 $Out = Join-Path $Root 'out'
 $ModuleOut = Join-Path $Out 'BulkData'
@@ -57,12 +60,11 @@ function Install-MachinePackages {
 
 function Build-Module {
     Invoke-Native dotnet build (Join-Path $Root 'BulkData.sln') -c $Configuration --nologo --verbosity quiet '-clp:ErrorsOnly'
-    if (Test-Path $ModuleOut) { Remove-Item -Recurse -Force $ModuleOut }
-    Invoke-Native dotnet publish (Join-Path $Root 'src/BulkData.Cmdlets/BulkData.Cmdlets.csproj') -c $Configuration --no-build --nologo --verbosity quiet -o $ModuleOut
-    Get-ChildItem $ModuleOut -Filter '*.pdb' | Remove-Item
-    Remove-Item (Join-Path $ModuleOut 'BulkData.Cmdlets.deps.json') -ErrorAction SilentlyContinue
-    Copy-Item -Recurse -Force (Join-Path $Root 'module/BulkData/*') $ModuleOut
-    & (Join-Path $Root 'tools/New-CmdletHelp.ps1') -HelpSource (Join-Path $Root 'module/help') -Destination (Join-Path $ModuleOut 'en-US/BulkData.Cmdlets.dll-Help.xml')
+    $publish = Join-Path $Out 'publish/BulkData.Cmdlets'
+    if (Test-Path $publish) { Remove-Item -Recurse -Force $publish }
+    Invoke-Native dotnet publish (Join-Path $Root 'src/BulkData.Cmdlets/BulkData.Cmdlets.csproj') -c $Configuration --no-build --nologo --verbosity quiet -o $publish
+    # The module folder: cmdlets and loader at the top, the engine and its dependencies in dependencies/, help.
+    & (Join-Path $Root 'tools/New-ModuleLayout.ps1') -PublishPath $publish -Destination $ModuleOut -Root $Root
     Invoke-Native dotnet publish (Join-Path $Root 'tests/BulkData.TestKit/BulkData.TestKit.csproj') -c $Configuration --no-build --nologo --verbosity quiet -o $TestKitOut
     Write-Host "Module: $ModuleOut"
 }
@@ -104,7 +106,9 @@ function Invoke-Tests {
         if ('pester' -notin $Skip) {
             Import-Pester
             $config = New-PesterConfiguration
-            $config.Run.Path = @(Get-ChildItem (Join-Path $Root 'tests/Pester') -Filter "$PesterFilter.Tests.ps1" | ForEach-Object FullName)
+            $config.Run.Path = @(Get-ChildItem (Join-Path $Root 'tests/Pester') -Filter '*.Tests.ps1' |
+                    Where-Object { $name = $_.Name; @($PesterFilter | Where-Object { $name -like "$_.Tests.ps1" }).Count -gt 0 } | ForEach-Object FullName)
+            if ($config.Run.Path.Value.Count -eq 0) { throw "No Pester file matches -PesterFilter $($PesterFilter -join ', ')." }
             $config.Run.PassThru = $true
             $config.Output.Verbosity = 'Detailed'
             $config.TestResult.Enabled = $true
