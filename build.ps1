@@ -41,21 +41,10 @@ function Invoke-Native {
 }
 
 function Install-MachinePackages {
-    # What the tests, demo and benchmarks need from Debian, installed only when missing.
-    $wanted = [ordered]@{ lbzip2 = 'lbzip2'; bzip2 = 'bzip2'; pbzip2 = 'pbzip2'; rclone = 'rclone'; psql = 'postgresql-client'; 'docker-compose' = 'docker-compose'; node = 'nodejs'; npm = 'npm' }
-    $missing = @($wanted.Keys | Where-Object { -not (Get-Command $_ -ErrorAction SilentlyContinue) } | ForEach-Object { $wanted[$_] })
-    if (-not (Test-Path '/usr/lib/postgresql/15/bin/initdb')) { $missing += 'postgresql-15' }
-    if (-not (Test-Path '/usr/bin/time')) { $missing += 'time' }   # GNU time: the benchmarks' peak memory of the anchors
-    if ($missing.Count -eq 0) { return }
-    if (-not $IsLinux -or -not (Get-Command apt-get -ErrorAction SilentlyContinue)) {
-        throw "Missing tools: $($missing -join ', '). Install them with your package manager."
-    }
-    Write-Host "Installing $($missing -join ', ') from Debian's packages"
-    $sudo = if ((id -u) -eq '0') { @() } else { @('sudo') }
-    & @sudo apt-get update -qq | Out-Null
-    $env:DEBIAN_FRONTEND = 'noninteractive'
-    & @sudo apt-get install -y -qq --no-install-recommends @missing | Out-Null
-    if ($LASTEXITCODE -ne 0) { throw "apt-get install $($missing -join ' ') failed" }
+    # What the tests, demo and benchmarks need from Debian (the one list: tools/machine-packages.psd1),
+    # installed only when missing: as root directly, otherwise through sudo.
+    Import-Module (Join-Path $Root 'tools/MachinePackages.psm1') -Force
+    Install-MachinePackage
 }
 
 function Build-Module {
