@@ -1,7 +1,7 @@
 #!/usr/bin/env pwsh
 <#
 .SYNOPSIS
-The one entry point: build, test, demo, bench.
+The one entry point: build, test, demo, bench, package.
 
 .EXAMPLE
 dotnet tool restore && dotnet pwsh ./build.ps1 test
@@ -9,7 +9,7 @@ dotnet tool restore && dotnet pwsh ./build.ps1 test
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'bench', 'clean')]
+    [ValidateSet('build', 'test', 'demo', 'bench', 'package', 'clean')]
     [string] $Task = 'build',
 
     [ValidateSet('Debug', 'Release')]
@@ -31,6 +31,7 @@ $Root = $PSScriptRoot
 $Out = Join-Path $Root 'out'
 $ModuleOut = Join-Path $Out 'BulkData'
 $TestKitOut = Join-Path $Out 'testkit'
+$PackageOut = Join-Path $Out 'package'
 $PesterVersion = '5.7.1'
 
 function Invoke-Native {
@@ -58,6 +59,18 @@ function Build-Module {
     Write-Host "Module: $ModuleOut"
 }
 
+function New-ModulePackage {
+    # BulkData.<version>.nupkg from the module folder, for Install-PSResource / Save-PSResource from a repository.
+    $version = (Import-PowerShellDataFile (Join-Path $ModuleOut 'BulkData.psd1')).ModuleVersion
+    if (Test-Path $PackageOut) { Remove-Item -Recurse -Force $PackageOut }
+    New-Item -ItemType Directory -Force -Path $PackageOut | Out-Null
+    Compress-PSResource -Path $ModuleOut -DestinationPath $PackageOut
+    $nupkg = Join-Path $PackageOut "BulkData.$version.nupkg"
+    if (-not (Test-Path $nupkg)) { throw "Compress-PSResource did not write $nupkg." }
+    Write-Host "Package: $nupkg"
+    $nupkg
+}
+
 function Import-Pester {
     $nugetRoot = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
     $psd1 = Join-Path $nugetRoot "pester/$PesterVersion/tools/Pester.psd1"
@@ -68,6 +81,7 @@ function Import-Pester {
 function Invoke-Tests {
     Install-MachinePackages
     Build-Module
+    $nupkg = New-ModulePackage
     Import-Module (Join-Path $Root 'tests/TestServices.psm1') -Force
     $summary = [System.Collections.Generic.List[string]]::new()
     $totals = @{ Passed = 0; Failed = 0; Skipped = 0 }
@@ -76,6 +90,7 @@ function Invoke-Tests {
         $env:BULKDATA_MODULE = Join-Path $ModuleOut 'BulkData.psd1'
         $env:BULKDATA_TESTKIT = Join-Path $TestKitOut 'BulkData.TestKit.dll'
         $env:BULKDATA_REPO = $Root
+        $env:BULKDATA_PACKAGE = $nupkg
 
         if ('xunit' -notin $Skip) {
             $trxDir = Join-Path $Out 'test-results'
@@ -138,6 +153,10 @@ switch ($Task) {
         Install-MachinePackages
         Build-Module
         & (Join-Path $Root 'bench/run.ps1') -ModulePath (Join-Path $ModuleOut 'BulkData.psd1') -TestKit (Join-Path $TestKitOut 'BulkData.TestKit.dll')
+    }
+    'package' {
+        Build-Module
+        New-ModulePackage | Out-Null
     }
     'clean' { Remove-Item -Recurse -Force $Out -ErrorAction SilentlyContinue }
 }

@@ -51,6 +51,7 @@ foreach ($d in Get-ChildItem -Directory $PublishPath) {
 }
 
 Copy-Item -Recurse -Force (Join-Path $ModuleSource '*') $Destination
+Copy-Item (Join-Path $Root 'LICENSE') $Destination   # the package carries its license
 
 # ReleaseNotes: the CHANGELOG.md section of this version.
 $manifestPath = Join-Path $Destination 'BulkData.psd1'
