@@ -23,9 +23,11 @@ function Invoke-BulkDataRunbook {
         [string] $ProjectName,
 
         # Services left running while the import runs. Default: cl-postgresql, cl-bulk-data.
+        [ArgumentCompleter([BulkData.Cmdlets.ComposeServiceCompleter])]
         [string[]] $Keep = @('cl-postgresql', 'cl-bulk-data'),
 
         # Exactly the services to stop, instead of every running one but -Keep.
+        [ArgumentCompleter([BulkData.Cmdlets.ComposeServiceCompleter])]
         [string[]] $Service,
 
         # The docker program.
