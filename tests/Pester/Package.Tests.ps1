@@ -24,7 +24,8 @@ BeforeAll {
     function Invoke-Sandboxed([string] $Script) {
         # A PowerShell whose home (and so PSResourceGet's repositories and CurrentUser modules) is in $work.
         $home_ = Join-Path $work 'home'
-        New-Item -ItemType Directory -Force -Path $home_ | Out-Null
+        # .NET gives no application-data folder that does not exist (PSResourceGet would then write to the current folder).
+        New-Item -ItemType Directory -Force -Path $home_, (Join-Path $home_ '.local/share'), (Join-Path $home_ '.config'), (Join-Path $home_ '.cache') | Out-Null
         $saved = @{ HOME = $env:HOME; XDG_DATA_HOME = $env:XDG_DATA_HOME; XDG_CONFIG_HOME = $env:XDG_CONFIG_HOME; XDG_CACHE_HOME = $env:XDG_CACHE_HOME; PSModulePath = $env:PSModulePath }
         $env:HOME = $home_; $env:XDG_DATA_HOME = Join-Path $home_ '.local/share'; $env:XDG_CONFIG_HOME = Join-Path $home_ '.config'; $env:XDG_CACHE_HOME = Join-Path $home_ '.cache'
         Remove-Item Env:PSModulePath   # the child computes its own, from its home
@@ -103,6 +104,9 @@ Import-Module BulkData
         $r.Text | Should -Match 'commands=8'
         $r.Text | Should -Match 'entries=([1-9]\d*)'
         $r.Text | Should -Match 'syntax=1'
+        # The repository was registered in the temporary home, nowhere else.
+        Join-Path $home_ '.local/share/PSResourceGet/PSResourceRepository.xml' | Should -FileContentMatch 'BulkDataLocal'
+        Join-Path (Get-Location) 'PSResourceGet' | Should -Not -Exist
         # The saved copy is a complete module too: a cmdlet runs from it.
         $manifest = Join-Path $saved "BulkData/$Version/BulkData.psd1"
         $manifest | Should -Exist
