@@ -1,7 +1,7 @@
 #!/usr/bin/env pwsh
 <#
 .SYNOPSIS
-The one entry point: build, test, demo, bench.
+The one entry point: build, test, demo, bench, package.
 
 .EXAMPLE
 dotnet tool restore && dotnet pwsh ./build.ps1 test
@@ -9,14 +9,14 @@ dotnet tool restore && dotnet pwsh ./build.ps1 test
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'bench', 'clean')]
+    [ValidateSet('build', 'test', 'demo', 'bench', 'package', 'clean')]
     [string] $Task = 'build',
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
-    # Pester: run only the files matching this filter (for example 'Get-BulkManifest').
-    [string] $PesterFilter = '*',
+    # Pester: run only the files whose name (without .Tests.ps1) matches one of these wildcards (for example 'Get-BulkManifest').
+    [string[]] $PesterFilter = '*',
 
     # Skip a suite: 'xunit' or 'pester'.
     [string[]] $Skip = @()
@@ -24,10 +24,14 @@ param(
 
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
+# From a shell (pwsh -File) a list arrives as one comma-separated word: Help,Runbook.
+$PesterFilter = @($PesterFilter -split ',' | Where-Object { $_ })
+$Skip = @($Skip -split ',' | Where-Object { $_ })
 $Root = $PSScriptRoot
 $Out = Join-Path $Root 'out'
 $ModuleOut = Join-Path $Out 'BulkData'
 $TestKitOut = Join-Path $Out 'testkit'
+$PackageOut = Join-Path $Out 'package'
 $PesterVersion = '5.7.1'
 
 function Invoke-Native {
@@ -38,33 +42,33 @@ function Invoke-Native {
 }
 
 function Install-MachinePackages {
-    # What the tests, demo and benchmarks need from Debian, installed only when missing.
-    $wanted = [ordered]@{ lbzip2 = 'lbzip2'; bzip2 = 'bzip2'; pbzip2 = 'pbzip2'; rclone = 'rclone'; psql = 'postgresql-client'; 'docker-compose' = 'docker-compose'; node = 'nodejs'; npm = 'npm' }
-    $missing = @($wanted.Keys | Where-Object { -not (Get-Command $_ -ErrorAction SilentlyContinue) } | ForEach-Object { $wanted[$_] })
-    if (-not (Test-Path '/usr/lib/postgresql/15/bin/initdb')) { $missing += 'postgresql-15' }
-    if (-not (Test-Path '/usr/bin/time')) { $missing += 'time' }   # GNU time: the benchmarks' peak memory of the anchors
-    if ($missing.Count -eq 0) { return }
-    if (-not $IsLinux -or -not (Get-Command apt-get -ErrorAction SilentlyContinue)) {
-        throw "Missing tools: $($missing -join ', '). Install them with your package manager."
-    }
-    Write-Host "Installing $($missing -join ', ') from Debian's packages"
-    $sudo = if ((id -u) -eq '0') { @() } else { @('sudo') }
-    & @sudo apt-get update -qq | Out-Null
-    $env:DEBIAN_FRONTEND = 'noninteractive'
-    & @sudo apt-get install -y -qq --no-install-recommends @missing | Out-Null
-    if ($LASTEXITCODE -ne 0) { throw "apt-get install $($missing -join ' ') failed" }
+    # What the tests, demo and benchmarks need from Debian (the one list: tools/machine-packages.psd1),
+    # installed only when missing: as root directly, otherwise through sudo.
+    Import-Module (Join-Path $Root 'tools/MachinePackages.psm1') -Force
+    Install-MachinePackage
 }
 
 function Build-Module {
     Invoke-Native dotnet build (Join-Path $Root 'BulkData.sln') -c $Configuration --nologo --verbosity quiet '-clp:ErrorsOnly'
-    if (Test-Path $ModuleOut) { Remove-Item -Recurse -Force $ModuleOut }
-    Invoke-Native dotnet publish (Join-Path $Root 'src/BulkData.Cmdlets/BulkData.Cmdlets.csproj') -c $Configuration --no-build --nologo --verbosity quiet -o $ModuleOut
-    Get-ChildItem $ModuleOut -Filter '*.pdb' | Remove-Item
-    Remove-Item (Join-Path $ModuleOut 'BulkData.Cmdlets.deps.json') -ErrorAction SilentlyContinue
-    Copy-Item -Recurse -Force (Join-Path $Root 'module/BulkData/*') $ModuleOut
-    & (Join-Path $Root 'tools/New-CmdletHelp.ps1') -HelpSource (Join-Path $Root 'module/help') -Destination (Join-Path $ModuleOut 'en-US/BulkData.Cmdlets.dll-Help.xml')
+    $publish = Join-Path $Out 'publish/BulkData.Cmdlets'
+    if (Test-Path $publish) { Remove-Item -Recurse -Force $publish }
+    Invoke-Native dotnet publish (Join-Path $Root 'src/BulkData.Cmdlets/BulkData.Cmdlets.csproj') -c $Configuration --no-build --nologo --verbosity quiet -o $publish
+    # The module folder: cmdlets and loader at the top, the engine and its dependencies in dependencies/, help.
+    & (Join-Path $Root 'tools/New-ModuleLayout.ps1') -PublishPath $publish -Destination $ModuleOut -Root $Root
     Invoke-Native dotnet publish (Join-Path $Root 'tests/BulkData.TestKit/BulkData.TestKit.csproj') -c $Configuration --no-build --nologo --verbosity quiet -o $TestKitOut
     Write-Host "Module: $ModuleOut"
+}
+
+function New-ModulePackage {
+    # BulkData.<version>.nupkg from the module folder, for Install-PSResource / Save-PSResource from a repository.
+    $version = (Import-PowerShellDataFile (Join-Path $ModuleOut 'BulkData.psd1')).ModuleVersion
+    if (Test-Path $PackageOut) { Remove-Item -Recurse -Force $PackageOut }
+    New-Item -ItemType Directory -Force -Path $PackageOut | Out-Null
+    Compress-PSResource -Path $ModuleOut -DestinationPath $PackageOut
+    $nupkg = Join-Path $PackageOut "BulkData.$version.nupkg"
+    if (-not (Test-Path $nupkg)) { throw "Compress-PSResource did not write $nupkg." }
+    Write-Host "Package: $nupkg"
+    $nupkg
 }
 
 function Import-Pester {
@@ -77,6 +81,7 @@ function Import-Pester {
 function Invoke-Tests {
     Install-MachinePackages
     Build-Module
+    $nupkg = New-ModulePackage
     Import-Module (Join-Path $Root 'tests/TestServices.psm1') -Force
     $summary = [System.Collections.Generic.List[string]]::new()
     $totals = @{ Passed = 0; Failed = 0; Skipped = 0 }
@@ -85,6 +90,7 @@ function Invoke-Tests {
         $env:BULKDATA_MODULE = Join-Path $ModuleOut 'BulkData.psd1'
         $env:BULKDATA_TESTKIT = Join-Path $TestKitOut 'BulkData.TestKit.dll'
         $env:BULKDATA_REPO = $Root
+        $env:BULKDATA_PACKAGE = $nupkg
 
         if ('xunit' -notin $Skip) {
             $trxDir = Join-Path $Out 'test-results'
@@ -104,7 +110,9 @@ function Invoke-Tests {
         if ('pester' -notin $Skip) {
             Import-Pester
             $config = New-PesterConfiguration
-            $config.Run.Path = @(Get-ChildItem (Join-Path $Root 'tests/Pester') -Filter "$PesterFilter.Tests.ps1" | ForEach-Object FullName)
+            $config.Run.Path = @(Get-ChildItem (Join-Path $Root 'tests/Pester') -Filter '*.Tests.ps1' |
+                    Where-Object { $name = $_.Name; @($PesterFilter | Where-Object { $name -like "$_.Tests.ps1" }).Count -gt 0 } | ForEach-Object FullName)
+            if ($config.Run.Path.Value.Count -eq 0) { throw "No Pester file matches -PesterFilter $($PesterFilter -join ', ')." }
             $config.Run.PassThru = $true
             $config.Output.Verbosity = 'Detailed'
             $config.TestResult.Enabled = $true
@@ -145,6 +153,10 @@ switch ($Task) {
         Install-MachinePackages
         Build-Module
         & (Join-Path $Root 'bench/run.ps1') -ModulePath (Join-Path $ModuleOut 'BulkData.psd1') -TestKit (Join-Path $TestKitOut 'BulkData.TestKit.dll')
+    }
+    'package' {
+        Build-Module
+        New-ModulePackage | Out-Null
     }
     'clean' { Remove-Item -Recurse -Force $Out -ErrorAction SilentlyContinue }
 }

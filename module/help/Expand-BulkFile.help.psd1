@@ -35,6 +35,8 @@ Start-BulkFetch and Invoke-BulkImport. Progress is reported by compressed bytes.
     }
     Inputs      = @('BulkData.Engine.Transfer.BulkFile', 'System.String')
     Outputs     = @('BulkData.Engine.Transfer.BulkFile')
+    Links       = @('about_BulkData', 'Start-BulkFetch', 'Invoke-BulkImport')
+    Online      = 'README.md#expand-bulkfile'
     Examples    = @(
         @{
             Title   = 'Fetch and expand the newest dump'

@@ -33,6 +33,8 @@ denied and an empty listing each end in a clear error that names the bucket and 
     }
     Inputs      = @('None')
     Outputs     = @('BulkData.Engine.Manifest.ManifestEntry')
+    Links       = @('about_BulkData', 'Test-BulkDiskSpace', 'Start-BulkFetch', 'Invoke-BulkDataRunbook')
+    Online      = 'README.md#get-bulkmanifest'
     Examples    = @(
         @{
             Title   = 'The newest CourtListener dump'

@@ -51,6 +51,8 @@ errors.
     }
     Inputs      = @('BulkData.Engine.Transfer.BulkFile', 'System.IO.FileInfo', 'System.String')
     Outputs     = @('BulkData.Engine.Import.ImportResult', 'BulkData.Engine.Import.ImportPlanStep', 'BulkData.Engine.Import.ImportVerification')
+    Links       = @('about_BulkData', 'Start-BulkFetch', 'Expand-BulkFile', 'Stop-NonEssentialService', 'Invoke-BulkDataRunbook')
+    Online      = 'README.md#invoke-bulkimport'
     Examples    = @(
         @{
             Title   = 'Fetch and import the newest dump'

@@ -52,6 +52,8 @@ and time left, and a child bar per active transfer; -Verbose logs each change of
     }
     Inputs      = @('BulkData.Engine.Manifest.ManifestEntry')
     Outputs     = @('BulkData.Engine.Transfer.BulkFile')
+    Links       = @('about_BulkData', 'Get-BulkManifest', 'Test-BulkDiskSpace', 'Expand-BulkFile', 'Invoke-BulkImport')
+    Online      = 'README.md#start-bulkfetch'
     Examples    = @(
         @{
             Title   = 'Fetch the newest dump'

@@ -12,6 +12,8 @@ Writes one ServiceState (Project, Service, StateBefore, StateAfter) per service 
 and -Confirm.
 '@
     Parameters  = @{
+        WhatIf           = 'Shows which services would be started, without starting them.'
+        Confirm          = 'Asks before starting each service.'
         Service          = 'The services to start. Bound from the Service property of piped ServiceState objects.'
         ProjectName      = 'The compose project name (docker compose -p). Bound from the Project property of piped objects. Default: compose''s own.'
         ProjectDirectory = 'The compose project directory (docker compose --project-directory). Bound from piped objects. Default: compose''s own.'
@@ -20,6 +22,8 @@ and -Confirm.
     }
     Inputs      = @('BulkData.Engine.Services.ServiceState')
     Outputs     = @('BulkData.Engine.Services.ServiceState')
+    Links       = @('about_BulkData', 'Stop-NonEssentialService', 'Invoke-BulkDataRunbook')
+    Online      = 'README.md#start-nonessentialservice'
     Examples    = @(
         @{
             Title   = 'Start again what was stopped'

@@ -19,6 +19,8 @@ Remember the compose trap: "docker compose run" starts a service's dependencies 
 service with "docker compose run --rm --no-deps cl-bulk-data ...".
 '@
     Parameters  = @{
+        WhatIf           = 'Lists the services that would be stopped, without stopping them.'
+        Confirm          = 'Asks before stopping each service.'
         ProjectDirectory = 'The compose project directory (docker compose --project-directory). Default: compose''s own (the folder of the first compose file).'
         ComposeFile      = 'One or more compose files (docker compose -f), in order, e.g. docker-compose.yml and docker-compose.bulk-data.yml. Default: compose''s own (compose.yaml or docker-compose.yml in the current location).'
         ProjectName      = 'The compose project name (docker compose -p). Default: compose''s own (the file''s name: or the project folder''s name).'
@@ -29,6 +31,8 @@ service with "docker compose run --rm --no-deps cl-bulk-data ...".
     }
     Inputs      = @()
     Outputs     = @('BulkData.Engine.Services.ServiceState')
+    Links       = @('about_BulkData', 'Start-NonEssentialService', 'Invoke-BulkImport', 'Invoke-BulkDataRunbook')
+    Online      = 'README.md#stop-nonessentialservice'
     Examples    = @(
         @{
             Title   = 'Stop everything but the database and the bulk-data service'

@@ -22,6 +22,8 @@ with -Quiet only $true or $false.
     }
     Inputs      = @('BulkData.Engine.Manifest.ManifestEntry')
     Outputs     = @('BulkData.Engine.Transfer.DiskSpaceReport', 'System.Boolean')
+    Links       = @('about_BulkData', 'Get-BulkManifest', 'Start-BulkFetch')
+    Online      = 'README.md#test-bulkdiskspace'
     Examples    = @(
         @{
             Title   = 'Room for the newest dump'

@@ -33,11 +33,13 @@ public sealed class GetBulkManifestCommand : BulkCmdlet
     [Parameter(Position = 0)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(DatasetCompleter))]
     public string[]? Dataset { get; set; }
 
     [Parameter]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(DatasetCompleter))]
     public string[]? ExcludeDataset { get; set; }
 
     [Parameter]

@@ -13,6 +13,7 @@ public sealed class StartNonEssentialServiceCommand : BulkCmdlet
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ComposeServiceCompleter))]
     public string[] Service { get; set; } = Array.Empty<string>();
 
     [Parameter(ValueFromPipelineByPropertyName = true)]

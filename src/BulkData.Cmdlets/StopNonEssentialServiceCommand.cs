@@ -23,10 +23,12 @@ public sealed class StopNonEssentialServiceCommand : BulkCmdlet
 
     [Parameter(ParameterSetName = "Keep")]
     [AllowEmptyCollection]
+    [ArgumentCompleter(typeof(ComposeServiceCompleter))]
     public string[] Keep { get; set; } = NonEssentialServices.DefaultKeep.ToArray();
 
     [Parameter(ParameterSetName = "Service", Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ComposeServiceCompleter))]
     public string[] Service { get; set; } = Array.Empty<string>();
 
     [Parameter]

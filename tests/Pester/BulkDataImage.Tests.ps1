@@ -86,12 +86,12 @@ Describe 'docker/bulk-data/Dockerfile' {
 
     It 'builds the module from paths that exist' {
         $run = ($Instructions | Where-Object { $_ -match 'dotnet publish' }) -join ' '
-        foreach ($path in 'src/BulkData.Cmdlets/BulkData.Cmdlets.csproj', 'module/BulkData', 'module/help', 'tools/New-CmdletHelp.ps1') {
+        foreach ($path in 'src/BulkData.Cmdlets/BulkData.Cmdlets.csproj', 'tools/New-ModuleLayout.ps1', 'module/BulkData', 'module/help', 'tools/New-CmdletHelp.ps1') {
             $run | Should -Match ([regex]::Escape($path))
             Test-Path (Join-Path $RepoRoot $path) | Should -BeTrue -Because $path
         }
         Test-Path (Join-Path $RepoRoot 'module/BulkData/BulkData.psd1') | Should -BeTrue
-        Test-Path (Join-Path $RepoRoot 'module/BulkData/Invoke-BulkDataRunbook.ps1') | Should -BeTrue
+        Test-Path (Join-Path $RepoRoot 'module/BulkData/BulkData.Runbook.psm1') | Should -BeTrue   # Invoke-BulkDataRunbook
     }
 
     It 'installs the module on PSModulePath, imports it by default, and copies both entrypoints to /workspace' {

@@ -96,6 +96,80 @@ Describe 'Help of <Name>' -ForEach $script:cases {
         $undescribed | Should -BeNullOrEmpty
     }
 
+    It 'shows SYNTAX for every parameter set, each parameter Required and Position as in that set' {
+        $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters | Where-Object { $_ -notin 'WhatIf', 'Confirm' }
+        $items = @($help.syntax.syntaxItem)
+        $items.Count | Should -Be @($cmd.ParameterSets).Count
+        ($help | Out-String -Width 200) | Should -Match ("(?m)^SYNTAX\s*\r?\n\s+" + [regex]::Escape($Name) + ' ')
+        foreach ($set in $cmd.ParameterSets) {
+            $params = @($set.Parameters | Where-Object Name -NotIn $common)
+            $names = ($params.Name | Sort-Object) -join ','
+            $item = $items | Where-Object { ((@($_.parameter) | ForEach-Object { $_.name }) | Sort-Object) -join ',' -eq $names }
+            $item | Should -Not -BeNullOrEmpty -Because "parameter set $($set.Name) ($names) needs a syntax item"
+            foreach ($p in $params) {
+                $hp = @($item)[0].parameter | Where-Object name -EQ $p.Name
+                $hp.required | Should -Be $p.IsMandatory.ToString().ToLowerInvariant() -Because "-$($p.Name) in set $($set.Name)"
+                $hp.position | Should -Be $(if ($p.Position -lt 0) { 'named' } else { "$($p.Position)" }) -Because "-$($p.Name) in set $($set.Name)"
+            }
+        }
+    }
+
+    It 'gives every parameter its Required, Position, pipeline input, default, aliases, wildcards and type as the command has them' {
+        $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters | Where-Object { $_ -notin 'WhatIf', 'Confirm' }
+        $instance = if ($cmd -is [System.Management.Automation.CmdletInfo]) { [Activator]::CreateInstance($cmd.ImplementingType) }
+        $paramBlock = if ($cmd -is [System.Management.Automation.FunctionInfo]) { $cmd.ScriptBlock.Ast.Body.ParamBlock.Parameters }
+        foreach ($meta in $cmd.Parameters.Values | Where-Object Name -NotIn $common) {
+            $because = "-$($meta.Name) of $Name"
+            $hp = $help.parameters.parameter | Where-Object name -EQ $meta.Name
+            $hp | Should -Not -BeNullOrEmpty -Because $because
+            $sets = @($meta.ParameterSets.GetEnumerator() | Sort-Object Key)
+            $req = @($sets | ForEach-Object { $_.Value.IsMandatory.ToString().ToLowerInvariant() })
+            $pos = @($sets | ForEach-Object { if ($_.Value.Position -lt 0) { 'named' } else { "$($_.Value.Position)" } })
+            $expectRequired = if (@($req | Sort-Object -Unique).Count -eq 1) { $req[0] } else { (0..($sets.Count - 1) | ForEach-Object { "$($req[$_]) ($($sets[$_].Key))" }) -join ', ' }
+            $expectPosition = if (@($pos | Sort-Object -Unique).Count -eq 1) { $pos[0] } else { (0..($sets.Count - 1) | ForEach-Object { "$($pos[$_]) ($($sets[$_].Key))" }) -join ', ' }
+            "$($hp.required)" | Should -Be $expectRequired -Because $because
+            "$($hp.position)" | Should -Be $expectPosition -Because $because
+            $kinds = @(if ($sets.Value.ValueFromPipeline -contains $true) { 'ByValue' }; if ($sets.Value.ValueFromPipelineByPropertyName -contains $true) { 'ByPropertyName' })
+            "$($hp.pipelineInput)" | Should -Be $(if ($kinds) { "True ($($kinds -join ', '))" } else { 'False' }) -Because $because
+            "$($hp.aliases)" | Should -Be $(if ($meta.Aliases.Count) { $meta.Aliases -join ', ' } else { 'none' }) -Because $because
+            $wild = @($meta.Attributes | Where-Object { $_ -is [System.Management.Automation.SupportsWildcardsAttribute] }).Count -gt 0
+            "$($hp.globbing)" | Should -Be $wild.ToString().ToLowerInvariant() -Because $because
+            $hp.type.name | Should -Be $meta.ParameterType.FullName -Because $because
+            # The default: what a new instance of the cmdlet holds, or the function's param block default.
+            # (WhatIf and Confirm are the engine's, not the command's: a switch that is off.)
+            $prop = if ($instance) { $cmd.ImplementingType.GetProperties() | Where-Object { $_.Name -eq $meta.Name -and $_.IsDefined([System.Management.Automation.ParameterAttribute], $true) } | Select-Object -First 1 }
+            $ast = if ($paramBlock) { $paramBlock | Where-Object { $_.Name.VariablePath.UserPath -eq $meta.Name } }
+            $value = if ($prop) { $prop.GetValue($instance) }
+                elseif ($ast -and $ast.DefaultValue) { $ast.DefaultValue.SafeGetValue() }
+                elseif ($meta.SwitchParameter) { $false }
+                else { $null }
+            $expectDefault = if ($null -eq $value -or "$value" -eq '') { 'None' }
+                elseif ($value -is [System.Management.Automation.SwitchParameter] -or $value -is [bool]) { ([bool]$value).ToString() }
+                elseif ($value -is [array]) { if ($value.Count) { ($value | ForEach-Object { [Convert]::ToString($_, [cultureinfo]::InvariantCulture) }) -join ', ' } else { 'None' } }
+                else { [Convert]::ToString($value, [cultureinfo]::InvariantCulture) }
+            "$($hp.defaultValue)".Trim() | Should -Be $expectDefault -Because $because
+        }
+    }
+
+    It 'links to its online page at the project''s address (the page and anchor exist) and to related commands and topics' {
+        $projectUri = (Get-Module BulkData).PrivateData.PSData.ProjectUri.ToString().TrimEnd('/')
+        $links = @($help.relatedLinks.navigationLink)
+        $links.Count | Should -BeGreaterOrEqual 3
+        $links[0].linkText | Should -Be 'Online Version:'
+        $links[0].uri | Should -BeLike "$projectUri/blob/main/*#*"
+        $page, $anchor = $links[0].uri.Substring("$projectUri/blob/main/".Length) -split '#', 2
+        $file = Join-Path $RepoRoot $page
+        $file | Should -Exist
+        # GitHub's anchor of a heading: lower case, spaces to '-', punctuation other than '-' and '_' dropped.
+        $slugs = @(Get-Content $file | Where-Object { $_ -match '^#+\s' } | ForEach-Object { (($_ -replace '^#+\s+', '').ToLowerInvariant() -replace '[^\w\- ]', '') -replace ' ', '-' })
+        $slugs | Should -Contain $anchor
+        foreach ($l in $links | Select-Object -Skip 1) {
+            { Get-Help $l.linkText -ErrorAction Stop | Out-Null } | Should -Not -Throw -Because "$Name links to $($l.linkText)"
+            if ($l.linkText -notlike 'about_*') { (Get-Command $l.linkText).Module.Name | Should -Be 'BulkData' }
+        }
+        @($links.linkText) | Should -Contain 'about_BulkData'
+    }
+
     It 'has at least two examples' {
         @($help.examples.example).Count | Should -BeGreaterOrEqual 2
         $Examples.Count | Should -BeGreaterOrEqual 2
@@ -112,5 +186,21 @@ Describe 'Help of <Name>' -ForEach $script:cases {
             Set-ItResult -Skipped -Because 'Invoke-BulkImport is not in this build of the module yet'; return
         }
         { Invoke-HelpExample $Code } | Should -Not -Throw
+    }
+}
+
+Describe 'about_BulkData' {
+    It 'covers the pipeline, the runbook, the dialects, resume and troubleshooting, and names every command' {
+        $text = Get-Help about_BulkData | Out-String
+        foreach ($section in 'THE PIPELINE', 'THE RUNBOOK', 'THE DIALECTS', 'RESUME', 'TROUBLESHOOTING', 'SEE ALSO') { $text | Should -Match "(?m)^$section" }
+        foreach ($c in Get-Command -Module BulkData) { $text | Should -Match ([regex]::Escape($c.Name)) }
+        $text | Should -Match "ESCAPE '\\'"
+    }
+
+    It 'Start-BulkFetch -Destination: mandatory at position 0 (it showed Required blank and Position Named)' {
+        $p = Get-Help Start-BulkFetch -Parameter Destination
+        $p.required | Should -Be 'true'
+        $p.position | Should -Be '0'
+        (Get-Help Start-BulkFetch | Out-String -Width 300) | Should -Match 'Start-BulkFetch \[-Destination\] <String> -InputObject <ManifestEntry\[\]>'
     }
 }

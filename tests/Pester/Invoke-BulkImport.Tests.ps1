@@ -2,7 +2,7 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     # The module's own Npgsql, to read the databases in the checks.
-    Add-Type -Path (Join-Path (Split-Path $script:ModulePath) 'Npgsql.dll')
+    Add-Type -Path (Join-Path (Split-Path $script:ModulePath) 'dependencies/Npgsql.dll')
     $script:Builder = [Npgsql.NpgsqlConnectionStringBuilder]::new($script:PgConnectionString)
     $script:Password = $script:Builder.Password
     $script:Created = [System.Collections.Generic.List[string]]::new()

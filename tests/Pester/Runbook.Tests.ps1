@@ -1,10 +1,10 @@
-# Invoke-BulkDataRunbook.ps1: the service steps, the compose trap, -WhatIf and the restart after a failure,
+# Invoke-BulkDataRunbook (the module's exported runbook command): the service steps, the compose trap, -WhatIf and the restart after a failure,
 # against the stand-in docker program. (The fetch and import steps with real data are covered by the
 # end-to-end run; here the import runs through the stand-in's `compose run` or an -ImportScript.)
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     . (Join-Path $PSScriptRoot 'DockerStandIn.ps1')
-    $script:Runbook = Join-Path (Split-Path -Parent $script:ModulePath) 'Invoke-BulkDataRunbook.ps1'
+    $script:Runbook = 'Invoke-BulkDataRunbook'   # the exported command, called by name
     $script:setup = Start-CourtListenerStandIn
     $script:si = $setup.StandIn
     $script:cl = $setup.Project

@@ -135,7 +135,7 @@ Describe 'Stop-NonEssentialService' {
     It 'formats ServiceState as a table' {
         $stopped = @(Stop-NonEssentialService -Service cl-es -ComposeFile $cl.ComposeFile -DockerPath $si.Docker -Confirm:$false)
         $text = $stopped | Format-Table | Out-String -Width 200
-        $text | Should -Match 'Project\s+Service\s+StateBefore\s+StateAfter\s+Containers'
-        $text | Should -Match 'courtlistener\s+cl-es\s+running\s+exited\s+courtlistener-cl-es-1'
+        $text | Should -Match 'Service\s+StateBefore\s+StateAfter\s+Project\s+Containers'
+        $text | Should -Match 'cl-es\s+running\s+exited\s+courtlistener\s+courtlistener-cl-es-1'
     }
 }
