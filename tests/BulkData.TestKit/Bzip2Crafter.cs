@@ -395,7 +395,7 @@ public static class Bzip2Crafter
 
     private static byte[] UndoMoveToFront(List<ushort> symbols)
     {
-        var list = Enumerable.Range(0, 256).Select(i => (byte)i).ToList();
+        var list = Enumerable.Range(0, 256).Select(i => (byte)i).ToArray();
         var output = new List<byte>(symbols.Count);
         int run = 0, weight = 1;
         foreach (ushort sym in symbols)
@@ -419,8 +419,8 @@ public static class Bzip2Crafter
             }
 
             byte b = list[sym - 1];
-            list.RemoveAt(sym - 1);
-            list.Insert(0, b);
+            Array.Copy(list, 0, list, 1, sym - 1);
+            list[0] = b;
             output.Add(b);
         }
 

@@ -71,7 +71,11 @@ internal sealed class Bzip2Pipeline : IDisposable
     private readonly string _source;
     private readonly int _threads;
     private readonly CancellationTokenSource _cts = new();
-    private readonly BlockingCollection<Job> _ordered;
+    private readonly BlockingCollection<Job> _ordered = new(new ConcurrentQueue<Job>());
+    private readonly object _budgetGate = new();
+    private readonly long _budget;   // compressed bytes (plus a charge per job) between the reader and the orderer
+    private long _inFlight;
+    private bool _readerWaiting;
     private readonly BlockingCollection<Job> _work = new(new ConcurrentQueue<Job>());
     private readonly BlockingCollection<Job> _accepted;
     private readonly Channel<DecodedChunk> _output = Channel.CreateBounded<DecodedChunk>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
@@ -91,9 +95,15 @@ internal sealed class Bzip2Pipeline : IDisposable
         _input = input;
         _source = source;
         _threads = threads <= 0 ? Environment.ProcessorCount : threads;
-        _ordered = new BlockingCollection<Job>(new ConcurrentQueue<Job>(), (_threads * 2) + 2);
+        _budget = BudgetFor(_threads);
         _accepted = new BlockingCollection<Job>(new ConcurrentQueue<Job>(), _threads + 2);
     }
+
+    /// <summary>What each job counts against the budget besides its bytes: its objects and events.</summary>
+    internal const int JobCharge = 1024;
+
+    /// <summary>The compressed bytes (with <see cref="JobCharge"/> per job) the reader may be ahead of the orderer.</summary>
+    internal static long BudgetFor(int threads) => ((threads * 2) + 2) * (long)(1 << 20);
 
     /// <summary>Compressed bytes up to the end of the last block handed out.</summary>
     public long CompressedBytesDelivered => Interlocked.Read(ref _delivered);
@@ -441,6 +451,21 @@ internal sealed class Bzip2Pipeline : IDisposable
             job.Refs = 2;
         }
 
+        // Jobs in flight are bounded by their bytes, not their number: a few real blocks per thread, or many
+        // thousands of the tiny jobs of false magics (handed over in bulk rather than one wake-up each).
+        job.Charge = length + JobCharge;
+        lock (_budgetGate)
+        {
+            while (_inFlight > 0 && _inFlight + job.Charge > _budget)
+            {
+                _readerWaiting = true;
+                Monitor.Wait(_budgetGate, 50);
+                ct.ThrowIfCancellationRequested();
+            }
+
+            _inFlight += job.Charge;
+        }
+
         _ordered.Add(job, ct);
         if (!isEnd)
         {
@@ -592,6 +617,16 @@ internal sealed class Bzip2Pipeline : IDisposable
             if (job.Kind == JobKind.Failure)
             {
                 ExceptionDispatchInfo.Throw(job.Failure!);
+            }
+
+            lock (_budgetGate)
+            {
+                _inFlight -= job.Charge;
+                if (_readerWaiting && _inFlight <= _budget / 2)
+                {
+                    _readerWaiting = false;
+                    Monitor.Pulse(_budgetGate);
+                }
             }
 
             _lookahead.Add(job);
@@ -1051,6 +1086,7 @@ internal sealed class Bzip2Pipeline : IDisposable
         // Who holds it: the orderer (then the deliverer) and, for a block, the decoder thread that takes it.
         public int Refs = 1;
         public int Claim;
+        public long Charge;
 
         // The orderer's verdict, and what the speculative decode found.
         public volatile int Verdict;

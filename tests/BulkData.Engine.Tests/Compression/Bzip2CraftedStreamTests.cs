@@ -57,9 +57,13 @@ public class Bzip2CraftedStreamTests
         Assert.True(stats.SpeculativeDecodes <= stats.Candidates, $"{stats.SpeculativeDecodes} decodes for {stats.Candidates} candidates");
         Assert.True(stats.OrdererDecodes <= blocks, $"{stats.OrdererDecodes} decodes again for {blocks} blocks");
         Assert.True(stats.TransformsDone <= blocks, $"{stats.TransformsDone} speculative transforms for {blocks} blocks");
-        int jobsInFlight = (2 * threads) + 2 + threads + 2;
-        Assert.True(stats.PeakBuffersOutstanding <= (2 * jobsInFlight) + 8, $"{stats.PeakBuffersOutstanding} buffers at once for {threads} threads");
-        Assert.True(stats.PeakBytesOutstanding <= (long)(jobsInFlight + 2) * (2 << 20), $"{stats.PeakBytesOutstanding} bytes at once for {threads} threads");
+        // Jobs between the reader and the orderer are bounded by their bytes, each charged at least
+        // JobCharge; decoded blocks by the decoder threads, the accepted queue and the output channel.
+        long budget = Bzip2Pipeline.BudgetFor(threads);
+        long jobs = budget / Bzip2Pipeline.JobCharge;
+        int outputs = threads + (threads + 2) + 2 + 2;
+        Assert.True(stats.PeakBuffersOutstanding <= jobs + outputs + 16, $"{stats.PeakBuffersOutstanding} buffers at once for {threads} threads (bound {jobs + outputs + 16})");
+        Assert.True(stats.PeakBytesOutstanding <= budget + (jobs * 16) + (outputs * (2L << 20)), $"{stats.PeakBytesOutstanding} bytes at once for {threads} threads");
         Assert.Equal(0, stats.BuffersOutstanding);
     }
 
