@@ -73,8 +73,9 @@ internal sealed class Bzip2Pipeline : IDisposable
     private readonly CancellationTokenSource _cts = new();
     private readonly BlockingCollection<Job> _ordered = new(new ConcurrentQueue<Job>());
     private readonly object _budgetGate = new();
-    private readonly long _budget;   // compressed bytes (plus a charge per job) between the reader and the orderer
-    private long _inFlight;
+    private readonly int _jobLimit;  // jobs between the reader and the orderer, whatever their size
+    private long _inFlight;          // their bytes, each with JobCharge
+    private int _jobsInFlight;
     private bool _readerWaiting;
     private readonly BlockingCollection<Job> _work = new(new ConcurrentQueue<Job>());
     private readonly BlockingCollection<Job> _accepted;
@@ -95,15 +96,18 @@ internal sealed class Bzip2Pipeline : IDisposable
         _input = input;
         _source = source;
         _threads = threads <= 0 ? Environment.ProcessorCount : threads;
-        _budget = BudgetFor(_threads);
+        _jobLimit = (_threads * 2) + 2;
         _accepted = new BlockingCollection<Job>(new ConcurrentQueue<Job>(), _threads + 2);
     }
 
     /// <summary>What each job counts against the budget besides its bytes: its objects and events.</summary>
     internal const int JobCharge = 1024;
 
-    /// <summary>The compressed bytes (with <see cref="JobCharge"/> per job) the reader may be ahead of the orderer.</summary>
-    internal static long BudgetFor(int threads) => ((threads * 2) + 2) * (long)(1 << 20);
+    /// <summary>Past the job limit, the bytes (with <see cref="JobCharge"/> per job) that jobs in flight may still hold.</summary>
+    internal const long SmallJobBudget = 2 << 20;
+
+    /// <summary>The most jobs between the reader and the orderer: 2 per thread + 2, or as many as fit in <see cref="SmallJobBudget"/>.</summary>
+    internal static long JobLimitFor(int threads) => Math.Max((threads * 2) + 2, SmallJobBudget / JobCharge);
 
     /// <summary>Compressed bytes up to the end of the last block handed out.</summary>
     public long CompressedBytesDelivered => Interlocked.Read(ref _delivered);
@@ -451,12 +455,13 @@ internal sealed class Bzip2Pipeline : IDisposable
             job.Refs = 2;
         }
 
-        // Jobs in flight are bounded by their bytes, not their number: a few real blocks per thread, or many
-        // thousands of the tiny jobs of false magics (handed over in bulk rather than one wake-up each).
+        // Jobs in flight: as many as 2 per thread + 2 (a few real blocks per thread), and beyond that only
+        // while their bytes stay within a small budget (the many tiny jobs of false magics, handed over in
+        // bulk rather than one wake-up each).
         job.Charge = length + JobCharge;
         lock (_budgetGate)
         {
-            while (_inFlight > 0 && _inFlight + job.Charge > _budget)
+            while (_jobsInFlight >= _jobLimit && _inFlight + job.Charge > SmallJobBudget)
             {
                 _readerWaiting = true;
                 Monitor.Wait(_budgetGate, 50);
@@ -464,6 +469,7 @@ internal sealed class Bzip2Pipeline : IDisposable
             }
 
             _inFlight += job.Charge;
+            _jobsInFlight++;
         }
 
         _ordered.Add(job, ct);
@@ -622,7 +628,8 @@ internal sealed class Bzip2Pipeline : IDisposable
             lock (_budgetGate)
             {
                 _inFlight -= job.Charge;
-                if (_readerWaiting && _inFlight <= _budget / 2)
+                _jobsInFlight--;
+                if (_readerWaiting && (_jobsInFlight < _jobLimit || _inFlight <= SmallJobBudget / 2))
                 {
                     _readerWaiting = false;
                     Monitor.Pulse(_budgetGate);

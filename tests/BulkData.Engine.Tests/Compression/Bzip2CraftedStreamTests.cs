@@ -59,8 +59,8 @@ public class Bzip2CraftedStreamTests
         Assert.True(stats.TransformsDone <= blocks, $"{stats.TransformsDone} speculative transforms for {blocks} blocks");
         // Jobs between the reader and the orderer are bounded by their bytes, each charged at least
         // JobCharge; decoded blocks by the decoder threads, the accepted queue and the output channel.
-        long budget = Bzip2Pipeline.BudgetFor(threads);
-        long jobs = budget / Bzip2Pipeline.JobCharge;
+        long jobs = Bzip2Pipeline.JobLimitFor(threads);
+        long budget = Bzip2Pipeline.SmallJobBudget + (((threads * 2) + 2) * (long)Bzip2Pipeline.MaxBlockSpan);
         int outputs = threads + (threads + 2) + 2 + 2;
         Assert.True(stats.PeakBuffersOutstanding <= jobs + outputs + 16, $"{stats.PeakBuffersOutstanding} buffers at once for {threads} threads (bound {jobs + outputs + 16})");
         Assert.True(stats.PeakBytesOutstanding <= budget + (jobs * 16) + (outputs * (2L << 20)), $"{stats.PeakBytesOutstanding} bytes at once for {threads} threads");
