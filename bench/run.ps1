@@ -8,7 +8,9 @@ Each section builds its data once (cached under -WorkDir), then runs ours and th
 run, alternating their order, -Runs times, and prints medians, ratios and the peak memory of the pwsh
 process doing our part. Sections: expand (Expand-BulkFile against lbzip2 -d -n <cores> and bzip2 -d),
 fetch (Start-BulkFetch against rclone copy --transfers 4, bench/fetch.ps1), import (Invoke-BulkImport from
-.csv.bz2 against the publisher's decompress-then-\copy and against lbzip2 -dc | psql \copy, bench/import.ps1).
+.csv.bz2 against the publisher's decompress-then-\copy and against lbzip2 -dc | psql \copy, bench/import.ps1),
+hostile (Expand-BulkFile on crafted .bz2 files full of false block magics, growing sizes, against bzip2 -d:
+time and memory slopes, bench/hostile.ps1).
 
 .EXAMPLE
 dotnet pwsh ./build.ps1 bench
@@ -18,7 +20,7 @@ dotnet pwsh ./bench/run.ps1 -ModulePath out/BulkData/BulkData.psd1 -TestKit out/
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [string] $TestKit,
-    [string[]] $Section = @('expand', 'fetch', 'import'),
+    [string[]] $Section = @('expand', 'fetch', 'import', 'hostile'),
     [ValidateRange(1, 50)] [int] $Runs = 5,
     # Size of the opinions-like CSV, in MB (the issue's reference figures are for 300 MB).
     [ValidateRange(1, 10000)] [int] $SizeMB = 300,
@@ -40,28 +42,6 @@ function Write-Report([string] $line = '') {
 }
 
 . (Join-Path $PSScriptRoot 'Common.ps1')
-
-function Measure-Shell {
-    <# Runs a shell command line; returns wall seconds and the peak resident memory (MB) of the command (GNU time). #>
-    param([string] $CommandLine)
-    $metrics = Join-Path $WorkDir 'time.out'
-    $sw = [Diagnostics.Stopwatch]::StartNew()
-    & /usr/bin/time -o $metrics -f '%M %U %S' sh -c $CommandLine
-    if ($LASTEXITCODE -ne 0) { throw "'$CommandLine' failed with exit code $LASTEXITCODE" }
-    $sw.Stop()
-    $peak, $user, $sys = (Get-Content $metrics | Select-Object -Last 1) -split ' '
-    [pscustomobject]@{ Seconds = $sw.Elapsed.TotalSeconds; CpuSeconds = [double]$user + [double]$sys; PeakMB = [double]$peak / 1024 }
-}
-
-function Invoke-ChildPwsh {
-    <# Runs a script in a fresh pwsh (the module loaded, not timed); returns the JSON it prints last. #>
-    param([string] $Script)
-    $file = Join-Path $WorkDir 'child.ps1'
-    Set-Content -Path $file -Value $Script
-    $out = & ([Environment]::ProcessPath) (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $file
-    if ($LASTEXITCODE -ne 0) { throw "child pwsh failed: $out" }
-    ($out | Select-Object -Last 1) | ConvertFrom-Json
-}
 
 function Get-MachineDescription {
     $cpu = (Get-Content /proc/cpuinfo | Where-Object { $_ -like 'model name*' } | Select-Object -First 1) -replace '^model name\s*:\s*', ''
@@ -184,11 +164,20 @@ function Invoke-ImportBench {
     Write-Report
 }
 
+function Invoke-HostileBench {
+    # Expand-BulkFile on crafted streams full of false block magics, growing sizes, against bzip2 -d (bench/hostile.ps1).
+    $part = Join-Path $WorkDir 'hostile-results.md'
+    & (Join-Path $PSScriptRoot 'hostile.ps1') -ModulePath $ModulePath -TestKit $TestKit -Runs ([math]::Min($Runs, 3)) -WorkDir $WorkDir -ResultsPath $part | Out-Null
+    foreach ($line in Get-Content $part) { $script:Report.Add($line) }
+    Write-Report
+}
+
 # Sections by name, each a function of its own.
 $Sections = [ordered]@{
-    expand = { Invoke-ExpandBench }
-    fetch  = { Invoke-FetchBench }
-    import = { Invoke-ImportBench }
+    expand  = { Invoke-ExpandBench }
+    fetch   = { Invoke-FetchBench }
+    import  = { Invoke-ImportBench }
+    hostile = { Invoke-HostileBench }
 }
 
 Write-Report "## Benchmark run $(Get-Date -AsUTC -Format 'yyyy-MM-dd HH:mm') UTC"

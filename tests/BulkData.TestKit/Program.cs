@@ -14,6 +14,8 @@ using BulkData.TestKit;
 //   put      --endpoint <url> --bucket <b> --key <k> --file <path> [--part-size bytes]
 //   yaml-to-json <file>    prints a YAML file (e.g. `docker-compose config` output) as JSON
 //   docker   compose ...   the stand-in docker program (see DockerStandIn.cs): tests wrap it in a `docker` script
+//   bzip2-craft --kind false-magics --bytes N --out <path> [--seed N]   (a valid .bz2 whose compressed bits spell
+//            the block magics over and over; prints the number of false magics; see Bzip2Crafter.cs)
 //   proxy    --upstream <url or host:port> [--port N] [--reset-after bytes] [--resets N (-1: every connection)]
 //            [--drop-first N] [--rate bytes-per-second] [--log path]   (fault-injecting TCP proxy; prints its port, runs until stdin closes)
 var opts = ParseArgs(args.Skip(1));
@@ -23,6 +25,19 @@ switch (args.FirstOrDefault())
 {
     case "docker":
         return BulkData.TestKit.DockerStandIn.Run(args.Skip(1).ToArray());
+
+    case "bzip2-craft":
+    {
+        if (Get("kind") != "false-magics")
+        {
+            throw new ArgumentException("--kind: only false-magics");
+        }
+
+        byte[] stream = Bzip2Crafter.FalseMagics(int.Parse(Get("bytes"), CultureInfo.InvariantCulture), int.Parse(Get("seed", "1"), CultureInfo.InvariantCulture), out int magics, out _);
+        File.WriteAllBytes(Get("out"), stream);
+        Console.WriteLine(magics.ToString(CultureInfo.InvariantCulture));
+        return 0;
+    }
 
     case "yaml-to-json":
         Console.WriteLine(BulkData.TestKit.DockerStandIn.YamlToJson(File.ReadAllText(args[1])));

@@ -89,17 +89,26 @@ internal sealed unsafe class Bzip2BlockDecoder
     private readonly int[] _base = GC.AllocateArray<int>(MaxGroups * LimitStride, pinned: true);
     private readonly ushort[] _perm = GC.AllocateArray<ushort>(MaxGroups * MaxAlpha, pinned: true);
 
+    // What the symbol phase leaves for Finish.
+    private int _symbols;
+    private int _origPtr;
+    private bool _randomised;
+
     /// <summary>
-    /// Decodes the block whose magic starts <paramref name="firstBit"/> bits into <paramref name="data"/>.
-    /// The expanded bytes go to <paramref name="output"/> (rented from the shared pool; replaced by a larger
-    /// rented array when it is too small).
+    /// The first phase of decoding a block: from its magic, starting <paramref name="firstBit"/> bits into
+    /// <paramref name="data"/>, through the tables and symbols to the end-of-block symbol. On
+    /// <see cref="BlockStatus.Ok"/>, <paramref name="info"/> has the block's end, stored CRC and size, and
+    /// <see cref="Finish"/> turns the symbols into bytes. <paramref name="length"/> bytes of
+    /// <paramref name="data"/> are valid; when they run out, <paramref name="supply"/> (if any) may write more
+    /// into the same array (whose capacity is its length) before the block is reported cut short.
     /// </summary>
-    public BlockStatus Decode(ReadOnlySpan<byte> data, int firstBit, ref byte[] output, out BlockInfo info)
+    public BlockStatus DecodeSymbols(byte[] data, int length, int firstBit, Bzip2ByteSupply? supply, out BlockInfo info)
     {
         info = default;
+        _symbols = -1;
         fixed (byte* d = data)
         {
-            var br = new BitReader(d, data.Length);
+            var br = new BitReader(d, length, supply);
             try
             {
                 if (firstBit > 0)
@@ -107,7 +116,7 @@ internal sealed unsafe class Bzip2BlockDecoder
                     br.Bits(firstBit);
                 }
 
-                return DecodeCore(ref br, d, ref output, ref info);
+                return DecodeCore(ref br, d, ref info);
             }
             catch (NeedMoreDataException)
             {
@@ -121,8 +130,37 @@ internal sealed unsafe class Bzip2BlockDecoder
         }
     }
 
+    /// <summary>
+    /// The second phase, after <see cref="DecodeSymbols"/> returned <see cref="BlockStatus.Ok"/> on this
+    /// instance: the inverse Burrows-Wheeler transform, the de-randomisation of a randomised block, the initial
+    /// run-length coding and the CRC. The bytes go to <paramref name="output"/> (rented from the shared pool
+    /// when null or too small; a smaller array is returned to it).
+    /// </summary>
+    public BlockStatus Finish(ref byte[]? output, ref BlockInfo info)
+    {
+        if (_symbols < 0)
+        {
+            throw new InvalidOperationException("Finish without a decoded block.");
+        }
+
+        int n = _symbols;
+        _symbols = -1;
+        try
+        {
+            int length = InverseTransform(n, _origPtr, _randomised, ref output);
+            info.OutputLength = length;
+            info.ComputedCrc = Bzip2Crc.Compute(new ReadOnlySpan<byte>(output, 0, length));
+            return BlockStatus.Ok;
+        }
+        catch (InvalidBlockException ex)
+        {
+            info.Error = ex.Message;
+            return BlockStatus.Invalid;
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private BlockStatus DecodeCore(ref BitReader br, byte* start, ref byte[] output, ref BlockInfo info)
+    private BlockStatus DecodeCore(ref BitReader br, byte* start, ref BlockInfo info)
     {
         ulong magic = ((ulong)br.Bits(24) << 24) | br.Bits(24);
         if (magic != BlockMagic)
@@ -131,11 +169,10 @@ internal sealed unsafe class Bzip2BlockDecoder
         }
 
         info.StoredCrc = br.Bits(32);
-        if (br.Bits(1) != 0)
-        {
-            throw new InvalidBlockException("randomised block (written by bzip2 0.9.0 or older), which this decoder does not support");
-        }
 
+        // Randomised blocks (written by bzip2 0.9.0 and older for inputs its sort found too repetitive) have
+        // some of their bytes flipped before the transform; Finish flips them back.
+        bool randomised = br.Bits(1) != 0;
         int origPtr = (int)br.Bits(24);
 
         // The byte values in use: a 16-bit map of 16-byte ranges, then 16 bits for each range present.
@@ -237,7 +274,7 @@ internal sealed unsafe class Bzip2BlockDecoder
             }
         }
 
-        int n = DecodeSymbols(ref br, seqToByte, alphaSize, selectorCount);
+        int n = DecodeSymbolStream(ref br, seqToByte, alphaSize, selectorCount);
         info.EndBit = br.ConsumedBits(start);
         info.Symbols = n;
         if (origPtr >= n)
@@ -245,9 +282,9 @@ internal sealed unsafe class Bzip2BlockDecoder
             throw new InvalidBlockException($"BWT origin {origPtr} outside a block of {n} bytes");
         }
 
-        int length = InverseTransform(n, origPtr, ref output);
-        info.OutputLength = length;
-        info.ComputedCrc = Bzip2Crc.Compute(new ReadOnlySpan<byte>(output, 0, length));
+        _symbols = n;
+        _origPtr = origPtr;
+        _randomised = randomised;
         return BlockStatus.Ok;
     }
 
@@ -255,7 +292,7 @@ internal sealed unsafe class Bzip2BlockDecoder
     private void BuildTable(int t, byte* lens, int alphaSize)
     {
         int* count = stackalloc int[MaxCodeLength + 2];
-        int* first = stackalloc int[MaxCodeLength + 2];
+        long* first = stackalloc long[MaxCodeLength + 2];
         int* offset = stackalloc int[MaxCodeLength + 2];
         new Span<int>(count, MaxCodeLength + 2).Clear();
         for (int s = 0; s < alphaSize; s++)
@@ -263,19 +300,19 @@ internal sealed unsafe class Bzip2BlockDecoder
             count[lens[s]]++;
         }
 
-        int code = 0, off = 0;
+        // Canonical codes: by length, then by symbol. bzip2 accepts oversubscribed lengths (more codes than
+        // the bits allow) and decodes them as assigned in that order: the codes of a length that no longer fit
+        // in its bits, and all longer codes, can never be read. So the running code is not checked against
+        // 2^length; only codes that fit are entered in the tables below, and a limit past every 20-bit value
+        // ends the search at the first overfull length.
+        long code = 0;
+        int off = 0;
         for (int l = 1; l <= MaxCodeLength; l++)
         {
             first[l] = code;
             offset[l] = off;
             off += count[l];
-            code += count[l];
-            if (code > (1 << l))
-            {
-                throw new InvalidBlockException("oversubscribed Huffman code");
-            }
-
-            code <<= 1;
+            code = Math.Min(code + count[l], 1L << 40) << 1;
         }
 
         fixed (ushort* permAll = _perm)
@@ -299,8 +336,11 @@ internal sealed unsafe class Bzip2BlockDecoder
             int* bas = baseAll + (t * LimitStride);
             for (int l = 1; l <= MaxCodeLength; l++)
             {
-                limit[l] = (first[l] + count[l]) << (MaxCodeLength - l);
-                bas[l] = offset[l] - first[l];
+                long end = (first[l] + count[l]) << (MaxCodeLength - l);
+                limit[l] = (int)Math.Min(end, int.MaxValue);
+
+                // Only used when this length is reached, where first[l] < 2^l.
+                bas[l] = (int)Math.Max(offset[l] - first[l], int.MinValue);
             }
 
             limit[MaxCodeLength + 1] = int.MaxValue;
@@ -309,10 +349,10 @@ internal sealed unsafe class Bzip2BlockDecoder
             new Span<ushort>(fast, 1 << FastBits).Clear();
             for (int l = 1; l <= FastBits; l++)
             {
-                for (int j = 0; j < count[l]; j++)
+                for (int j = 0; j < count[l] && first[l] + j < (1L << l); j++)
                 {
                     int sym = perm[offset[l] + j];
-                    int c = first[l] + j;
+                    int c = (int)first[l] + j;
                     int span = 1 << (FastBits - l);
                     ushort entry = (ushort)((l << 9) | sym);
                     new Span<ushort>(fast + (c << (FastBits - l)), span).Fill(entry);
@@ -323,7 +363,7 @@ internal sealed unsafe class Bzip2BlockDecoder
 
     /// <summary>Huffman-decodes the symbols, undoes RUNA/RUNB and move-to-front into <see cref="_ll"/>; returns the byte count.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private int DecodeSymbols(ref BitReader br, byte* seqToByte, int alphaSize, int selectorCount)
+    private int DecodeSymbolStream(ref BitReader br, byte* seqToByte, int alphaSize, int selectorCount)
     {
         int endOfBlock = alphaSize - 1;
         byte* mtf = stackalloc byte[256 + 16];
@@ -486,7 +526,7 @@ internal sealed unsafe class Bzip2BlockDecoder
 
     /// <summary>Undoes the Burrows-Wheeler transform and the initial run-length coding; returns the output length.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private int InverseTransform(int n, int origPtr, ref byte[] output)
+    private int InverseTransform(int n, int origPtr, bool randomised, ref byte[]? output)
     {
         fixed (int* cum = _counts)
         fixed (byte* ll = _ll)
@@ -510,6 +550,11 @@ internal sealed unsafe class Bzip2BlockDecoder
             }
 
             FollowChain(tt, pre, n, origPtr);
+            if (randomised)
+            {
+                Derandomise(pre, n);
+            }
+
             return UndoInitialRuns(pre, n, ref output);
         }
     }
@@ -733,11 +778,15 @@ internal sealed unsafe class Bzip2BlockDecoder
 
     /// <summary>Expands the initial run-length coding: four equal bytes are followed by a count of further copies (0 to 255).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int UndoInitialRuns(byte* pre, int n, ref byte[] output)
+    private static int UndoInitialRuns(byte* pre, int n, ref byte[]? output)
     {
-        if (output.Length < n)
+        if (output is null || output.Length < n)
         {
-            ArrayPool<byte>.Shared.Return(output);
+            if (output is not null)
+            {
+                ArrayPool<byte>.Shared.Return(output);
+            }
+
             output = ArrayPool<byte>.Shared.Rent(Math.Max(n, 1 << 20));
         }
 
@@ -746,6 +795,12 @@ internal sealed unsafe class Bzip2BlockDecoder
         while (true)
         {
             int j = FindRunOfFour(pre, i, n);
+            if (j < n && j + 4 == n)
+            {
+                // Every run of four is followed by its count; bzip2 rejects a block that ends without one.
+                throw new InvalidBlockException("the block ends with four equal bytes and no run-length count");
+            }
+
             int literal = j - i;
             int count = j + 4 < n ? pre[j + 4] : 0;
             int tail = j + 5 < n ? n - (j + 5) : 0;
@@ -765,8 +820,8 @@ internal sealed unsafe class Bzip2BlockDecoder
                 return outPos;
             }
 
-            // The run: its four bytes, then count more (no count byte when the block ends right after them).
-            int run = Math.Min(4, n - j) + count;
+            // The run: its four bytes, then count more.
+            int run = 4 + count;
             output.AsSpan(outPos, run).Fill(pre[j]);
             outPos += run;
             i = j + 5;
@@ -774,6 +829,28 @@ internal sealed unsafe class Bzip2BlockDecoder
             {
                 return outPos;
             }
+        }
+    }
+
+    /// <summary>
+    /// Undoes the randomisation of a block written by bzip2 0.9.0 or older: the bytes that come out of the
+    /// transform are counted off in gaps taken in turn from <see cref="Bzip2RandomTable.Gaps"/> (wrapping
+    /// after 512), and the last-but-one byte of each gap had its lowest bit flipped.
+    /// </summary>
+    private static void Derandomise(byte* pre, int n)
+    {
+        ReadOnlySpan<short> gaps = Bzip2RandomTable.Gaps;
+        long end = 0;
+        for (int k = 0; ; k = (k + 1) & 511)
+        {
+            end += gaps[k];
+            long flip = end - 2;
+            if (flip >= n)
+            {
+                return;
+            }
+
+            pre[flip] ^= 1;
         }
     }
 
@@ -832,18 +909,25 @@ internal sealed unsafe class Bzip2BlockDecoder
         return table;
     }
 
-    /// <summary>Reads bits most significant first from a byte range; bits past its end read as missing data.</summary>
+    /// <summary>
+    /// Reads bits most significant first from a byte range; bits past its end read as missing data, unless a
+    /// supply adds bytes to the range first.
+    /// </summary>
     private struct BitReader
     {
         public ulong Buf;
         public int N;
         private byte* _p;
-        private readonly byte* _end;
+        private byte* _end;
+        private readonly byte* _start;
+        private Bzip2ByteSupply? _supply;
 
-        public BitReader(byte* data, int length)
+        public BitReader(byte* data, int length, Bzip2ByteSupply? supply)
         {
+            _start = data;
             _p = data;
             _end = data + length;
+            _supply = supply;
             Buf = 0;
             N = 0;
         }
@@ -874,6 +958,25 @@ internal sealed unsafe class Bzip2BlockDecoder
 
         private void RefillSlow()
         {
+            if (_supply is not null && _end - _p < 8)
+            {
+                int have = (int)(_end - _start);
+                int now = _supply.Extend(have);
+                if (now > have)
+                {
+                    _end = _start + now;
+                    if (_end - _p >= 8)
+                    {
+                        Refill();
+                        return;
+                    }
+                }
+                else
+                {
+                    _supply = null;
+                }
+            }
+
             while (N <= 55 && _p < _end)
             {
                 Buf |= (ulong)*_p << (56 - N);
@@ -913,4 +1016,11 @@ internal sealed unsafe class Bzip2BlockDecoder
         {
         }
     }
+}
+
+/// <summary>More compressed bytes for a block decode that ran out: written into the decoder's array after the valid ones.</summary>
+internal abstract class Bzip2ByteSupply
+{
+    /// <summary>Writes bytes after the first <paramref name="have"/>; returns the new count (<paramref name="have"/> when there are no more).</summary>
+    public abstract int Extend(int have);
 }

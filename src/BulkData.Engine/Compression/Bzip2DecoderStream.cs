@@ -32,11 +32,6 @@ public sealed class Bzip2DecoderStream : Stream
     private long _position;
 
     public Bzip2DecoderStream(Stream compressed, Bzip2DecoderOptions? options = null, bool leaveOpen = false)
-        : this(compressed, options, leaveOpen, 0)
-    {
-    }
-
-    internal Bzip2DecoderStream(Stream compressed, Bzip2DecoderOptions? options, bool leaveOpen, long falseCandidateInterval)
     {
         ArgumentNullException.ThrowIfNull(compressed);
         if (!compressed.CanRead)
@@ -52,11 +47,14 @@ public sealed class Bzip2DecoderStream : Stream
 
         _compressed = compressed;
         _leaveOpen = leaveOpen;
-        _pipeline = new Bzip2Pipeline(compressed, options.Threads, options.SourceName ?? "bzip2 data", falseCandidateInterval);
+        _pipeline = new Bzip2Pipeline(compressed, options.Threads, options.SourceName ?? "bzip2 data");
     }
 
     /// <summary>Compressed bytes consumed up to the end of the last block whose bytes were handed out.</summary>
     public long CompressedBytesRead => _pipeline.CompressedBytesDelivered;
+
+    /// <summary>What the decoder did (candidates, decodes, buffers), for tests and benchmarks.</summary>
+    internal Bzip2PipelineStats Statistics => _pipeline.Stats;
 
     public override bool CanRead => !_disposed;
 

@@ -9,19 +9,53 @@ namespace BulkData.Engine.Compression;
 /// <summary>A verified piece of decoded output: <see cref="Length"/> bytes of a pooled <see cref="Buffer"/>.</summary>
 internal readonly record struct DecodedChunk(byte[] Buffer, int Length);
 
+/// <summary>What one pipeline did, for the tests' structural bounds and the hostile-input benchmark.</summary>
+internal sealed class Bzip2PipelineStats
+{
+    /// <summary>Magics found (block and end-of-stream) that became jobs.</summary>
+    public long Candidates;
+
+    /// <summary>Magics found inside data already accepted, never made jobs.</summary>
+    public long CandidatesSkipped;
+
+    /// <summary>Candidates dropped as false (inside an accepted block or end-of-stream trailer).</summary>
+    public long CandidatesRejected;
+
+    /// <summary>Speculative block decodes started by the decoder threads (at most one per candidate).</summary>
+    public long SpeculativeDecodes;
+
+    /// <summary>Speculative decodes whose transform was done (only for candidates accepted as real blocks).</summary>
+    public long TransformsDone;
+
+    /// <summary>Blocks the orderer decoded itself, once each: real blocks that false magics cut short, or that end elsewhere than at the next magic.</summary>
+    public long OrdererDecodes;
+
+    /// <summary>Blocks handed out.</summary>
+    public long Blocks;
+
+    public int BuffersOutstanding;
+    public int PeakBuffersOutstanding;
+    public long BytesOutstanding;
+    public long PeakBytesOutstanding;
+}
+
 /// <summary>
 /// The parallel decoder behind <see cref="Bzip2DecoderStream"/> and <see cref="FileExpander"/>.
 /// <para>
 /// A reader thread reads the compressed bytes in order and finds every 48-bit block magic and end-of-stream
 /// magic at any bit offset. Each candidate becomes a job holding the bytes from it to the next candidate.
-/// Worker threads decode block candidates speculatively, each from its own bytes. An orderer walks the chain
-/// of real boundaries: the stream header ends where the first block must begin, and each decoded block ends
-/// where the next must begin. Only a candidate found exactly there is accepted; candidates that fall inside
-/// an accepted block (a magic-like bit pattern in compressed data) are dropped whatever their decoding said,
-/// and a real block cut short by such a candidate is decoded again over the following bytes. So correctness
-/// never depends on the magic being unique. The orderer checks each block's CRC, the stream's combined CRC
-/// and sizes, and hands out the decoded bytes in order. Jobs in flight are bounded, so memory is a few blocks
-/// per thread whatever the file's size.
+/// Decoder threads decode block candidates speculatively, each over its own bytes only, and in two phases:
+/// first the tables and symbols (up to the end-of-block symbol), then, only once the orderer has confirmed
+/// that the candidate lies on the chain of real boundaries, the transform into bytes. An orderer walks that
+/// chain: the stream header ends where the first block must begin, and each block ends where the next must
+/// begin. Only a candidate found exactly there is confirmed; candidates inside confirmed data (a magic-like
+/// bit pattern in compressed data) are dropped, their buffers returned at once, and later ones inside it are
+/// never made jobs. A real block cut short by such a candidate is decoded once more by the orderer, whole,
+/// reading on through the following candidates' bytes as far as it needs. So each candidate costs at most one
+/// speculative decode bounded by its own bytes, each block at most two, and correctness never depends on the
+/// magic being unique. A deliverer checks each block's CRC and size and each stream's combined CRC and hands
+/// out the decoded bytes in order. Jobs in flight are bounded, so memory is a few blocks per thread whatever
+/// the file's size or content.
 /// </para>
 /// </summary>
 internal sealed class Bzip2Pipeline : IDisposable
@@ -37,39 +71,73 @@ internal sealed class Bzip2Pipeline : IDisposable
     private readonly string _source;
     private readonly int _threads;
     private readonly CancellationTokenSource _cts = new();
-    private readonly BlockingCollection<Job> _ordered;
+    private readonly BlockingCollection<Job> _ordered = new(new ConcurrentQueue<Job>());
+    private readonly object _budgetGate = new();
+    private readonly int _jobLimit;  // jobs between the reader and the orderer, whatever their size
+    private long _inFlight;          // their bytes, each with JobCharge
+    private int _jobsInFlight;
+    private bool _readerWaiting;
     private readonly BlockingCollection<Job> _work = new(new ConcurrentQueue<Job>());
+    private readonly BlockingCollection<Job> _accepted;
     private readonly Channel<DecodedChunk> _output = Channel.CreateBounded<DecodedChunk>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
     private readonly List<Thread> _threadsStarted = new();
     private readonly List<Job> _lookahead = new();
     private Bzip2BlockDecoder? _ordererDecoder;
+    private byte[]? _ordererBuffer;
     private Exception? _failure;
     private long _delivered;
+    private long _resolved;      // bit before which every candidate is known false (the orderer's expected position)
     private int _started;
     private int _firstLevel;
     private int _disposed;
 
-    // Tests only: also treat bit 3 of every byte at a multiple of this offset as a block candidate, to
-    // exercise the rejection of false block magics and the re-decoding of blocks cut short by them.
-    private readonly long _falseCandidateInterval;
-
-    public Bzip2Pipeline(Stream input, int threads, string source, long falseCandidateInterval = 0)
+    public Bzip2Pipeline(Stream input, int threads, string source)
     {
-        _falseCandidateInterval = falseCandidateInterval;
         _input = input;
         _source = source;
         _threads = threads <= 0 ? Environment.ProcessorCount : threads;
-        _ordered = new BlockingCollection<Job>(new ConcurrentQueue<Job>(), (_threads * 2) + 2);
+        _jobLimit = (_threads * 2) + 2;
+        _accepted = new BlockingCollection<Job>(new ConcurrentQueue<Job>(), _threads + 2);
     }
+
+    /// <summary>What each job counts against the budget besides its bytes: its objects and events.</summary>
+    internal const int JobCharge = 1024;
+
+    /// <summary>Past the job limit, the bytes (with <see cref="JobCharge"/> per job) that jobs in flight may still hold.</summary>
+    internal const long SmallJobBudget = 2 << 20;
+
+    /// <summary>The most jobs between the reader and the orderer: 2 per thread + 2, or as many as fit in <see cref="SmallJobBudget"/>.</summary>
+    internal static long JobLimitFor(int threads) => Math.Max((threads * 2) + 2, SmallJobBudget / JobCharge);
 
     /// <summary>Compressed bytes up to the end of the last block handed out.</summary>
     public long CompressedBytesDelivered => Interlocked.Read(ref _delivered);
+
+    /// <summary>Counters of this pipeline's work and buffers.</summary>
+    internal Bzip2PipelineStats Stats { get; } = new();
 
     private enum JobKind
     {
         Block,
         EndOfStream,
         Failure,
+    }
+
+    /// <summary>How a speculative decode of a block candidate over its own bytes ended.</summary>
+    private enum FirstPhase
+    {
+        /// <summary>Not decoded: the candidate was known false before a decoder thread took it.</summary>
+        Skipped,
+
+        /// <summary>The end-of-block symbol ends exactly where the next candidate begins.</summary>
+        EndsAtNext,
+
+        /// <summary>The end-of-block symbol came, but not where the next candidate begins.</summary>
+        EndsElsewhere,
+
+        /// <summary>The bytes up to the next candidate ran out first.</summary>
+        CutShort,
+
+        Invalid,
     }
 
     public void Start()
@@ -86,6 +154,7 @@ internal sealed class Bzip2Pipeline : IDisposable
         }
 
         StartThread(Order, "bzip2 orderer");
+        StartThread(DeliverAll, "bzip2 deliverer");
     }
 
     /// <summary>The next verified chunk, or null at the end of the data. Throws what failed, in stream order.</summary>
@@ -166,6 +235,39 @@ internal sealed class Bzip2Pipeline : IDisposable
     private BulkDataException Invalid(string message)
         => new(BulkErrorKind.InvalidData, $"{_source}: {message}", _source);
 
+    private byte[] Rent(int length)
+    {
+        byte[] array = ArrayPool<byte>.Shared.Rent(length);
+        Counted(array, +1);
+        return array;
+    }
+
+    private void Return(byte[] array)
+    {
+        Counted(array, -1);
+        ArrayPool<byte>.Shared.Return(array);
+    }
+
+    /// <summary>Counts a pooled array into (+1) or out of (-1) this pipeline's hands.</summary>
+    private void Counted(byte[] array, int sign)
+    {
+        var s = Stats;
+        int count = Interlocked.Add(ref s.BuffersOutstanding, sign);
+        long bytes = Interlocked.Add(ref s.BytesOutstanding, sign * (long)array.Length);
+        if (sign > 0)
+        {
+            int peak;
+            while (count > (peak = Volatile.Read(ref s.PeakBuffersOutstanding)) && Interlocked.CompareExchange(ref s.PeakBuffersOutstanding, count, peak) != peak)
+            {
+            }
+
+            long peakBytes;
+            while (bytes > (peakBytes = Interlocked.Read(ref s.PeakBytesOutstanding)) && Interlocked.CompareExchange(ref s.PeakBytesOutstanding, bytes, peakBytes) != peakBytes)
+            {
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- reader: find candidates, cut jobs
 
     private void Produce()
@@ -182,7 +284,7 @@ internal sealed class Bzip2Pipeline : IDisposable
         {
             try
             {
-                _ordered.Add(new Job { Kind = JobKind.Failure, Failure = ex }, ct);
+                _ordered.Add(new Job(this) { Kind = JobKind.Failure, Failure = ex }, ct);
             }
             catch (OperationCanceledException)
             {
@@ -249,8 +351,7 @@ internal sealed class Bzip2Pipeline : IDisposable
             for (long i = scanFrom; i < scanTo; i++)
             {
                 int w = (int)(i - windowBase);
-                bool fake = _falseCandidateInterval > 0 && i % _falseCandidateInterval == 0;
-                if (!PairFilter[(window[w + 1] << 8) | window[w + 2]] && !fake)
+                if (!PairFilter[(window[w + 1] << 8) | window[w + 2]])
                 {
                     continue;
                 }
@@ -267,12 +368,7 @@ internal sealed class Bzip2Pipeline : IDisposable
                     bool isBlock = m == Bzip2BlockDecoder.BlockMagic;
                     if (!isBlock && m != Bzip2BlockDecoder.EndMagic)
                     {
-                        if (!(fake && s == 3))
-                        {
-                            continue;
-                        }
-
-                        isBlock = true;
+                        continue;
                     }
 
                     long bit = (i * 8) + s;
@@ -328,11 +424,18 @@ internal sealed class Bzip2Pipeline : IDisposable
 
     private void Emit(byte[] window, long windowBase, long startBit, bool isEnd, long endByte, long nextBit, bool atEof, CancellationToken ct)
     {
+        if (startBit < Volatile.Read(ref _resolved))
+        {
+            // Inside data the orderer has already accepted: a magic-like pattern, known false.
+            Interlocked.Increment(ref Stats.CandidatesSkipped);
+            return;
+        }
+
         long startByte = startBit >> 3;
         int length = (int)(endByte - startByte);
-        byte[] data = ArrayPool<byte>.Shared.Rent(Math.Max(length, 16));
+        byte[] data = Rent(Math.Max(length, 16));
         Buffer.BlockCopy(window, (int)(startByte - windowBase), data, 0, length);
-        var job = new Job
+        var job = new Job(this)
         {
             Kind = isEnd ? JobKind.EndOfStream : JobKind.Block,
             StartBit = startBit,
@@ -341,9 +444,32 @@ internal sealed class Bzip2Pipeline : IDisposable
             NextBit = nextBit,
             AtEof = atEof,
         };
+        Interlocked.Increment(ref Stats.Candidates);
         if (isEnd)
         {
+            job.Refs = 1;
             job.Done.Set();
+        }
+        else
+        {
+            job.Refs = 2;
+        }
+
+        // Jobs in flight: as many as 2 per thread + 2 (a few real blocks per thread), and beyond that only
+        // while their bytes stay within a small budget (the many tiny jobs of false magics, handed over in
+        // bulk rather than one wake-up each).
+        job.Charge = length + JobCharge;
+        lock (_budgetGate)
+        {
+            while (_jobsInFlight >= _jobLimit && _inFlight + job.Charge > SmallJobBudget)
+            {
+                _readerWaiting = true;
+                Monitor.Wait(_budgetGate, 50);
+                ct.ThrowIfCancellationRequested();
+            }
+
+            _inFlight += job.Charge;
+            _jobsInFlight++;
         }
 
         _ordered.Add(job, ct);
@@ -370,7 +496,7 @@ internal sealed class Bzip2Pipeline : IDisposable
         return filter;
     }
 
-    // ---------------------------------------------------------------- workers: decode candidates
+    // ---------------------------------------------------------------- decoder threads: speculative decodes
 
     private void Work()
     {
@@ -380,19 +506,28 @@ internal sealed class Bzip2Pipeline : IDisposable
         {
             foreach (var job in _work.GetConsumingEnumerable(ct))
             {
+                if (Interlocked.CompareExchange(ref job.Claim, Job.Claimed, Job.Queued) != Job.Queued)
+                {
+                    // Rejected before anyone took it: the orderer returned its buffers.
+                    continue;
+                }
+
                 try
                 {
-                    DecodeJob(decoder, job, job.Data!, job.Length);
+                    DecodeJob(decoder, job, ct);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    // Reported by the orderer if this candidate turns out to be a real block.
+                    // Reported by the deliverer if this candidate turns out to be a real block.
+                    job.First = FirstPhase.Invalid;
                     job.Status = BlockStatus.Invalid;
                     job.Info.Error = "decoder failure: " + ex.Message;
                 }
                 finally
                 {
+                    job.FirstDone.Set();
                     job.Done.Set();
+                    job.Release();
                 }
             }
         }
@@ -401,14 +536,48 @@ internal sealed class Bzip2Pipeline : IDisposable
         }
     }
 
-    private static void DecodeJob(Bzip2BlockDecoder decoder, Job job, byte[] data, int length)
+    private void DecodeJob(Bzip2BlockDecoder decoder, Job job, CancellationToken ct)
     {
-        byte[] output = job.Output ?? ArrayPool<byte>.Shared.Rent(1 << 20);
-        job.Status = decoder.Decode(new ReadOnlySpan<byte>(data, 0, length), (int)(job.StartBit & 7), ref output, out job.Info);
+        if (job.StartBit < Volatile.Read(ref _resolved) || job.Verdict == Job.False)
+        {
+            job.First = FirstPhase.Skipped;
+            return;
+        }
+
+        Interlocked.Increment(ref Stats.SpeculativeDecodes);
+        long startByteBit = job.StartBit & ~7L;
+        var status = decoder.DecodeSymbols(job.Data!, job.Length, (int)(job.StartBit & 7), null, out job.Info);
+        job.Status = status;
+        if (status != BlockStatus.Ok)
+        {
+            job.First = status == BlockStatus.NeedsMore ? FirstPhase.CutShort : FirstPhase.Invalid;
+            return;
+        }
+
+        job.EndBit = startByteBit + job.Info.EndBit;
+        if (job.EndBit != job.NextBit)
+        {
+            job.First = FirstPhase.EndsElsewhere;
+            return;
+        }
+
+        // A whole block that ends where the next candidate begins: transform it once the orderer confirms it.
+        job.First = FirstPhase.EndsAtNext;
+        job.FirstDone.Set();
+        job.Decided.Wait(ct);
+        if (job.Verdict != Job.Real)
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref Stats.TransformsDone);
+        byte[]? output = null;
+        job.Status = decoder.Finish(ref output, ref job.Info);
+        Counted(output!, +1);
         job.Output = output;
     }
 
-    // ---------------------------------------------------------------- orderer: accept the real chain, verify, hand out
+    // ---------------------------------------------------------------- orderer: walk the chain of real boundaries
 
     private void Order()
     {
@@ -416,24 +585,29 @@ internal sealed class Bzip2Pipeline : IDisposable
         try
         {
             OrderCore(ct);
-            _output.Writer.TryComplete();
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            _output.Writer.TryComplete();
         }
         catch (Exception ex)
         {
-            _failure = ex;
-            _output.Writer.TryComplete();
-            _cts.Cancel();
+            try
+            {
+                _accepted.Add(new Job(this) { Kind = JobKind.Failure, Failure = ex }, ct);
+            }
+            catch (OperationCanceledException)
+            {
+            }
         }
         finally
         {
+            _accepted.CompleteAdding();
             foreach (var job in _lookahead)
             {
-                job.Release();
+                Reject(job, count: false);
             }
+
+            _lookahead.Clear();
         }
     }
 
@@ -451,34 +625,64 @@ internal sealed class Bzip2Pipeline : IDisposable
                 ExceptionDispatchInfo.Throw(job.Failure!);
             }
 
+            lock (_budgetGate)
+            {
+                _inFlight -= job.Charge;
+                _jobsInFlight--;
+                if (_readerWaiting && (_jobsInFlight < _jobLimit || _inFlight <= SmallJobBudget / 2))
+                {
+                    _readerWaiting = false;
+                    Monitor.Pulse(_budgetGate);
+                }
+            }
+
             _lookahead.Add(job);
         }
 
         return _lookahead[index];
     }
 
-    private void Drop(CancellationToken ct)
+    /// <summary>Drops a false candidate: a decoder thread that has it stops; buffers go back as soon as no thread reads them.</summary>
+    private void Reject(Job job, bool count = true)
     {
-        var job = _lookahead[0];
-        _lookahead.RemoveAt(0);
-        job.Done.Wait(ct);
+        if (count)
+        {
+            Interlocked.Increment(ref Stats.CandidatesRejected);
+        }
+
+        job.Verdict = Job.False;
+        job.Decided.Set();
+        if (job.Kind == JobKind.Block && Interlocked.CompareExchange(ref job.Claim, Job.Cancelled, Job.Queued) == Job.Queued)
+        {
+            // No decoder thread will take it: its reference goes too.
+            job.Release();
+        }
+
         job.Release();
+    }
+
+    private void Accept(Job job, CancellationToken ct)
+    {
+        _lookahead.RemoveAt(0);
+        _accepted.Add(job, ct);
     }
 
     private void OrderCore(CancellationToken ct)
     {
         long expected = 32;          // bit where the next block or end-of-stream marker must begin
-        int level = -1;
-        uint combined = 0;
+        int level = _firstLevel;
         int blockNumber = 0;         // within the whole input, from 1, for messages
         long streamStart = 0;
+        bool levelRead = false;
 
         while (true)
         {
+            Volatile.Write(ref _resolved, expected);
             var job = Next(0, ct);
-            if (level < 0)
+            if (!levelRead)
             {
                 level = _firstLevel;
+                levelRead = true;
             }
 
             if (job is null)
@@ -489,7 +693,8 @@ internal sealed class Bzip2Pipeline : IDisposable
             if (job.StartBit < expected)
             {
                 // A magic-like bit pattern inside data already accepted.
-                Drop(ct);
+                _lookahead.RemoveAt(0);
+                Reject(job);
                 continue;
             }
 
@@ -502,133 +707,181 @@ internal sealed class Bzip2Pipeline : IDisposable
             {
                 // Marker, combined CRC, padding to a byte, then the end of input or another stream's header.
                 int firstBit = (int)(job.StartBit & 7);
-                byte[] bytes = Gather(job, (firstBit + 80 + 7) >> 3, out int have, out bool atEof, ct);
-                if (have < (firstBit + 80 + 7) >> 3)
+                int trailer = (firstBit + 80 + 7) >> 3;
+                byte[] bytes = Gather(job, trailer, out int have, out bool atEof, ct);
+                if (have < trailer)
                 {
                     throw Invalid($"the data ends inside the end-of-stream marker at {Where(job.StartBit)} (truncated file?).");
                 }
 
-                uint stored = ReadBits32(bytes, firstBit + 48);
-                if (stored != combined)
+                job.StoredCrc = ReadBits32(bytes, firstBit + 48);
+                job.StreamStart = streamStart;
+                long after = (job.StartBit >> 3) + trailer;
+                job.EndBit = after * 8;
+                bytes = Gather(job, trailer + 4, out have, out atEof, ct);
+                if (have == trailer && atEof)
                 {
-                    throw Invalid(string.Create(CultureInfo.InvariantCulture, $"stream CRC mismatch at the end-of-stream marker at {Where(job.StartBit)} (stream starting at compressed byte {streamStart}): stored 0x{stored:X8}, computed 0x{combined:X8} (corrupt data)."));
-                }
-
-                long after = (job.StartBit >> 3) + ((firstBit + 80 + 7) >> 3);
-                int offset = (int)(after - (job.StartBit >> 3));
-                bytes = Gather(job, offset + 4, out have, out atEof, ct);
-                if (have == offset && atEof)
-                {
-                    Deliver(null, after);
-                    Drop(ct);
+                    job.Last = true;
+                    Accept(job, ct);
                     return;
                 }
 
-                if (have < offset + 4 || bytes[offset] != 'B' || bytes[offset + 1] != 'Z' || bytes[offset + 2] != 'h' || bytes[offset + 3] < '1' || bytes[offset + 3] > '9')
+                // The deliverer checks the stream's CRC before it reports what follows.
+                Accept(job, ct);
+                if (have < trailer + 4 || bytes[trailer] != 'B' || bytes[trailer + 1] != 'Z' || bytes[trailer + 2] != 'h' || bytes[trailer + 3] < '1' || bytes[trailer + 3] > '9')
                 {
                     throw Invalid(string.Create(CultureInfo.InvariantCulture, $"unexpected data at compressed byte {after}, after the end of the bzip2 stream (neither the end of the file nor another stream)."));
                 }
 
-                level = bytes[offset + 3] - '0';
-                combined = 0;
+                level = bytes[trailer + 3] - '0';
                 streamStart = after;
                 expected = (after + 4) * 8;
-                Drop(ct);
                 continue;
             }
 
             blockNumber++;
-            job.Done.Wait(ct);
-            if (job.Status == BlockStatus.NeedsMore)
+            job.Number = blockNumber;
+            job.Level = level;
+            job.Verdict = Job.Real;
+            job.Decided.Set();
+            job.FirstDone.Wait(ct);
+            switch (job.First)
             {
-                Redecode(job, ct);
-            }
+                case FirstPhase.EndsAtNext:
+                    // The decoder thread transforms it; the deliverer waits for that.
+                    expected = job.EndBit;
+                    Accept(job, ct);
+                    continue;
 
-            if (job.Status == BlockStatus.NeedsMore)
-            {
-                throw Invalid($"block {blockNumber} at {Where(job.StartBit)} is cut short: the data ends before the block does (truncated file?).");
-            }
+                case FirstPhase.Invalid:
+                    job.Done.Wait(ct);
+                    Accept(job, ct);
+                    return;
 
-            if (job.Status == BlockStatus.Invalid)
-            {
-                throw Invalid($"block {blockNumber} at {Where(job.StartBit)} is invalid: {job.Info.Error} (corrupt data).");
-            }
-
-            if (job.Info.Symbols > level * 100_000)
-            {
-                throw Invalid(string.Create(CultureInfo.InvariantCulture, $"block {blockNumber} at {Where(job.StartBit)} holds {job.Info.Symbols} bytes, more than level {level} allows (corrupt data)."));
-            }
-
-            if (job.Info.StoredCrc != job.Info.ComputedCrc)
-            {
-                throw Invalid(string.Create(CultureInfo.InvariantCulture, $"block {blockNumber} at {Where(job.StartBit)}: CRC mismatch (stored 0x{job.Info.StoredCrc:X8}, computed 0x{job.Info.ComputedCrc:X8}) (corrupt data)."));
-            }
-
-            combined = Bzip2Crc.Combine(combined, job.Info.StoredCrc);
-            expected = job.StartBit - (job.StartBit & 7) + job.Info.EndBit;
-            var chunk = new DecodedChunk(job.Output!, job.Info.OutputLength);
-            job.Output = null;
-            Deliver(chunk, expected >> 3);
-            Drop(ct);
-        }
-
-        void Deliver(DecodedChunk? chunk, long position)
-        {
-            if (chunk is { } c)
-            {
-                if (c.Length == 0)
-                {
-                    ArrayPool<byte>.Shared.Return(c.Buffer);
-                }
-                else
-                {
-                    while (!_output.Writer.TryWrite(c))
+                default:
+                    // Cut short by a false magic (or ending elsewhere, or not decoded): decode it here, whole.
+                    job.Done.Wait(ct);
+                    DecodeHere(job, ct);
+                    Accept(job, ct);
+                    if (job.Status != BlockStatus.Ok)
                     {
-                        if (!_output.Writer.WaitToWriteAsync(ct).AsTask().GetAwaiter().GetResult())
-                        {
-                            ArrayPool<byte>.Shared.Return(c.Buffer);
-                            return;
-                        }
+                        return;
                     }
-                }
-            }
 
-            Interlocked.Exchange(ref _delivered, position);
-        }
-    }
-
-    /// <summary>Decodes a block again over its bytes and those of the following candidates, until it ends or the data does.</summary>
-    private void Redecode(Job job, CancellationToken ct)
-    {
-        _ordererDecoder ??= new Bzip2BlockDecoder();
-        int want = job.Length;
-        while (job.Status == BlockStatus.NeedsMore)
-        {
-            byte[] bytes = Gather(job, want + 1, out int have, out bool atEof, ct);
-            if (have <= want && atEof)
-            {
-                return;
-            }
-
-            if (have > MaxBlockSpan + 64)
-            {
-                job.Status = BlockStatus.Invalid;
-                job.Info.Error = $"longer than {MaxBlockSpan} bytes";
-                return;
-            }
-
-            DecodeJob(_ordererDecoder, job, bytes, have);
-            want = have;
-            if (atEof)
-            {
-                return;
+                    expected = job.EndBit;
+                    continue;
             }
         }
     }
 
     /// <summary>
-    /// The bytes from <paramref name="job"/>'s first byte on, at least <paramref name="min"/> of them when the
-    /// input has them: its own bytes, continued by those of the following candidates.
+    /// Decodes the block at <see cref="_lookahead"/>[0] in one pass, reading on through the bytes of the
+    /// candidates that follow it as far as the block goes (at most <see cref="MaxBlockSpan"/> bytes).
+    /// Candidates it reads past are inside it: they are dropped as it goes.
+    /// </summary>
+    private void DecodeHere(Job job, CancellationToken ct)
+    {
+        Interlocked.Increment(ref Stats.OrdererDecodes);
+        _ordererDecoder ??= new Bzip2BlockDecoder();
+        _ordererBuffer ??= GC.AllocateUninitializedArray<byte>(MaxBlockSpan + 64, pinned: true);
+        int length = Math.Min(job.Length, _ordererBuffer.Length);
+        Buffer.BlockCopy(job.Data!, 0, _ordererBuffer, 0, length);
+        var supply = new FollowingBytes(this, job, ct);
+        job.Status = _ordererDecoder.DecodeSymbols(_ordererBuffer, length, (int)(job.StartBit & 7), job.AtEof ? null : supply, out job.Info);
+        if (job.Status == BlockStatus.NeedsMore && supply.AtLimit)
+        {
+            job.Status = BlockStatus.Invalid;
+            job.Info.Error = $"longer than {MaxBlockSpan} bytes";
+        }
+
+        if (job.Status != BlockStatus.Ok)
+        {
+            return;
+        }
+
+        job.EndBit = (job.StartBit & ~7L) + job.Info.EndBit;
+        byte[]? output = null;
+        job.Status = _ordererDecoder.Finish(ref output, ref job.Info);
+        Counted(output!, +1);
+        job.Output = output;
+    }
+
+    /// <summary>The bytes of the candidates after the one being decoded by the orderer, appended to its buffer on demand.</summary>
+    private sealed class FollowingBytes : Bzip2ByteSupply
+    {
+        private readonly Bzip2Pipeline _pipeline;
+        private readonly long _startByte;
+        private readonly CancellationToken _ct;
+        private int _last;    // index in the lookahead of the last candidate whose bytes are in the buffer
+
+        public FollowingBytes(Bzip2Pipeline pipeline, Job job, CancellationToken ct)
+        {
+            _pipeline = pipeline;
+            _startByte = job.StartBit >> 3;
+            _ct = ct;
+        }
+
+        public bool AtLimit { get; private set; }
+
+        public override int Extend(int have)
+        {
+            var lookahead = _pipeline._lookahead;
+            byte[] buffer = _pipeline._ordererBuffer!;
+
+            // The decoder holds at most 8 bytes unread, plus 8 in its bit buffer, and its block goes on past
+            // them: candidates that start before are inside it (if it is a valid block at all).
+            long inside = _startByte + have - 24;
+            int drop = 0;
+            while (drop < _last && lookahead[1 + drop].StartBit >> 3 < inside)
+            {
+                drop++;
+            }
+
+            if (drop > 0)
+            {
+                for (int i = 1; i <= drop; i++)
+                {
+                    _pipeline.Reject(lookahead[i]);
+                }
+
+                lookahead.RemoveRange(1, drop);
+                _last -= drop;
+            }
+
+            while (true)
+            {
+                if (have >= buffer.Length)
+                {
+                    AtLimit = true;
+                    return have;
+                }
+
+                var next = _pipeline.Next(_last + 1, _ct);
+                if (next is null)
+                {
+                    return have;
+                }
+
+                _last++;
+                long from = _startByte + have - (next.StartBit >> 3);
+                if (from < 0)
+                {
+                    throw new InvalidOperationException("bzip2 pipeline: a gap between candidates' bytes.");
+                }
+
+                int count = (int)Math.Min(next.Length - from, buffer.Length - have);
+                if (count > 0)
+                {
+                    Buffer.BlockCopy(next.Data!, (int)from, buffer, have, count);
+                    return have + count;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The bytes from <paramref name="job"/>'s first byte on, at least <paramref name="min"/> of them (a few
+    /// dozen at most) when the input has them: its own bytes, continued by those of the following candidates.
     /// </summary>
     private byte[] Gather(Job job, int min, out int have, out bool atEof, CancellationToken ct)
     {
@@ -703,8 +956,132 @@ internal sealed class Bzip2Pipeline : IDisposable
         return v;
     }
 
+    // ---------------------------------------------------------------- deliverer: verify and hand out, in order
+
+    private void DeliverAll()
+    {
+        var ct = _cts.Token;
+        try
+        {
+            DeliverCore(ct);
+            _output.Writer.TryComplete();
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            _output.Writer.TryComplete();
+        }
+        catch (Exception ex)
+        {
+            _failure = ex;
+            _output.Writer.TryComplete();
+            _cts.Cancel();
+        }
+        finally
+        {
+            // What is left after a failure or cancellation.
+            while (_accepted.TryTake(out var job))
+            {
+                job.Release();
+            }
+        }
+    }
+
+    private void DeliverCore(CancellationToken ct)
+    {
+        uint combined = 0;
+        foreach (var job in _accepted.GetConsumingEnumerable(ct))
+        {
+            try
+            {
+                if (job.Kind == JobKind.Failure)
+                {
+                    ExceptionDispatchInfo.Throw(job.Failure!);
+                }
+
+                if (job.Kind == JobKind.EndOfStream)
+                {
+                    if (job.StoredCrc != combined)
+                    {
+                        throw Invalid(string.Create(CultureInfo.InvariantCulture, $"stream CRC mismatch at the end-of-stream marker at {Where(job.StartBit)} (stream starting at compressed byte {job.StreamStart}): stored 0x{job.StoredCrc:X8}, computed 0x{combined:X8} (corrupt data)."));
+                    }
+
+                    combined = 0;
+                    Interlocked.Exchange(ref _delivered, job.EndBit >> 3);
+                    if (job.Last)
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
+                job.Done.Wait(ct);
+                if (job.Status == BlockStatus.NeedsMore)
+                {
+                    throw Invalid($"block {job.Number} at {Where(job.StartBit)} is cut short: the data ends before the block does (truncated file?).");
+                }
+
+                if (job.Status == BlockStatus.Invalid)
+                {
+                    throw Invalid($"block {job.Number} at {Where(job.StartBit)} is invalid: {job.Info.Error} (corrupt data).");
+                }
+
+                if (job.Info.Symbols > job.Level * 100_000)
+                {
+                    throw Invalid(string.Create(CultureInfo.InvariantCulture, $"block {job.Number} at {Where(job.StartBit)} holds {job.Info.Symbols} bytes, more than level {job.Level} allows (corrupt data)."));
+                }
+
+                if (job.Info.StoredCrc != job.Info.ComputedCrc)
+                {
+                    throw Invalid(string.Create(CultureInfo.InvariantCulture, $"block {job.Number} at {Where(job.StartBit)}: CRC mismatch (stored 0x{job.Info.StoredCrc:X8}, computed 0x{job.Info.ComputedCrc:X8}) (corrupt data)."));
+                }
+
+                combined = Bzip2Crc.Combine(combined, job.Info.StoredCrc);
+                var chunk = new DecodedChunk(job.Output!, job.Info.OutputLength);
+                job.Output = null;
+                Interlocked.Increment(ref Stats.Blocks);
+                if (chunk.Length == 0)
+                {
+                    Return(chunk.Buffer);
+                }
+                else
+                {
+                    Counted(chunk.Buffer, -1);    // the consumer's from here on
+                    while (!_output.Writer.TryWrite(chunk))
+                    {
+                        if (!_output.Writer.WaitToWriteAsync(ct).AsTask().GetAwaiter().GetResult())
+                        {
+                            ArrayPool<byte>.Shared.Return(chunk.Buffer);
+                            return;
+                        }
+                    }
+                }
+
+                Interlocked.Exchange(ref _delivered, job.EndBit >> 3);
+            }
+            finally
+            {
+                job.Release();
+            }
+        }
+
+        ct.ThrowIfCancellationRequested();
+        throw Invalid("the data ends without a bzip2 end-of-stream marker (truncated file?).");
+    }
+
     private sealed class Job
     {
+        public const int Queued = 0;
+        public const int Claimed = 1;
+        public const int Cancelled = 2;
+        public const int Pending = 0;
+        public const int Real = 1;
+        public const int False = 2;
+
+        private readonly Bzip2Pipeline _owner;
+
+        public Job(Bzip2Pipeline owner) => _owner = owner;
+
         public JobKind Kind;
         public long StartBit;
         public byte[]? Data;
@@ -712,30 +1089,54 @@ internal sealed class Bzip2Pipeline : IDisposable
         public long NextBit;
         public bool AtEof;
         public Exception? Failure;
+
+        // Who holds it: the orderer (then the deliverer) and, for a block, the decoder thread that takes it.
+        public int Refs = 1;
+        public int Claim;
+        public long Charge;
+
+        // The orderer's verdict, and what the speculative decode found.
+        public volatile int Verdict;
+        public readonly ManualResetEventSlim Decided = new(false);
+        public FirstPhase First;
+        public readonly ManualResetEventSlim FirstDone = new(false);
+        public long EndBit;           // absolute bit where the block (or end-of-stream trailer) ends
+
+        // The result, once Done.
         public BlockStatus Status;
         public BlockInfo Info;
         public byte[]? Output;
         public readonly ManualResetEventSlim Done = new(false);
 
+        // Set by the orderer.
+        public int Number;
+        public int Level;
+        public uint StoredCrc;
+        public long StreamStart;
+        public bool Last;
+
         public void Release()
         {
-            if (!Done.IsSet)
+            if (Interlocked.Decrement(ref Refs) != 0)
             {
-                // A worker may still read these arrays: leave them to the garbage collector.
                 return;
             }
 
             if (Data is not null)
             {
-                ArrayPool<byte>.Shared.Return(Data);
+                _owner.Return(Data);
                 Data = null;
             }
 
             if (Output is not null)
             {
-                ArrayPool<byte>.Shared.Return(Output);
+                _owner.Return(Output);
                 Output = null;
             }
+
+            Decided.Dispose();
+            FirstDone.Dispose();
+            Done.Dispose();
         }
     }
 }

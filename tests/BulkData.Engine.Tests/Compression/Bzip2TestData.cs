@@ -50,6 +50,19 @@ internal static class Bzip2TestData
         return output.ToArray();
     }
 
+    /// <summary>What a real decoder makes of <paramref name="compressed"/>: its bytes, or null when it refuses the data.</summary>
+    public static byte[]? TryTool(string tool, byte[] compressed)
+    {
+        try
+        {
+            return Run(tool, tool == "lbzip2" ? "-d -c -n 2" : "-d -c", compressed);
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     public static byte[] Compress(string tool, int level, byte[] input)
         => tool switch
         {
@@ -59,9 +72,14 @@ internal static class Bzip2TestData
             _ => throw new ArgumentException(tool),
         };
 
-    public static byte[] Decode(byte[] compressed, int threads = 0, string source = "test.bz2", long falseCandidateInterval = 0)
+    public static byte[] Decode(byte[] compressed, int threads = 0, string source = "test.bz2")
+        => Decode(compressed, out _, threads, source);
+
+    /// <summary>Decodes through <see cref="Bzip2DecoderStream.Read(byte[], int, int)"/>; <paramref name="stats"/> says what the decoder did.</summary>
+    internal static byte[] Decode(byte[] compressed, out Bzip2PipelineStats stats, int threads = 0, string source = "test.bz2")
     {
-        using var stream = new Bzip2DecoderStream(new MemoryStream(compressed), new Bzip2DecoderOptions { Threads = threads, SourceName = source }, false, falseCandidateInterval);
+        using var stream = new Bzip2DecoderStream(new MemoryStream(compressed), new Bzip2DecoderOptions { Threads = threads, SourceName = source });
+        stats = stream.Statistics;
         var output = new MemoryStream();
         var buffer = new byte[81920 + 17];
         int n;
