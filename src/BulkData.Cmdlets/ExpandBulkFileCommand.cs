@@ -1,7 +1,7 @@
+using BulkData.Engine.DumpFiles;
 using System.Collections.ObjectModel;
 using System.Management.Automation;
 using BulkData.Engine;
-using BulkData.Engine.Compression;
 using BulkData.Engine.Transfer;
 
 namespace BulkData.Cmdlets;

@@ -1,3 +1,5 @@
+using BulkData.Engine.Import.Sql;
+using BulkData.Engine.DumpFiles;
 using System.Collections;
 using System.Management.Automation;
 using BulkData.Engine;

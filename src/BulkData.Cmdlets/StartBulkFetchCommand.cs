@@ -1,3 +1,4 @@
+using BulkData.Engine.DumpFiles;
 using System.Management.Automation;
 using BulkData.Engine;
 using BulkData.Engine.Manifest;

@@ -44,7 +44,7 @@ Describe 'Expand-BulkFile' {
         $result = Expand-BulkFile -Path (Join-Path $dir 'opinions-2024-12-31.csv.bz2')
 
         $result | Should -HaveCount 1
-        $result | Should -BeOfType ([BulkData.Engine.Transfer.BulkFile])
+        $result | Should -BeOfType ([BulkData.Engine.DumpFiles.BulkFile])
         $result.State | Should -Be 'Extracted'
         $result.Verification | Should -Be 'Bzip2Crc'
         $result.Dataset | Should -Be 'opinions'
@@ -164,8 +164,8 @@ Describe 'Expand-BulkFile' {
         $schema = Join-Path $dir 'schema-2025-01-01.sql'
         Set-Content -Path $schema -Value 'CREATE TABLE t (id int);'
         $files = @(
-            [BulkData.Engine.Transfer.BulkFile]@{ Path = $schema; Dataset = 'schema'; State = 'Downloaded'; Kind = 'Schema'; Key = 'bulk-data/schema-2025-01-01.sql' }
-            [BulkData.Engine.Transfer.BulkFile]@{ Path = (Join-Path $dir 'search-2024-12-31.csv.bz2'); Dataset = 'search'; State = 'Downloaded'; Kind = 'Data'; Key = 'bulk-data/search-2024-12-31.csv.bz2'; ETag = 'abc-2' }
+            [BulkData.Engine.DumpFiles.BulkFile]@{ Path = $schema; Dataset = 'schema'; State = 'Downloaded'; Kind = 'Schema'; Key = 'bulk-data/schema-2025-01-01.sql' }
+            [BulkData.Engine.DumpFiles.BulkFile]@{ Path = (Join-Path $dir 'search-2024-12-31.csv.bz2'); Dataset = 'search'; State = 'Downloaded'; Kind = 'Data'; Key = 'bulk-data/search-2024-12-31.csv.bz2'; ETag = 'abc-2' }
         )
 
         $results = $files | Expand-BulkFile

@@ -1,10 +1,10 @@
+using BulkData.Engine.Compression;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using BulkData.Engine.Manifest;
-using BulkData.Engine.Transfer;
 
-namespace BulkData.Engine.Compression;
+namespace BulkData.Engine.DumpFiles;
 
 /// <summary>One file for Expand-BulkFile: where it is, where its expanded form goes, and what it came as.</summary>
 public sealed record ExpandItem(string SourcePath, string DestinationPath, long CompressedSize, BulkFile? Origin);

@@ -1,4 +1,4 @@
-namespace BulkData.Engine.Transfer;
+namespace BulkData.Engine.DumpFiles;
 
 /// <summary>Where a file of the dump stands after fetching or expanding.</summary>
 public enum BulkFileState

@@ -1,4 +1,4 @@
-namespace BulkData.Engine.Transfer;
+namespace BulkData.Engine.DumpFiles;
 
 /// <summary>
 /// How files are laid out in a destination folder: the final name of a key, the temporary names

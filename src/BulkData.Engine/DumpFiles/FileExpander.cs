@@ -1,7 +1,7 @@
+using BulkData.Engine.Compression;
 using System.Diagnostics;
-using BulkData.Engine.Transfer;
 
-namespace BulkData.Engine.Compression;
+namespace BulkData.Engine.DumpFiles;
 
 /// <summary>Options of <see cref="FileExpander.ExpandAsync"/>.</summary>
 public sealed record ExpandOptions

@@ -1,3 +1,4 @@
+using BulkData.Engine.DumpFiles;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Amazon.S3;

@@ -1,3 +1,4 @@
+using BulkData.Engine.DumpFiles;
 namespace BulkData.Engine.Transfer;
 
 /// <summary>The answer of Test-BulkDiskSpace.</summary>

@@ -1,4 +1,5 @@
-using BulkData.Engine.Compression;
+using BulkData.Engine.DumpFiles;
+using BulkData.Engine.DumpFiles;
 
 namespace BulkData.Engine.Transfer;
 

@@ -1,3 +1,4 @@
+using BulkData.Engine.DumpFiles;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http;

@@ -1,7 +1,8 @@
+using BulkData.Engine.DumpFiles;
 using BulkData.Engine.Transfer;
 using Xunit;
 
-namespace BulkData.Engine.Tests.Transfer;
+namespace BulkData.Engine.Tests.DumpFiles;
 
 public class FetchLayoutTests
 {

@@ -1,8 +1,10 @@
+using BulkData.Engine.Tests.Compression;
+using BulkData.Engine.DumpFiles;
 using BulkData.Engine.Compression;
 using BulkData.Engine.Transfer;
 using Xunit;
 
-namespace BulkData.Engine.Tests.Compression;
+namespace BulkData.Engine.Tests.DumpFiles;
 
 public sealed class FileExpanderTests : IDisposable
 {

@@ -1,3 +1,7 @@
+using BulkData.Engine.Import.Verification;
+using BulkData.Engine.Import.Tables;
+using BulkData.Engine.Import.Schema;
+using BulkData.Engine.Import.Sql;
 using BulkData.Engine.Import;
 using Npgsql;
 using Xunit;

@@ -1,3 +1,4 @@
+using BulkData.Engine.DumpFiles;
 using BulkData.Engine.Transfer;
 using Xunit;
 

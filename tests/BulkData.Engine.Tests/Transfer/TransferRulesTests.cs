@@ -1,3 +1,4 @@
+using BulkData.Engine.DumpFiles;
 using System.Security.Cryptography;
 using System.Text;
 using BulkData.Engine.Manifest;

@@ -1,6 +1,7 @@
+using BulkData.Engine.Import.Sql;
 using Npgsql;
 
-namespace BulkData.Engine.Import;
+namespace BulkData.Engine.Import.Schema;
 
 /// <summary>A statement that failed in a way a dump meets on another server, and was skipped.</summary>
 public sealed record SchemaWarning(int Line, string Statement, string Reason);

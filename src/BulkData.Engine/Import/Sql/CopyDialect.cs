@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace BulkData.Engine.Import;
+namespace BulkData.Engine.Import.Sql;
 
 /// <summary>
 /// How a CSV file of the dump is written: what COPY ... FROM needs to read it back. The publisher's dialect changed

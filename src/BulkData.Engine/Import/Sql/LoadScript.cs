@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace BulkData.Engine.Import;
+namespace BulkData.Engine.Import.Sql;
 
 /// <summary>One <c>COPY public.&lt;table&gt; (&lt;columns&gt;) FROM '$BULK_DIR/&lt;file&gt;' WITH (&lt;options&gt;)</c> of a load script.</summary>
 public sealed record LoadScriptEntry(string Schema, string Table, IReadOnlyList<string> Columns, string FileName, string Options, CopyDialect Dialect, int Line);

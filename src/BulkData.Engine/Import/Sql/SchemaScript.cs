@@ -1,4 +1,4 @@
-namespace BulkData.Engine.Import;
+namespace BulkData.Engine.Import.Sql;
 
 /// <summary>When a statement runs in a restore: before the data (pre-data) or after it (post-data), as pg_restore splits it.</summary>
 public enum SchemaPhase

@@ -1,4 +1,4 @@
-namespace BulkData.Engine.Import;
+namespace BulkData.Engine.Import.Sql;
 
 /// <summary>Reads a dump's script (schema or load script), with an error that names it when it cannot.</summary>
 internal static class ScriptFile

@@ -1,4 +1,4 @@
-namespace BulkData.Engine.Import;
+namespace BulkData.Engine.Import.Sql;
 
 internal enum SqlTokenKind
 {

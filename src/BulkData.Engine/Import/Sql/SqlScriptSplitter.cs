@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace BulkData.Engine.Import;
+namespace BulkData.Engine.Import.Sql;
 
 public enum StatementKind
 {

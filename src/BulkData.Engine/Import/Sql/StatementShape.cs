@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace BulkData.Engine.Import;
+namespace BulkData.Engine.Import.Sql;
 
 /// <summary>
 /// The tokens of one SQL statement (comments left out), with the small amount of reading the schema rules need:

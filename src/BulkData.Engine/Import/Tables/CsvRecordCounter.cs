@@ -1,6 +1,7 @@
+using BulkData.Engine.Import.Sql;
 using System.Text;
 
-namespace BulkData.Engine.Import;
+namespace BulkData.Engine.Import.Tables;
 
 /// <summary>
 /// Counts CSV records in a byte stream without parsing fields: a small state machine over the quote and escape

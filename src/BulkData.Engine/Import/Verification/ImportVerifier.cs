@@ -1,6 +1,7 @@
+using BulkData.Engine.Import.Sql;
 using Npgsql;
 
-namespace BulkData.Engine.Import;
+namespace BulkData.Engine.Import.Verification;
 
 /// <summary>Checks after a load: rows whose foreign key has no match (orphans), and duplicate key values.</summary>
 public static class ImportVerifier

@@ -1,0 +1,215 @@
+using BulkData.Engine.Import.Sql;
+using BulkData.Engine.Import.Tables;
+using BulkData.Engine.Manifest;
+
+namespace BulkData.Engine.Import;
+
+/// <summary>What an import will do: the database, the schema script, the tables and the files that failed to plan.</summary>
+public sealed class ImportPlan
+{
+    public required string Database { get; init; }
+
+    public SchemaScript? Schema { get; init; }
+
+    public string? SchemaPath { get; init; }
+
+    public string? LoadScriptPath { get; init; }
+
+    public required IReadOnlyList<TableJob> Jobs { get; init; }
+
+    /// <summary>Inputs that could not be planned (no table known for them): reported as Failed.</summary>
+    public required IReadOnlyList<ImportResult> Unplanned { get; init; }
+
+    public static string QuoteIdent(string name) => "\"" + name.Replace("\"", "\"\"") + "\"";
+
+    internal static string Quoted(string schema, string table) => QuoteIdent(schema) + "." + QuoteIdent(table);
+
+    /// <summary>Reads the inputs into a plan (no database work).</summary>
+    public static ImportPlan Build(IEnumerable<ImportInput> inputs, ImportOptions options, IBulkReporter reporter)
+    {
+        var files = new List<ImportInput>();
+        foreach (var input in inputs)
+        {
+            if (Directory.Exists(input.Path))
+            {
+                foreach (var f in Directory.EnumerateFiles(input.Path).Order(StringComparer.Ordinal))
+                {
+                    var name = DumpFileName.TryParse(System.IO.Path.GetFileName(f));
+                    if (name is not null && name.Kind != EntryKind.Other)
+                    {
+                        files.Add(new ImportInput(f));
+                    }
+                }
+            }
+            else if (File.Exists(input.Path))
+            {
+                files.Add(input);
+            }
+            else
+            {
+                throw new BulkDataException(BulkErrorKind.ObjectNotFound, $"The input '{input.Path}' does not exist.", input.Path);
+            }
+        }
+
+        string? schemaPath = options.SchemaPath;
+        string? loadScriptPath = null;
+        var data = new List<(ImportInput Input, string Dataset)>();
+        foreach (var f in files)
+        {
+            string fileName = System.IO.Path.GetFileName(f.Path);
+            var parsed = DumpFileName.TryParse(fileName);
+            var kind = f.Kind ?? parsed?.Kind ?? (fileName.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || fileName.EndsWith(".csv.bz2", StringComparison.OrdinalIgnoreCase) ? EntryKind.Data : EntryKind.Other);
+            switch (kind)
+            {
+                case EntryKind.Schema:
+                    if (options.SchemaPath is null && (schemaPath is null || string.CompareOrdinal(fileName, System.IO.Path.GetFileName(schemaPath)) > 0))
+                    {
+                        schemaPath = f.Path;
+                    }
+
+                    break;
+                case EntryKind.LoadScript:
+                    if (loadScriptPath is null || string.CompareOrdinal(fileName, System.IO.Path.GetFileName(loadScriptPath)) > 0)
+                    {
+                        loadScriptPath = f.Path;
+                    }
+
+                    break;
+                case EntryKind.Data:
+                    string dataset = f.Dataset ?? parsed?.Dataset ?? StripExtensions(fileName);
+                    data.Add((f, dataset));
+                    break;
+                default:
+                    reporter.Verbose($"{f.Path}: not a data file, schema or load script of a dump; ignored.");
+                    break;
+            }
+        }
+
+        var script = loadScriptPath is null ? Array.Empty<LoadScriptEntry>() : LoadScript.Load(loadScriptPath);
+        var byFile = new Dictionary<string, LoadScriptEntry>(StringComparer.OrdinalIgnoreCase);
+        foreach (var e in script)
+        {
+            byFile[e.FileName] = e;
+        }
+
+        SchemaScript? schema = schemaPath is null ? null : SchemaScript.Load(schemaPath);
+        string database = options.DatabaseGiven ? options.Connection.Database : schema?.DatabaseName ?? options.Connection.Database;
+
+        var jobs = new List<TableJob>();
+        var unplanned = new List<ImportResult>();
+        foreach (var (input, dataset) in data)
+        {
+            string fileName = System.IO.Path.GetFileName(input.Path);
+            string csvName = fileName.EndsWith(".bz2", StringComparison.OrdinalIgnoreCase) ? fileName[..^4] : fileName;
+            byFile.TryGetValue(csvName, out var entry);
+            string? table = null;
+            string schemaName = "public";
+            string source;
+            if (options.TableMap is not null && (options.TableMap.TryGetValue(dataset, out var mapped) || options.TableMap.TryGetValue(fileName, out mapped)))
+            {
+                table = mapped;
+                source = "TableMap";
+                int dot = mapped.IndexOf('.');
+                if (dot > 0)
+                {
+                    schemaName = mapped[..dot];
+                    table = mapped[(dot + 1)..];
+                }
+            }
+            else if (entry is not null)
+            {
+                table = entry.Table;
+                schemaName = entry.Schema;
+                source = "LoadScript";
+            }
+            else
+            {
+                table = DatasetCatalog.TableFor(dataset) ?? (DatasetCatalog.DatasetFor(dataset) is not null ? dataset : null);
+                source = "Catalog";
+            }
+
+            var info = new FileInfo(input.Path);
+            if (table is null)
+            {
+                unplanned.Add(new ImportResult
+                {
+                    Table = "", Dataset = dataset, File = input.Path, Bytes = info.Length, Status = ImportStatus.Failed, Database = database,
+                    Error = $"{input.Path}: no table is known for dataset '{dataset}' (not in the publisher's mapping nor in a load script); give it with -TableMap @{{ '{dataset}' = '<table>' }}.",
+                });
+                continue;
+            }
+
+            var dialect = options.Dialect ?? entry?.Dialect ?? CopyDialect.Escape;
+            jobs.Add(new TableJob
+            {
+                Schema = schemaName, Table = table, Dataset = dataset, FilePath = System.IO.Path.GetFullPath(input.Path), ETag = input.ETag?.Trim('"'),
+                Bytes = info.Length, LastWriteUtc = info.LastWriteTimeUtc, Dialect = dialect,
+                ScriptColumns = source == "LoadScript" || (entry is not null && entry.Table == table) ? entry?.Columns : null, Source = source,
+            });
+        }
+
+        // One file per table: the newest name (a later dump date) wins.
+        var chosen = new List<TableJob>();
+        foreach (var group in jobs.GroupBy(j => j.QualifiedTable, StringComparer.OrdinalIgnoreCase))
+        {
+            var ordered = group.OrderByDescending(j => j.FileName, StringComparer.Ordinal).ToList();
+            chosen.Add(ordered[0]);
+            foreach (var other in ordered.Skip(1))
+            {
+                reporter.Warning($"{other.FilePath}: not imported, {ordered[0].FileName} is the newer file for table {group.Key}.");
+            }
+        }
+
+        return new ImportPlan
+        {
+            Database = database, Schema = schema, SchemaPath = schemaPath, LoadScriptPath = loadScriptPath,
+            Jobs = chosen.OrderByDescending(j => j.Bytes).ThenBy(j => j.Table, StringComparer.Ordinal).ToList(),
+            Unplanned = unplanned,
+        };
+    }
+
+    private static string StripExtensions(string fileName)
+    {
+        foreach (var ext in new[] { ".csv.bz2", ".csv" })
+        {
+            if (fileName.EndsWith(ext, StringComparison.OrdinalIgnoreCase))
+            {
+                return fileName[..^ext.Length];
+            }
+        }
+
+        return fileName;
+    }
+
+    /// <summary>The plan as steps, in the order they run, for -WhatIf.</summary>
+    public IReadOnlyList<ImportPlanStep> Steps()
+    {
+        var steps = new List<ImportPlanStep>();
+        int order = 1;
+        if (Schema is not null)
+        {
+            steps.Add(new ImportPlanStep { Order = order++, Database = Database, Step = "CreateDatabase", File = SchemaPath, Detail = $"create database {Database} when it does not exist" });
+            steps.Add(new ImportPlanStep { Order = order++, Database = Database, Step = "PreData", File = SchemaPath, Detail = $"{Schema.PreData.Count} statements ({Schema.Tables.Count} tables) when the tables do not exist yet" });
+        }
+        else
+        {
+            steps.Add(new ImportPlanStep { Order = order++, Database = Database, Step = "CreateDatabase", Detail = $"create database {Database} when it does not exist; no schema script: tables must exist" });
+        }
+
+        foreach (var job in Jobs)
+        {
+            steps.Add(new ImportPlanStep
+            {
+                Order = order++, Database = Database, Step = "Load", Table = job.QualifiedTable, File = job.FilePath, Bytes = job.Bytes,
+                Dialect = job.Dialect.ToString(), Detail = $"TRUNCATE + COPY in one transaction (table from {job.Source})",
+            });
+        }
+
+        if (Schema is not null)
+        {
+            steps.Add(new ImportPlanStep { Order = order, Database = Database, Step = "PostData", File = SchemaPath, Detail = $"{Schema.PostData.Count} statements (indexes, constraints, triggers) after the data" });
+        }
+
+        return steps;
+    }
+}
