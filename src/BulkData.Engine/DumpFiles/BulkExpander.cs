@@ -16,7 +16,7 @@ public sealed record ExpandOutcome(BulkFile File, Exception? Error);
 public static class BulkExpander
 {
     /// <summary>True when a file name is a bzip2 file this command expands.</summary>
-    public static bool IsCompressed(string path) => path.EndsWith(".bz2", StringComparison.OrdinalIgnoreCase);
+    public static bool IsCompressed(string path) => FetchLayout.IsCompressed(path);
 
     /// <summary>
     /// The plan for a set of .bz2 files: each goes next to its source, or into <paramref name="destinationFolder"/>,

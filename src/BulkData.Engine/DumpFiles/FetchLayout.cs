@@ -27,9 +27,18 @@ public static class FetchLayout
 
     public static string ExpandingPath(string finalPath) => finalPath + ExpandingSuffix;
 
-    /// <summary>The name of a file once expanded: <c>x.csv.bz2</c> becomes <c>x.csv</c>.</summary>
+    /// <summary>The extension of a bzip2-compressed file.</summary>
+    public const string CompressedExtension = ".bz2";
+
+    /// <summary>True when a file name or path names a bzip2-compressed file (the one place this rule is written).</summary>
+    public static bool IsCompressed(string fileName) => fileName.EndsWith(CompressedExtension, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The name without its compression extension: <c>x.csv.bz2</c> becomes <c>x.csv</c>; other names stay.</summary>
+    public static string WithoutCompression(string fileName) => IsCompressed(fileName) ? fileName[..^CompressedExtension.Length] : fileName;
+
+    /// <summary>The name of a file once expanded: <c>x.csv.bz2</c> becomes <c>x.csv</c> (anything else gains <c>.out</c>).</summary>
     public static string ExpandedName(string fileName)
-        => fileName.EndsWith(".bz2", StringComparison.OrdinalIgnoreCase) ? fileName[..^4] : fileName + ".out";
+        => IsCompressed(fileName) ? WithoutCompression(fileName) : fileName + ".out";
 
     /// <summary>
     /// The local path for a file name inside <paramref name="destination"/>. Refuses names that are

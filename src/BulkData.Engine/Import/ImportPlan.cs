@@ -1,3 +1,4 @@
+using BulkData.Engine.DumpFiles;
 using BulkData.Engine.Import.Sql;
 using BulkData.Engine.Import.Tables;
 using BulkData.Engine.Manifest;
@@ -58,7 +59,7 @@ public sealed class ImportPlan
         {
             string fileName = System.IO.Path.GetFileName(f.Path);
             var parsed = DumpFileName.TryParse(fileName);
-            var kind = f.Kind ?? parsed?.Kind ?? (fileName.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || fileName.EndsWith(".csv.bz2", StringComparison.OrdinalIgnoreCase) ? EntryKind.Data : EntryKind.Other);
+            var kind = f.Kind ?? parsed?.Kind ?? (FetchLayout.WithoutCompression(fileName).EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? EntryKind.Data : EntryKind.Other);
             switch (kind)
             {
                 case EntryKind.Schema:
@@ -100,7 +101,7 @@ public sealed class ImportPlan
         foreach (var (input, dataset) in data)
         {
             string fileName = System.IO.Path.GetFileName(input.Path);
-            string csvName = fileName.EndsWith(".bz2", StringComparison.OrdinalIgnoreCase) ? fileName[..^4] : fileName;
+            string csvName = FetchLayout.WithoutCompression(fileName);
             byFile.TryGetValue(csvName, out var entry);
             string? table = null;
             string schemaName = "public";
@@ -170,15 +171,8 @@ public sealed class ImportPlan
 
     private static string StripExtensions(string fileName)
     {
-        foreach (var ext in new[] { ".csv.bz2", ".csv" })
-        {
-            if (fileName.EndsWith(ext, StringComparison.OrdinalIgnoreCase))
-            {
-                return fileName[..^ext.Length];
-            }
-        }
-
-        return fileName;
+        string csv = FetchLayout.WithoutCompression(fileName);
+        return csv.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? csv[..^4] : fileName;
     }
 
     /// <summary>The plan as steps, in the order they run, for -WhatIf.</summary>

@@ -1,3 +1,4 @@
+using BulkData.Engine.DumpFiles;
 using BulkData.Engine.Import.Sql;
 using BulkData.Engine.Manifest;
 
@@ -31,5 +32,5 @@ public sealed record TableJob
 
     public string FileName => System.IO.Path.GetFileName(FilePath);
 
-    public bool IsBzip2 => FilePath.EndsWith(".bz2", StringComparison.OrdinalIgnoreCase);
+    public bool IsBzip2 => FetchLayout.IsCompressed(FilePath);
 }

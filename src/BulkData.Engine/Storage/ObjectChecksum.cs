@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 
-namespace BulkData.Engine.Transfer;
+namespace BulkData.Engine.Storage;
 
 /// <summary>
 /// A whole-object checksum as S3 sends it with <c>x-amz-checksum-mode: ENABLED</c> (x-amz-checksum-crc32,
