@@ -9,9 +9,6 @@ namespace BulkData.Engine.DumpFiles;
 /// <summary>One file for Expand-BulkFile: where it is, where its expanded form goes, and what it came as.</summary>
 public sealed record ExpandItem(string SourcePath, string DestinationPath, long CompressedSize, BulkFile? Origin);
 
-/// <summary>The outcome of one file of a batch: the BulkFile to emit, and the error when it failed.</summary>
-public sealed record ExpandOutcome(BulkFile File, Exception? Error);
-
 /// <summary>The rules of Expand-BulkFile: which files, where they go, in what order, how many at once.</summary>
 public static class BulkExpander
 {
@@ -48,9 +45,9 @@ public static class BulkExpander
     /// <summary>
     /// Expands the planned files, <paramref name="throttleLimit"/> at once (each already decodes on all cores),
     /// reporting progress by compressed bytes. Each file's outcome goes to <paramref name="completed"/> as soon
-    /// as it is known; a failed file does not stop the others.
+    /// as it is known (with the error for a failed file); a failed file does not stop the others.
     /// </summary>
-    public static async Task RunAsync(IReadOnlyList<ExpandItem> items, ExpandOptions options, int throttleLimit, IBulkReporter reporter, Action<ExpandOutcome> completed, CancellationToken ct)
+    public static async Task RunAsync(IReadOnlyList<ExpandItem> items, ExpandOptions options, int throttleLimit, IBulkReporter reporter, OutcomeCallback<BulkFile> completed, CancellationToken ct)
     {
         if (throttleLimit < 1)
         {
@@ -62,95 +59,69 @@ public static class BulkExpander
             return;
         }
 
+        completed = BoundedRunner.Serialized(completed);
         long total = items.Sum(i => i.CompressedSize);
         long finished = 0;
-        var inFlight = new ConcurrentDictionary<int, long>();
+        var inFlight = new ConcurrentDictionary<ExpandItem, long>(ReferenceEqualityComparer.Instance);
         var clock = Stopwatch.StartNew();
-        var gate = new object();
-        long lastReport = 0;
-        var slots = new ConcurrentBag<int>(Enumerable.Range(0, throttleLimit));
         string activity = string.Create(CultureInfo.InvariantCulture, $"Expanding {items.Count} file{(items.Count == 1 ? string.Empty : "s")} ({ByteSize.Format(total)} compressed)");
-
-        void ReportTotal(bool force)
+        using var progress = new ProgressReporter(reporter);
+        var overall = progress.Begin(activity);
+        (string, int, int) Overall()
         {
-            long now = clock.ElapsedMilliseconds;
-            lock (gate)
-            {
-                if (!force && now - lastReport < 250)
-                {
-                    return;
-                }
-
-                lastReport = now;
-            }
-
             long done = Interlocked.Read(ref finished) + inFlight.Values.Sum();
             double seconds = clock.Elapsed.TotalSeconds;
             int remaining = done > 0 && seconds > 1 ? (int)Math.Min(int.MaxValue, (total - done) * seconds / done) : -1;
-            reporter.Progress(new ProgressUpdate(1, activity, $"{ByteSize.Format(done)} of {ByteSize.Format(total)}", total > 0 ? (int)(done * 100 / total) : 0, remaining));
+            return ($"{ByteSize.Format(done)} of {ByteSize.Format(total)}", total > 0 ? (int)(done * 100 / total) : 0, remaining);
         }
 
-        using var throttle = new SemaphoreSlim(throttleLimit);
-        var tasks = new List<Task>();
-        try
+        await BoundedRunner.RunAsync(items, throttleLimit, async (item, slot) =>
         {
-            for (int index = 0; index < items.Count; index++)
+            if (ct.IsCancellationRequested)
             {
-                await throttle.WaitAsync(ct).ConfigureAwait(false);
-                var item = items[index];
-                int key = index;
-                slots.TryTake(out int slot);
-                tasks.Add(Task.Run(async () =>
-                {
-                    var fileClock = Stopwatch.StartNew();
-                    int activityId = 2 + slot;
-                    string fileActivity = "Expanding " + Path.GetFileName(item.SourcePath);
-                    try
-                    {
-                        reporter.Verbose($"Expanding '{item.SourcePath}' to '{item.DestinationPath}'.");
-                        var progress = new InlineProgress(position =>
-                        {
-                            inFlight[key] = position;
-                            reporter.Progress(new ProgressUpdate(activityId, fileActivity, $"{ByteSize.Format(position)} of {ByteSize.Format(item.CompressedSize)}", item.CompressedSize > 0 ? (int)(position * 100 / item.CompressedSize) : 0, -1, 1));
-                            ReportTotal(false);
-                        });
-                        var result = await FileExpander.ExpandAsync(item.SourcePath, item.DestinationPath, options, progress, ct).ConfigureAwait(false);
-                        if (result.Skipped)
-                        {
-                            reporter.Verbose($"'{item.DestinationPath}' exists: skipped (use -Force to replace it).");
-                        }
-                        else
-                        {
-                            reporter.Verbose(string.Create(CultureInfo.InvariantCulture, $"Expanded '{item.SourcePath}' ({ByteSize.Format(result.CompressedBytes)}) to '{item.DestinationPath}' ({ByteSize.Format(result.ExpandedBytes)}) in {result.Duration.TotalSeconds:0.0} s; block and stream CRCs verified{(result.SourceDeleted ? "; source deleted" : string.Empty)}."));
-                        }
-
-                        completed(new ExpandOutcome(ToBulkFile(item, result.Skipped ? BulkFileState.Skipped : BulkFileState.Extracted, result.ExpandedBytes, fileClock.Elapsed, null, result.Skipped), null));
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
-                    {
-                        var error = ex is BulkDataException or OperationCanceledException ? ex
-                            : new BulkDataException(KindOf(ex), $"Expanding '{item.SourcePath}' to '{item.DestinationPath}' failed: {ex.Message} The source was kept.", item.SourcePath, ex);
-                        completed(new ExpandOutcome(ToBulkFile(item, BulkFileState.Failed, 0, fileClock.Elapsed, error.Message, false), error));
-                    }
-                    finally
-                    {
-                        inFlight.TryRemove(key, out _);
-                        Interlocked.Add(ref finished, item.CompressedSize);
-                        reporter.Progress(new ProgressUpdate(activityId, fileActivity, "Done", 100, -1, 1, Completed: true));
-                        ReportTotal(true);
-                        slots.Add(slot);
-                        throttle.Release();
-                    }
-                }, CancellationToken.None));
+                return;
             }
-        }
-        finally
-        {
-            // Even when cancelled while waiting for a slot: the files already started finish (or clean up) first.
-            await Task.WhenAll(tasks).ConfigureAwait(false);
-        }
 
-        reporter.Progress(new ProgressUpdate(1, activity, "Done", 100, Completed: true));
+            var fileClock = Stopwatch.StartNew();
+            using var bar = progress.Begin("Expanding " + Path.GetFileName(item.SourcePath), overall);
+            try
+            {
+                reporter.Verbose($"Expanding '{item.SourcePath}' to '{item.DestinationPath}'.");
+                var onPosition = new InlineProgress(position =>
+                {
+                    inFlight[item] = position;
+                    bar.Status($"{ByteSize.Format(position)} of {ByteSize.Format(item.CompressedSize)}", item.CompressedSize > 0 ? (int)(position * 100 / item.CompressedSize) : 0);
+                    overall.Report(Overall);
+                });
+                var result = await FileExpander.ExpandAsync(item.SourcePath, item.DestinationPath, options, onPosition, ct).ConfigureAwait(false);
+                if (result.Skipped)
+                {
+                    reporter.Verbose($"'{item.DestinationPath}' exists: skipped (use -Force to replace it).");
+                }
+                else
+                {
+                    reporter.Verbose(string.Create(CultureInfo.InvariantCulture, $"Expanded '{item.SourcePath}' ({ByteSize.Format(result.CompressedBytes)}) to '{item.DestinationPath}' ({ByteSize.Format(result.ExpandedBytes)}) in {result.Duration.TotalSeconds:0.0} s; block and stream CRCs verified{(result.SourceDeleted ? "; source deleted" : string.Empty)}."));
+                }
+
+                completed(ToBulkFile(item, result.Skipped ? BulkFileState.Skipped : BulkFileState.Extracted, result.ExpandedBytes, fileClock.Elapsed, null, result.Skipped), null);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                var error = ex as BulkDataException
+                    ?? new BulkDataException(ex is OperationCanceledException ? BulkErrorKind.Cancelled : KindOf(ex), $"Expanding '{item.SourcePath}' to '{item.DestinationPath}' failed: {ex.Message} The source was kept.", item.SourcePath, ex);
+                completed(ToBulkFile(item, BulkFileState.Failed, 0, fileClock.Elapsed, error.Message, false), error);
+            }
+            finally
+            {
+                inFlight.TryRemove(item, out _);
+                Interlocked.Add(ref finished, item.CompressedSize);
+                bar.Complete();
+                var (status, percent, seconds) = Overall();
+                overall.Status(status, percent, seconds, force: true);
+            }
+        }, ct).ConfigureAwait(false);
+
+        overall.Complete();
         ct.ThrowIfCancellationRequested();
     }
 

@@ -21,10 +21,6 @@ public sealed class ImportPlan
     /// <summary>Inputs that could not be planned (no table known for them): reported as Failed.</summary>
     public required IReadOnlyList<ImportResult> Unplanned { get; init; }
 
-    public static string QuoteIdent(string name) => "\"" + name.Replace("\"", "\"\"") + "\"";
-
-    internal static string Quoted(string schema, string table) => QuoteIdent(schema) + "." + QuoteIdent(table);
-
     /// <summary>Reads the inputs into a plan (no database work).</summary>
     public static ImportPlan Build(IEnumerable<ImportInput> inputs, ImportOptions options, IBulkReporter reporter)
     {

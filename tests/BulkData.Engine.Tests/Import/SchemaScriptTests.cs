@@ -131,6 +131,6 @@ public class SchemaScriptTests
         Assert.Equal(
             "CREATE DATABASE \"my db\" WITH TEMPLATE = template0 ENCODING = 'UTF8' LOCALE_PROVIDER = libc LOCALE = 'en_US.UTF-8';",
             SchemaScript.RetargetCreateDatabase(create, "my db"));
-        Assert.Equal("CREATE DATABASE courtlistener WITH TEMPLATE = template0 ENCODING = 'UTF8' ;", SchemaLoader.WithoutLocale(create));
+        Assert.Equal("CREATE DATABASE courtlistener WITH TEMPLATE = template0 ENCODING = 'UTF8' ;", DatabaseCreator.WithoutLocale(create));
     }
 }

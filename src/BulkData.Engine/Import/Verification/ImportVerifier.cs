@@ -13,8 +13,8 @@ public static class ImportVerifier
         var list = new List<ImportVerification>();
         foreach (var fk in await ConstraintsAsync(c, tables, "f", ct))
         {
-            string join = string.Join(" AND ", fk.Columns.Zip(fk.RefColumns, (a, b) => $"p.{ImportPlan.QuoteIdent(b)} = c.{ImportPlan.QuoteIdent(a)}"));
-            string notNull = string.Join(" AND ", fk.Columns.Select(a => $"c.{ImportPlan.QuoteIdent(a)} IS NOT NULL"));
+            string join = string.Join(" AND ", fk.Columns.Zip(fk.RefColumns, (a, b) => $"p.{QualifiedName.QuoteIdentifier(b)} = c.{QualifiedName.QuoteIdentifier(a)}"));
+            string notNull = string.Join(" AND ", fk.Columns.Select(a => $"c.{QualifiedName.QuoteIdentifier(a)} IS NOT NULL"));
             string sql = $"SELECT count(*) FROM {Qualify(fk.Table)} c WHERE {notNull} AND NOT EXISTS (SELECT 1 FROM {Qualify(fk.RefTable!)} p WHERE {join})";
             list.Add(new ImportVerification
             {
@@ -45,9 +45,9 @@ public static class ImportVerifier
 
         foreach (var key in keys)
         {
-            string cols = string.Join(", ", key.Columns.Select(ImportPlan.QuoteIdent));
+            string cols = string.Join(", ", key.Columns.Select(QualifiedName.QuoteIdentifier));
             // NULLs never collide in a key (UNIQUE allows many).
-            string notNull = string.Join(" AND ", key.Columns.Select(col => $"{ImportPlan.QuoteIdent(col)} IS NOT NULL"));
+            string notNull = string.Join(" AND ", key.Columns.Select(col => $"{QualifiedName.QuoteIdentifier(col)} IS NOT NULL"));
             string sql = $"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {Qualify(key.Table)} WHERE {notNull} GROUP BY {cols} HAVING count(*) > 1) d";
             list.Add(new ImportVerification
             {
@@ -61,7 +61,7 @@ public static class ImportVerifier
     private static string Qualify(string table)
     {
         int dot = table.IndexOf('.');
-        return dot > 0 ? ImportPlan.Quoted(table[..dot], table[(dot + 1)..]) : ImportPlan.Quoted("public", table);
+        return dot > 0 ? new QualifiedName(table[..dot], table[(dot + 1)..]).Sql : new QualifiedName("public", table).Sql;
     }
 
     private static async Task<long> CountAsync(NpgsqlConnection c, string sql, CancellationToken ct)
