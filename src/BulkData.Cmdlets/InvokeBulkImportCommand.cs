@@ -135,7 +135,7 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
 
         plan = RunEngine((reporter, _, _) => Task.FromResult(ImportPlan.Build(_inputs, options, reporter)), null);
         string target = $"database {plan.Database} on {options.Connection.Host}:{options.Connection.Port}";
-        if (!ShouldProcess(target, $"Import {plan.Jobs.Count} table(s){(plan.Schema is null ? "" : $" with schema {System.IO.Path.GetFileName(plan.SchemaPath)}")}"))
+        if (!ShouldProcess(target, $"Import {plan.TableCount} table(s){(!plan.HasSchema ? "" : $" with schema {System.IO.Path.GetFileName(plan.SchemaPath)}")}"))
         {
             WriteObject(plan.Steps(), enumerateCollection: true);
             return;

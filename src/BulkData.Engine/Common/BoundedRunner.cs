@@ -37,6 +37,12 @@ internal static class BoundedRunner
                     break;
                 }
 
+                if (ct.IsCancellationRequested)
+                {
+                    slots.Release();
+                    break;
+                }
+
                 int slot;
                 lock (free)
                 {

@@ -4,7 +4,7 @@ namespace BulkData.Engine.DumpFiles;
 /// How files are laid out in a destination folder: the final name of a key, the temporary names
 /// used while bytes are still arriving, and the refusal of keys that would land outside the folder.
 /// </summary>
-public static class FetchLayout
+internal static class FetchLayout
 {
     /// <summary>Suffix of a download in progress (resumable: the bytes on disk are a prefix of the object).</summary>
     public const string PartialSuffix = ".bulkdata-partial";

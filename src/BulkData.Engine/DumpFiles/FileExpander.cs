@@ -17,7 +17,7 @@ public sealed record ExpandOptions
 }
 
 /// <summary>What expanding one file did.</summary>
-public sealed record ExpandResult
+internal sealed record ExpandResult
 {
     public required string SourcePath { get; init; }
 
@@ -37,7 +37,7 @@ public sealed record ExpandResult
 }
 
 /// <summary>Expands .bz2 files to disk: verified, atomically, on all cores.</summary>
-public static class FileExpander
+internal static class FileExpander
 {
     private const int ProgressInterval = 4 << 20;
 

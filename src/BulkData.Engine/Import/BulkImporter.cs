@@ -1,6 +1,5 @@
 using BulkData.Engine.Import.Schema;
 using BulkData.Engine.Import.Tables;
-using BulkData.Engine.Import.Verification;
 using Npgsql;
 
 namespace BulkData.Engine.Import;

@@ -10,16 +10,22 @@ public sealed class ImportPlan
 {
     public required string Database { get; init; }
 
-    public SchemaScript? Schema { get; init; }
+    internal SchemaScript? Schema { get; init; }
 
     public string? SchemaPath { get; init; }
 
     public string? LoadScriptPath { get; init; }
 
-    public required IReadOnlyList<TableJob> Jobs { get; init; }
+    internal IReadOnlyList<TableJob> Jobs { get; init; } = Array.Empty<TableJob>();
+
+    /// <summary>The tables the import will load.</summary>
+    public int TableCount => Jobs.Count;
+
+    /// <summary>Whether a schema script is part of the import.</summary>
+    public bool HasSchema => Schema is not null;
 
     /// <summary>Inputs that could not be planned (no table known for them): reported as Failed.</summary>
-    public required IReadOnlyList<ImportResult> Unplanned { get; init; }
+    internal IReadOnlyList<ImportResult> Unplanned { get; init; } = Array.Empty<ImportResult>();
 
     /// <summary>Reads the inputs into a plan (no database work).</summary>
     public static ImportPlan Build(IEnumerable<ImportInput> inputs, ImportOptions options, IBulkReporter reporter)

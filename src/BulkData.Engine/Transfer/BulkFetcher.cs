@@ -1,7 +1,6 @@
 using BulkData.Engine.DumpFiles;
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using BulkData.Engine.DumpFiles;
 using BulkData.Engine.Manifest;
 using BulkData.Engine.Storage;
 

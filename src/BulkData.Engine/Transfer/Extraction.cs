@@ -1,5 +1,4 @@
 using BulkData.Engine.DumpFiles;
-using BulkData.Engine.DumpFiles;
 
 namespace BulkData.Engine.Transfer;
 

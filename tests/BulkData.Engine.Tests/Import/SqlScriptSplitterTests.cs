@@ -1,4 +1,3 @@
-using BulkData.Engine.Import.Verification;
 using BulkData.Engine.Import.Tables;
 using BulkData.Engine.Import.Schema;
 using BulkData.Engine.Import.Sql;

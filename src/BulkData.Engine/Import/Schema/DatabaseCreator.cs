@@ -4,10 +4,10 @@ using Npgsql;
 namespace BulkData.Engine.Import.Schema;
 
 /// <summary>Whether <see cref="DatabaseCreator.EnsureDatabaseAsync(string, string, SqlStatement?, string?, IBulkReporter, CancellationToken)"/> created the database, and what of its statement it skipped (the locale).</summary>
-public sealed record DatabaseEnsureResult(bool Created, IReadOnlyList<SchemaWarning> Skipped);
+internal sealed record DatabaseEnsureResult(bool Created, IReadOnlyList<SchemaWarning> Skipped);
 
 /// <summary>Creates the target database when it is missing, with the dump's options where this server can take them.</summary>
-public static class DatabaseCreator
+internal static class DatabaseCreator
 {
     private static readonly string[] LocaleOptions =
     {

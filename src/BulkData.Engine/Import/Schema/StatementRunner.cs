@@ -5,10 +5,10 @@ using Npgsql;
 namespace BulkData.Engine.Import.Schema;
 
 /// <summary>A statement that failed in a way a dump meets on another server, and was skipped.</summary>
-public sealed record SchemaWarning(int Line, string Statement, string Reason);
+internal sealed record SchemaWarning(int Line, string Statement, string Reason);
 
 /// <summary>What <see cref="StatementRunner.ApplyAsync(NpgsqlConnection, IEnumerable{SqlStatement}, string, IBulkReporter, CancellationToken)"/> did: statements applied, and those skipped with their reasons.</summary>
-public sealed record SchemaApplyResult(int Applied, IReadOnlyList<SchemaWarning> Skipped);
+internal sealed record SchemaApplyResult(int Applied, IReadOnlyList<SchemaWarning> Skipped);
 
 /// <summary>
 /// Runs schema statements on a server without psql. Each statement runs on its own (autocommit, or in its own
@@ -18,7 +18,7 @@ public sealed record SchemaApplyResult(int Applied, IReadOnlyList<SchemaWarning>
 /// (and what refers to that trigger later), a foreign key to a table that is not in the dump. Anything else is
 /// an error naming the file and line.
 /// </summary>
-public sealed class StatementRunner
+internal sealed class StatementRunner
 {
     private const string Savepoint = "bulkdata_schema_statement";
 
@@ -83,15 +83,15 @@ public sealed class StatementRunner
             var shape = new StatementShape(statement.Text);
             if (transaction is not null)
             {
-                await transaction.SaveAsync(Savepoint, ct);
+                await transaction.SaveAsync(Savepoint, ct).ConfigureAwait(false);
             }
 
             try
             {
-                await ExecuteAsync(connection, statement.Text, shape, ct);
+                await ExecuteAsync(connection, statement.Text, shape, ct).ConfigureAwait(false);
                 if (transaction is not null)
                 {
-                    await transaction.ReleaseAsync(Savepoint, ct);
+                    await transaction.ReleaseAsync(Savepoint, ct).ConfigureAwait(false);
                 }
 
                 applied++;
@@ -100,7 +100,7 @@ public sealed class StatementRunner
             {
                 if (transaction is not null)
                 {
-                    await transaction.RollbackAsync(Savepoint, ct);
+                    await transaction.RollbackAsync(Savepoint, ct).ConfigureAwait(false);
                 }
 
                 string? reason = await ToleranceRules.ReasonAsync(new ToleranceContext(connection, _skippedTriggers), statement, shape, e.SqlState, ct).ConfigureAwait(false);
@@ -147,7 +147,7 @@ public sealed class StatementRunner
             cmd.Parameters.Add(new NpgsqlParameter { Value = 0 });
         }
 
-        await cmd.ExecuteNonQueryAsync(ct);
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     private static bool HasInnerSemicolon(StatementShape shape)

@@ -15,7 +15,7 @@ public enum SchemaPhase
 /// split into statements, its database (<c>CREATE DATABASE x</c> + <c>\connect x</c>) recognised, and the rest
 /// divided into pre-data and post-data, so tables can be created, loaded, then indexed and constrained.
 /// </summary>
-public sealed class SchemaScript
+internal sealed class SchemaScript
 {
     internal static readonly HashSet<string> IgnoredMetaCommands = new(StringComparer.Ordinal)
     {

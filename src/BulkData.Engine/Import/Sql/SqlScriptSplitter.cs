@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 
 namespace BulkData.Engine.Import.Sql;
 
-public enum StatementKind
+internal enum StatementKind
 {
     /// <summary>An SQL statement for the server, with its terminating semicolon.</summary>
     Sql,
@@ -12,7 +12,7 @@ public enum StatementKind
 }
 
 /// <summary>One statement of a script: its text (leading comments removed), the 1-based line it starts on, and its kind.</summary>
-public sealed record SqlStatement(string Text, int Line, StatementKind Kind)
+internal sealed record SqlStatement(string Text, int Line, StatementKind Kind)
 {
     /// <summary>The statement on one line, shortened to <paramref name="max"/> characters: for messages.</summary>
     public string Summary(int max = 160)
@@ -28,7 +28,7 @@ public sealed record SqlStatement(string Text, int Line, StatementKind Kind)
 /// with a backslash is a psql meta-command that ends at the end of that line. <c>SET standard_conforming_strings</c>
 /// in the script is followed, so backslashes in <c>'...'</c> strings are read as the server would read them.
 /// </summary>
-public static partial class SqlScriptSplitter
+internal static partial class SqlScriptSplitter
 {
     public static IReadOnlyList<SqlStatement> Split(string script) => Split(script, null);
 

@@ -8,7 +8,7 @@ namespace BulkData.Engine.Import.Tables;
 /// characters of the dialect (inside a quoted value the escape character takes the next byte with it; outside,
 /// a newline ends a record). It also captures the header record (the column list). Fed chunk by chunk.
 /// </summary>
-public sealed class CsvRecordCounter
+internal sealed class CsvRecordCounter
 {
     private readonly byte _quote;
     private readonly byte _escape;

@@ -5,7 +5,7 @@ using BulkData.Engine.Manifest;
 namespace BulkData.Engine.Import.Tables;
 
 /// <summary>One table to load: the file, its table, its dialect and, from a load script, its column list.</summary>
-public sealed record TableJob
+internal sealed record TableJob
 {
     public required string Schema { get; init; }
 

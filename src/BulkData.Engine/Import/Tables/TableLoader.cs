@@ -48,13 +48,13 @@ internal sealed class TableLoader
         {
             if (replica)
             {
-                await ExecAsync(c, "SET session_replication_role = replica", ct);
+                await ExecAsync(c, "SET session_replication_role = replica", ct).ConfigureAwait(false);
             }
 
-            var tableColumns = await TableColumnsAsync(c, job, table, ct);
-            await using var tx = await c.BeginTransactionAsync(ct);
-            await TruncateAsync(c, tx, table, ct);
-            long insertedBefore = await InsertedRowsAsync(c, tx, table, ct);
+            var tableColumns = await TableColumnsAsync(c, job, table, ct).ConfigureAwait(false);
+            await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
+            await TruncateAsync(c, tx, table, ct).ConfigureAwait(false);
+            long insertedBefore = await InsertedRowsAsync(c, tx, table, ct).ConfigureAwait(false);
 
             await using var file = new FileStream(job.FilePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
             counting = new CountingStream(file);
@@ -72,7 +72,7 @@ internal sealed class TableLoader
             // Read until the header is complete (it names the columns COPY gets).
             while (job.Dialect.Header && !counter.HeaderComplete)
             {
-                n = await ReadAsync(source, buffer, where, counting, ct);
+                n = await ReadAsync(source, buffer, where, counting, ct).ConfigureAwait(false);
                 if (n == 0)
                 {
                     eof = true;
@@ -89,20 +89,20 @@ internal sealed class TableLoader
             long records;
             // A text COPY (Npgsql allows raw streams for binary COPY only): the bytes go to the writer's base
             // stream untouched, so nothing is decoded or re-encoded here and PostgreSQL checks the encoding.
-            await using (var writer = await c.BeginTextImportAsync(copy, ct))
+            await using (var writer = await c.BeginTextImportAsync(copy, ct).ConfigureAwait(false))
             {
                 var raw = ((StreamWriter)writer).BaseStream;
                 try
                 {
                     foreach (var chunk in pending)
                     {
-                        await raw.WriteAsync(chunk, ct);
+                        await raw.WriteAsync(chunk, ct).ConfigureAwait(false);
                     }
 
-                    while (!eof && (n = await ReadAsync(source, buffer, where, counting, ct)) > 0)
+                    while (!eof && (n = await ReadAsync(source, buffer, where, counting, ct).ConfigureAwait(false)) > 0)
                     {
                         counter.Feed(buffer.AsSpan(0, n));
-                        await raw.WriteAsync(buffer.AsMemory(0, n), ct);
+                        await raw.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
                         long now = counting.BytesRead;
                         _progress(job.QualifiedTable, now - reported);
                         reported = now;
@@ -117,7 +117,7 @@ internal sealed class TableLoader
                 {
                     try
                     {
-                        await ((NpgsqlCopyTextWriter)writer).CancelAsync();
+                        await ((NpgsqlCopyTextWriter)writer).CancelAsync().ConfigureAwait(false);
                     }
                     catch (Exception)
                     {
@@ -130,15 +130,15 @@ internal sealed class TableLoader
                 records = counter.Records;
             }
 
-            long rows = await InsertedRowsAsync(c, tx, table, ct) - insertedBefore;
+            long rows = await InsertedRowsAsync(c, tx, table, ct).ConfigureAwait(false) - insertedBefore;
             if (rows != records)
             {
                 throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{where}: COPY loaded {rows} rows but the file holds {records} CSV records: rolled back.", job.FilePath);
             }
 
-            await ImportJournal.RecordTableAsync(tx, job, counting.HashHex(), rows, ct);
+            await ImportJournal.RecordTableAsync(tx, job, counting.HashHex(), rows, ct).ConfigureAwait(false);
 
-            await tx.CommitAsync(ct);
+            await tx.CommitAsync(ct).ConfigureAwait(false);
             _reporter.Verbose($"{job.QualifiedTable}: {rows} rows from {job.FileName} in {watch.Elapsed.TotalSeconds:0.0} s.");
             return new TableLoad(rows, counting.BytesRead, watch.Elapsed, null);
         }
@@ -181,7 +181,7 @@ internal sealed class TableLoader
             int total = 0;
             while (total < buffer.Length)
             {
-                int n = await source.ReadAsync(buffer.AsMemory(total), ct);
+                int n = await source.ReadAsync(buffer.AsMemory(total), ct).ConfigureAwait(false);
                 if (n == 0)
                 {
                     break;
@@ -230,8 +230,8 @@ internal sealed class TableLoader
         await using var cmd = new NpgsqlCommand("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum", c);
         cmd.Parameters.Add(new NpgsqlParameter { Value = table });
         var list = new List<string>();
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
         {
             list.Add(r.GetString(0));
         }
@@ -246,16 +246,16 @@ internal sealed class TableLoader
 
     private static async Task TruncateAsync(NpgsqlConnection c, NpgsqlTransaction tx, string table, CancellationToken ct)
     {
-        await tx.SaveAsync("bulkdata_truncate", ct);
+        await tx.SaveAsync("bulkdata_truncate", ct).ConfigureAwait(false);
         try
         {
-            await ExecAsync(c, $"TRUNCATE {table}", ct, tx);
+            await ExecAsync(c, $"TRUNCATE {table}", ct, tx).ConfigureAwait(false);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.FeatureNotSupported)
         {
             // Referenced by a foreign key of another table: empty it row by row instead.
-            await tx.RollbackAsync("bulkdata_truncate", ct);
-            await ExecAsync(c, $"DELETE FROM {table}", ct, tx);
+            await tx.RollbackAsync("bulkdata_truncate", ct).ConfigureAwait(false);
+            await ExecAsync(c, $"DELETE FROM {table}", ct, tx).ConfigureAwait(false);
         }
     }
 
@@ -264,12 +264,12 @@ internal sealed class TableLoader
         // The rows this transaction inserted into the table: COPY's own count, without scanning the table.
         await using var cmd = new NpgsqlCommand("SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE relid = to_regclass($1)", c, tx);
         cmd.Parameters.Add(new NpgsqlParameter { Value = table });
-        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct) ?? 0L);
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) ?? 0L);
     }
 
     private static async Task ExecAsync(NpgsqlConnection c, string sql, CancellationToken ct, NpgsqlTransaction? tx = null)
     {
         await using var cmd = new NpgsqlCommand(sql, c, tx) { CommandTimeout = 0 };
-        await cmd.ExecuteNonQueryAsync(ct);
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 }
