@@ -16,10 +16,11 @@ The operations plan of BulkData, as one script shipped with the module:
                   -ImportMode InProcess: Invoke-BulkImport -Path <Destination> -Host ... -Verify here;
                   -ImportScript: your own script block instead (it receives the run's context).
   5. Verify       The import's -Verify results (row counts); a failed table fails the run.
-  6. Compose trap Checks that what step 3 stopped is still stopped: `docker compose run` without
-                  --no-deps starts a service's dependencies again. Warns with the names if not.
-  7. Start        Start-NonEssentialService with exactly what step 3 stopped, in a finally block, so
+  6. Start        Start-NonEssentialService with exactly what step 3 stopped, in a finally block, so
                   it runs after a failure too.
+  7. Compose trap After a successful run, the services of step 3 that step 6 did not have to start were
+                  running again: `docker compose run` without --no-deps starts a service's dependencies.
+                  Warns with their names.
 
 Everything is written to a transcript (-LogPath). -WhatIf shows every step without doing any of them
 (the service steps list the services they would stop).
@@ -46,8 +47,8 @@ param(
     # The compose project name (docker compose -p). Default: compose's own.
     [string] $ProjectName,
 
-    # Services left running while the import runs. Default: cl-postgresql, cl-bulk-data.
-    [string[]] $Keep = @('cl-postgresql', 'cl-bulk-data'),
+    # Services left running while the import runs. Default: Stop-NonEssentialService's (cl-postgresql, cl-bulk-data).
+    [string[]] $Keep,
 
     # Exactly the services to stop, instead of every running one but -Keep.
     [string[]] $Service,
@@ -188,7 +189,7 @@ try {
     # 3. Stop what would fight the import. Under -WhatIf the cmdlet lists what it would stop.
     Write-Step 'Stop non-essential services'
     $stop = $compose.Clone()
-    if ($Service) { $stop.Service = $Service } else { $stop.Keep = $Keep }
+    if ($Service) { $stop.Service = $Service } elseif ($PSBoundParameters.ContainsKey('Keep')) { $stop.Keep = $Keep }
     $stopErrors = $null
     $stopped = @(Stop-NonEssentialService @stop -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable stopErrors)
     $result.Stopped = $stopped
@@ -257,27 +258,25 @@ try {
         Write-Host "Verified $(@($result.ImportResults).Count) result(s)."
     }
 
-    # 6. The compose trap: are the services stopped in step 3 still stopped?
-    if ($stopped) {
-        Write-Step 'Check that the stopped services are still stopped'
-        $back = [BulkData.Engine.Services.NonEssentialServices]::FindRestarted(
-            $DockerPath, $compose['ProjectDirectory'], [string[]]$compose['ComposeFile'], $compose['ProjectName'],
-            $PWD.ProviderPath, [string[]]@($stopped.Service))
-        $result.RestartedByRun = @($back)
-        if ($back.Count -gt 0) {
-            Write-Warning ("These services were stopped before the import and are running again: {0}. Something started them during the import - most likely ``docker compose run`` without --no-deps, which starts a service's dependencies (the compose trap). Run the bulk-data service with ``docker compose run --rm --no-deps``." -f ($back -join ', '))
-        } else {
-            Write-Host "All $($stopped.Count) stopped services are still stopped."
-        }
-    }
     $result.Succeeded = $true
 } finally {
-    # 7. Start exactly what was stopped, whatever happened above.
+    # 6. Start exactly what was stopped, whatever happened above.
     if ($stopped) {
         Write-Step "Start the services stopped in step 3: $(@($stopped.Service) -join ', ')"
         try {
             $result.Started = @($stopped | Start-NonEssentialService -DockerPath $DockerPath -Confirm:$false)
             $result.Started | Out-Host
+            if ($result.Succeeded) {
+                # 6. The compose trap: Start-NonEssentialService starts only what is stopped, so a service of step 3
+                # it did not have to start was running again already: something started it during the import.
+                $back = @($stopped.Service | Where-Object { $_ -notin @($result.Started.Service) } | Sort-Object -Unique)
+                $result.RestartedByRun = $back
+                if ($back.Count -gt 0) {
+                    Write-Warning ("These services were stopped before the import and are running again: {0}. Something started them during the import - most likely ``docker compose run`` without --no-deps, which starts a service's dependencies (the compose trap). Run the bulk-data service with ``docker compose run --rm --no-deps``." -f ($back -join ', '))
+                } else {
+                    Write-Host "All $($stopped.Count) stopped services were still stopped."
+                }
+            }
         } catch {
             Write-Error "Starting the services again failed: $($_.Exception.Message). Start them by hand: docker compose start $(@($stopped.Service) -join ' ')" -ErrorAction Continue
         }

@@ -87,4 +87,22 @@ internal static class FetchLayout
 
         return name;
     }
+
+    /// <summary>Deletes a temporary file if it can; a file that cannot be deleted is left (the next run's clean-up tries again).</summary>
+    public static bool TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
 }

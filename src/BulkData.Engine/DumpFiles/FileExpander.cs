@@ -114,7 +114,7 @@ internal static class FileExpander
         }
         catch
         {
-            TryDelete(temporary);
+            FetchLayout.TryDelete(temporary);
             throw;
         }
 
@@ -135,19 +135,5 @@ internal static class FileExpander
             SourceDeleted = deleted,
             Duration = clock.Elapsed,
         };
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
     }
 }

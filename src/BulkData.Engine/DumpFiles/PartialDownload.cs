@@ -33,26 +33,12 @@ internal sealed record PartialDownload(string FinalPath)
     public void Complete()
     {
         File.Move(PartialPath, FinalPath, overwrite: true);
-        TryDelete(ETagPath);
+        FetchLayout.TryDelete(ETagPath);
     }
 
     public void Delete()
     {
-        TryDelete(PartialPath);
-        TryDelete(ETagPath);
-    }
-
-    internal static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
+        FetchLayout.TryDelete(PartialPath);
+        FetchLayout.TryDelete(ETagPath);
     }
 }

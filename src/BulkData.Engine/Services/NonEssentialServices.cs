@@ -189,19 +189,4 @@ public static class NonEssentialServices
 
         return result;
     }
-
-    /// <summary>
-    /// The compose trap: which of <paramref name="stopped"/> are up again (e.g. because <c>docker compose run</c>
-    /// without <c>--no-deps</c> started them as dependencies).
-    /// </summary>
-    public static async Task<IReadOnlyList<string>> FindRestartedAsync(DockerCompose compose, IEnumerable<string> stopped, IBulkReporter reporter, CancellationToken cancellationToken)
-    {
-        var now = await compose.GetServicesAsync(reporter, cancellationToken).ConfigureAwait(false);
-        return stopped.Distinct(StringComparer.Ordinal).Where(s => now.TryGetValue(s, out var st) && st.IsUp).ToList();
-    }
-
-    /// <summary>Synchronous form of <see cref="FindRestartedAsync"/>, for scripts (the runbook).</summary>
-    public static string[] FindRestarted(string? dockerPath, string? projectDirectory, string[]? composeFiles, string? projectName, string? workingDirectory, string[] stopped)
-        => FindRestartedAsync(new DockerCompose(dockerPath, new ComposeProject(projectDirectory, composeFiles, projectName, workingDirectory)), stopped, NullReporter.Instance, CancellationToken.None)
-            .GetAwaiter().GetResult().ToArray();
 }

@@ -319,19 +319,9 @@ public static class BulkFetcher
         var kept = new HashSet<string>(keep.SelectMany(i => new[] { i.PartialPath, i.ETagPath }));
         foreach (var path in Directory.EnumerateFiles(destination))
         {
-            if (FetchLayout.IsTemporaryName(Path.GetFileName(path)) && !kept.Contains(path))
+            if (FetchLayout.IsTemporaryName(Path.GetFileName(path)) && !kept.Contains(path) && FetchLayout.TryDelete(path))
             {
-                try
-                {
-                    File.Delete(path);
-                    reporter.Verbose($"Removed the leftover temporary file '{path}'.");
-                }
-                catch (IOException)
-                {
-                }
-                catch (UnauthorizedAccessException)
-                {
-                }
+                reporter.Verbose($"Removed the leftover temporary file '{path}'.");
             }
         }
     }
