@@ -57,24 +57,16 @@ internal sealed class ProgressReporter : IDisposable
     }
 
     /// <summary>One progress bar. Thread-safe.</summary>
-    internal sealed class Bar : IDisposable
+    internal sealed class Bar(ProgressReporter owner, int id, string activity, int parentId) : IDisposable
     {
-        private readonly ProgressReporter _owner;
-        private readonly int _parentId;
+        private readonly ProgressReporter _owner = owner;
+        private readonly int _parentId = parentId;
         private long _lastTicks = long.MinValue;
         private int _completed;
 
-        internal Bar(ProgressReporter owner, int id, string activity, int parentId)
-        {
-            _owner = owner;
-            Id = id;
-            Activity = activity;
-            _parentId = parentId;
-        }
+        public int Id { get; } = id;
 
-        public int Id { get; }
-
-        public string Activity { get; }
+        public string Activity { get; } = activity;
 
         /// <summary>True when an update now would be shown (the interval has passed since the last one).</summary>
         public bool Due => Stopwatch.GetTimestamp() - Interlocked.Read(ref _lastTicks) >= _owner._intervalTicks || Interlocked.Read(ref _lastTicks) == long.MinValue;

@@ -14,29 +14,19 @@ internal sealed record ObjectPage(IReadOnlyList<StoredObject> Objects, string? N
 /// An open read of one version of an object, from a byte offset. <see cref="Offset"/> is where the body really
 /// starts: 0 when the store ignored the requested range and sends the whole object.
 /// </summary>
-internal sealed class ObjectRead : IDisposable
+internal sealed class ObjectRead(Stream body, long offset, ObjectChecksum? checksum, IDisposable? owner = null) : IDisposable
 {
-    private readonly IDisposable? _owner;
+    public Stream Body { get; } = body;
 
-    public ObjectRead(Stream body, long offset, ObjectChecksum? checksum, IDisposable? owner = null)
-    {
-        Body = body;
-        Offset = offset;
-        Checksum = checksum;
-        _owner = owner;
-    }
-
-    public Stream Body { get; }
-
-    public long Offset { get; }
+    public long Offset { get; } = offset;
 
     /// <summary>The store's own checksum of the whole body, when it sent one (whole-object reads only).</summary>
-    public ObjectChecksum? Checksum { get; }
+    public ObjectChecksum? Checksum { get; } = checksum;
 
     public void Dispose()
     {
         Body.Dispose();
-        _owner?.Dispose();
+        owner?.Dispose();
     }
 }
 
