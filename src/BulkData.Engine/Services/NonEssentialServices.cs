@@ -153,12 +153,13 @@ public static class NonEssentialServices
     {
         bool stopping = verb == Verb.Stop;
         string word = stopping ? "stop" : "start";
-        var progress = stopping ? new ProgressUpdate(41, "Stopping non-essential services", "") : new ProgressUpdate(42, "Starting services", "");
         var names = services.Select(s => s.Service).ToList();
-        reporter.Progress(progress with { Status = string.Join(", ", names) });
+        using var progress = new ProgressReporter(reporter);
+        var bar = progress.Begin(stopping ? "Stopping non-essential services" : "Starting services");
+        bar.Status(string.Join(", ", names));
         var result = await run(names).ConfigureAwait(false);
         var after = await compose.GetServicesAsync(reporter, cancellationToken).ConfigureAwait(false);
-        reporter.Progress(progress with { Status = "done", Completed = true });
+        bar.Complete();
         foreach (var before in services)
         {
             string stateAfter = after.TryGetValue(before.Service, out var a) ? a.State : "absent";
