@@ -16,7 +16,10 @@ param(
     [long] $ObjectSize = 100MB,
     # An s3rver already running (access key S3RVER/S3RVER); by default one is started and stopped here.
     [string] $S3Endpoint,
-    [string] $WorkRoot = [IO.Path]::GetTempPath()
+    [string] $WorkRoot = [IO.Path]::GetTempPath(),
+    # A second build of the module: then both builds run Start-BulkFetch in a fresh pwsh each (the same conditions),
+    # alternating with rclone in the same run, and the result carries the baseline's median too.
+    [string] $BaselineModulePath
 )
 
 Set-StrictMode -Version Latest
@@ -75,6 +78,18 @@ try {
         }
     }
 
+    function Invoke-FetchChild([string] $Module, [string] $dest) {
+        $file = Join-Path $work 'fetch-child.ps1'
+        Set-Content $file @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$Module'
+`$files = Get-BulkManifest -EndpointUrl '$S3Endpoint' -Bucket '$bucket' -Region us-east-1 | Start-BulkFetch -Destination '$dest' -ThrottleLimit 4
+if (@(`$files | Where-Object State -ne 'Downloaded').Count -gt 0) { throw 'Start-BulkFetch failed a file.' }
+"@
+        $out = & ([Environment]::ProcessPath) (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $file
+        if ($LASTEXITCODE) { throw "Start-BulkFetch ($Module) failed: $out" }
+    }
+
     $tools = [ordered]@{
         'Start-BulkFetch' = {
             param($dest)
@@ -91,6 +106,12 @@ try {
         }
     }
 
+    if ($BaselineModulePath) {
+        $baselineModule = (Resolve-Path $BaselineModulePath).Path
+        $tools['Start-BulkFetch'] = { param($dest) Invoke-FetchChild $ModulePath $dest }
+        $tools.Insert(1, 'Start-BulkFetch (baseline build)', { param($dest) Invoke-FetchChild $baselineModule $dest })
+    }
+
     # One untimed warm-up run of each (JIT, connection pools, s3rver's caches), then the timed runs. Dirty pages
     # are flushed (sync) between runs so that neither tool pays for the other's writeback.
     foreach ($t in $tools.Keys) {
@@ -103,7 +124,7 @@ try {
     $times = @{}
     foreach ($t in $tools.Keys) { $times[$t] = [System.Collections.Generic.List[double]]::new() }
     for ($run = 1; $run -le $Runs; $run++) {
-        $order = if ($run % 2) { @($tools.Keys) } else { @($tools.Keys)[-1..0] }
+        $order = if ($run % 2) { @($tools.Keys) } else { @(@($tools.Keys)[-1..0]) }
         foreach ($t in $order) {
             $dest = Join-Path $work "dest-$run-$($t -replace '\W', '')"
             $clock = [Diagnostics.Stopwatch]::StartNew()
@@ -123,7 +144,9 @@ try {
     $ratio = $fetch / $rclone
     Write-Host ''
     Write-Host ("fetch of {0} x {1}: Start-BulkFetch median {2:N2} s, rclone median {3:N2} s, ratio {4:N2} (goal <= 1.0): {5}" -f $ObjectCount, ([BulkData.Engine.ByteSize]::Format($ObjectSize)), $fetch, $rclone, $ratio, $(if ($ratio -le 1.0) { 'met' } else { 'NOT met' }))
-    [pscustomobject]@{ Benchmark = 'fetch'; Objects = $ObjectCount; ObjectBytes = $ObjectSize; Runs = $Runs; StartBulkFetchMedianSeconds = $fetch; RcloneMedianSeconds = $rclone; Ratio = $ratio; Goal = 1.0; Met = $ratio -le 1.0 }
+    $baselineMedian = if ($BaselineModulePath) { Get-Median $times['Start-BulkFetch (baseline build)'] } else { $null }
+    if ($baselineMedian) { Write-Host ("Start-BulkFetch with the baseline build: median {0:N2} s; this build / baseline {1:N2}" -f $baselineMedian, ($fetch / $baselineMedian)) }
+    [pscustomobject]@{ Benchmark = 'fetch'; Objects = $ObjectCount; ObjectBytes = $ObjectSize; Runs = $Runs; StartBulkFetchMedianSeconds = $fetch; BaselineMedianSeconds = $baselineMedian; RcloneMedianSeconds = $rclone; Ratio = $ratio; Goal = 1.0; Met = $ratio -le 1.0 }
 } finally {
     Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
     Remove-Item Env:RCLONE_CONFIG_BENCH_* -ErrorAction SilentlyContinue

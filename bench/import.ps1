@@ -20,7 +20,9 @@ param(
     [ValidateRange(1, 50)] [int] $Runs = 5,
     [ValidateRange(1, 10000)] [int] $SizeMB = 300,
     [string] $WorkDir = (Join-Path ([IO.Path]::GetTempPath()) 'bulkdata-bench'),
-    [string] $ResultsPath = (Join-Path $PSScriptRoot '../out/bench-import.md')
+    [string] $ResultsPath = (Join-Path $PSScriptRoot '../out/bench-import.md'),
+    # A second build of the module: Invoke-BulkImport also runs with it, alternating, in the same run.
+    [string] $BaselineModulePath
 )
 
 Set-StrictMode -Version Latest
@@ -70,12 +72,11 @@ try {
     $bz2Bytes = (Get-Item $bz2).Length
 
     $copy = "\copy public.bench_opinion FROM '$csv' WITH (FORMAT csv, HEADER)"
-    $contenders = [ordered]@{
-        'Invoke-BulkImport' = {
-            $file = Join-Path $dir 'child.ps1'
-            Set-Content $file @"
+    function Measure-OurImport([string] $Module) {
+        $file = Join-Path $dir 'child.ps1'
+        Set-Content $file @"
 `$ErrorActionPreference = 'Stop'
-Import-Module '$ModulePath'
+Import-Module '$Module'
 `$sw = [Diagnostics.Stopwatch]::StartNew()
 `$r = Invoke-BulkImport -Path '$bz2' -ConnectionString '$($ConnectionString -replace "'", "''");Database=$db' -TableMap @{ opinions = 'public.bench_opinion' } -Dialect Rfc4180 -Force
 `$sw.Stop()
@@ -83,11 +84,14 @@ if (`$r.Status -ne 'Imported') { throw "status `$(`$r.Status): `$(`$r.Error)" }
 `$hwm = (Get-Content /proc/self/status | Where-Object { `$_ -like 'VmHWM:*' }) -replace '\D', ''
 @{ Seconds = `$sw.Elapsed.TotalSeconds; PeakMB = [double]`$hwm / 1024; Rows = `$r.Rows } | ConvertTo-Json -Compress
 "@
-            $out = & ([Environment]::ProcessPath) (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $file
-            if ($LASTEXITCODE) { throw "Invoke-BulkImport run failed: $out" }
-            $m = ($out | Select-Object -Last 1) | ConvertFrom-Json
-            [pscustomobject]@{ Seconds = $m.Seconds; PeakMB = $m.PeakMB }
-        }
+        $out = & ([Environment]::ProcessPath) (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $file
+        if ($LASTEXITCODE) { throw "Invoke-BulkImport run failed: $out" }
+        $m = ($out | Select-Object -Last 1) | ConvertFrom-Json
+        [pscustomobject]@{ Seconds = $m.Seconds; PeakMB = $m.PeakMB }
+    }
+
+    $contenders = [ordered]@{
+        'Invoke-BulkImport' = { Measure-OurImport $ModulePath }
         'lbzip2 -d -k, psql \copy, rm' = {
             $sw = [Diagnostics.Stopwatch]::StartNew()
             & sh -c "lbzip2 -d -k -f -n $Cores '$bz2' && psql -q -v ON_ERROR_STOP=1 -c `"$($copy -replace '"', '\"')`" && rm '$csv'"
@@ -102,6 +106,7 @@ if (`$r.Status -ne 'Imported') { throw "status `$(`$r.Status): `$(`$r.Error)" }
         }
     }
 
+    if ($BaselineModulePath) { $contenders.Insert(1, 'Invoke-BulkImport (baseline build)', { Measure-OurImport (Resolve-Path $BaselineModulePath).Path }) }
     $names = @($contenders.Keys)
     $times = @{}; $peak = 0.0
     foreach ($n in $names) { $times[$n] = [System.Collections.Generic.List[double]]::new() }

@@ -15,6 +15,13 @@ time and memory slopes, bench/hostile.ps1).
 .EXAMPLE
 dotnet pwsh ./build.ps1 bench
 dotnet pwsh ./bench/run.ps1 -ModulePath out/BulkData/BulkData.psd1 -TestKit out/testkit/BulkData.TestKit.dll -Section expand -Runs 3 -SizeMB 100
+
+.EXAMPLE
+git worktree add /tmp/before HEAD~1; (cd /tmp/before && dotnet pwsh ./build.ps1 build)
+dotnet pwsh ./bench/run.ps1 -ModulePath out/BulkData/BulkData.psd1 -TestKit out/testkit/BulkData.TestKit.dll -BaselineModulePath /tmp/before/out/BulkData/BulkData.psd1
+
+Also runs our contender of every section with a second build of the module (here the commit before), alternating
+with this one in the same run; its row's "Ours / it" is this build over that one.
 #>
 [CmdletBinding()]
 param(
@@ -26,12 +33,18 @@ param(
     [ValidateRange(1, 10000)] [int] $SizeMB = 300,
     [string] $WorkDir = (Join-Path ([IO.Path]::GetTempPath()) 'bulkdata-bench'),
     # Where the markdown results are written (besides the console).
-    [string] $ResultsPath = (Join-Path $PSScriptRoot '../out/bench-results.md')
+    [string] $ResultsPath = (Join-Path $PSScriptRoot '../out/bench-results.md'),
+    # A second build of the module (e.g. of the commit before a change): our contender of each section also runs
+    # with it, alternating with -ModulePath's in the same run, and the report shows both and their ratio.
+    [string] $BaselineModulePath
 )
 
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
 $ModulePath = (Resolve-Path $ModulePath).Path
+if ($BaselineModulePath) { $BaselineModulePath = (Resolve-Path $BaselineModulePath).Path }
+$Baseline = @{}
+if ($BaselineModulePath) { $Baseline.BaselineModulePath = $BaselineModulePath }
 $Cores = [Environment]::ProcessorCount
 New-Item -ItemType Directory -Force -Path $WorkDir | Out-Null
 $script:Report = [System.Collections.Generic.List[string]]::new()
@@ -80,11 +93,10 @@ function Invoke-ExpandBench {
     Write-Report ("### Expand: {0:N0} MB CSV, {1:N1} MB as .bz2 from lbzip2 -9 (ratio {2:N2}), {3} runs" -f ($data.CsvBytes / 1MB), ($data.Bz2Bytes / 1MB), $ratio, $Runs)
     Write-Report
 
-    $contenders = [ordered]@{
-        'Expand-BulkFile' = {
-            $r = Invoke-ChildPwsh @"
+    function Measure-OurExpand([string] $Module) {
+        $r = Invoke-ChildPwsh @"
 `$ErrorActionPreference = 'Stop'
-Import-Module '$ModulePath'
+Import-Module '$Module'
 `$me = [Diagnostics.Process]::GetCurrentProcess()
 `$cpu = `$me.TotalProcessorTime
 `$sw = [Diagnostics.Stopwatch]::StartNew()
@@ -96,12 +108,16 @@ if (`$f.State -ne 'Extracted') { throw "state `$(`$f.State)" }
 `$hwm = (Get-Content /proc/self/status | Where-Object { `$_ -like 'VmHWM:*' }) -replace '\D', ''
 @{ Seconds = `$sw.Elapsed.TotalSeconds; CpuSeconds = `$cpu; PeakMB = [double]`$hwm / 1024 } | ConvertTo-Json -Compress
 "@
-            [pscustomobject]@{ Seconds = $r.Seconds; CpuSeconds = $r.CpuSeconds; PeakMB = $r.PeakMB }
-        }
+        [pscustomobject]@{ Seconds = $r.Seconds; CpuSeconds = $r.CpuSeconds; PeakMB = $r.PeakMB }
+    }
+
+    $contenders = [ordered]@{
+        'Expand-BulkFile' = { Measure-OurExpand $ModulePath }
         "lbzip2 -d -n $Cores" = { Measure-Shell "lbzip2 -d -n $Cores -c '$($data.Bz2)' > '$expanded'" }
         'bzip2 -d' = { Measure-Shell "bzip2 -d -c '$($data.Bz2)' > '$expanded'" }
     }
     if ($Cores -ne 2) { $contenders.Insert(2, 'lbzip2 -d -n 2', { Measure-Shell "lbzip2 -d -n 2 -c '$($data.Bz2)' > '$expanded'" }) }
+    if ($BaselineModulePath) { $contenders.Insert(1, 'Expand-BulkFile (baseline build)', { Measure-OurExpand $BaselineModulePath }) }
 
     $names = @($contenders.Keys)
     $times = @{}; $cpus = @{}; $peaks = @{}
@@ -144,10 +160,11 @@ function Invoke-FetchBench {
     # Start-BulkFetch against `rclone copy --transfers 4`, same objects, same local s3rver (bench/fetch.ps1).
     Write-Report '## Fetch: Start-BulkFetch against rclone copy --transfers 4'
     Write-Report
-    $r = & (Join-Path $PSScriptRoot 'fetch.ps1') -ModulePath $ModulePath -TestKit $TestKit -Runs $Runs | Select-Object -Last 1
+    $r = & (Join-Path $PSScriptRoot 'fetch.ps1') -ModulePath $ModulePath -TestKit $TestKit -Runs $Runs @Baseline | Select-Object -Last 1
     Write-Report '| Contender | Median wall (s) | Ours / it |'
     Write-Report '|---|---:|---:|'
     Write-Report ('| Start-BulkFetch | {0:N2} | 1.00 |' -f $r.StartBulkFetchMedianSeconds)
+    if ($r.BaselineMedianSeconds) { Write-Report ('| Start-BulkFetch (baseline build) | {0:N2} | {1:N2} |' -f $r.BaselineMedianSeconds, ($r.StartBulkFetchMedianSeconds / $r.BaselineMedianSeconds)) }
     Write-Report ('| rclone copy --transfers 4 | {0:N2} | {1:N2} |' -f $r.RcloneMedianSeconds, $r.Ratio)
     Write-Report
     Write-Report ('{0} objects of {1}, {2} alternating runs; goal <= 1.0: {3}.' -f $r.Objects, [BulkData.Engine.ByteSize]::Format($r.ObjectBytes), $r.Runs, $(if ($r.Met) { 'met' } else { 'NOT met' }))
@@ -159,7 +176,7 @@ function Invoke-ImportBench {
     Write-Report '## Import: Invoke-BulkImport against psql \copy'
     Write-Report
     $part = Join-Path $WorkDir 'import-results.md'
-    & (Join-Path $PSScriptRoot 'import.ps1') -ModulePath $ModulePath -Runs $Runs -SizeMB $SizeMB -WorkDir $WorkDir -ResultsPath $part | Out-Null
+    & (Join-Path $PSScriptRoot 'import.ps1') -ModulePath $ModulePath -Runs $Runs -SizeMB $SizeMB -WorkDir $WorkDir -ResultsPath $part @Baseline | Out-Null
     foreach ($line in Get-Content $part) { $script:Report.Add($line) }
     Write-Report
 }

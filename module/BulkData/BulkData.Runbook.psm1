@@ -22,9 +22,9 @@ function Invoke-BulkDataRunbook {
         # The compose project name (docker compose -p). Default: compose's own.
         [string] $ProjectName,
 
-        # Services left running while the import runs. Default: cl-postgresql, cl-bulk-data.
+        # Services left running while the import runs. Default: Stop-NonEssentialService's (cl-postgresql, cl-bulk-data).
         [ArgumentCompleter([BulkData.Cmdlets.ComposeServiceCompleter])]
-        [string[]] $Keep = @('cl-postgresql', 'cl-bulk-data'),
+        [string[]] $Keep,
 
         # Exactly the services to stop, instead of every running one but -Keep.
         [ArgumentCompleter([BulkData.Cmdlets.ComposeServiceCompleter])]
@@ -163,7 +163,7 @@ function Invoke-BulkDataRunbook {
         # 3. Stop what would fight the import. Under -WhatIf the cmdlet lists what it would stop.
         Write-Step 'Stop non-essential services'
         $stop = $compose.Clone()
-        if ($Service) { $stop.Service = $Service } else { $stop.Keep = $Keep }
+    if ($Service) { $stop.Service = $Service } elseif ($PSBoundParameters.ContainsKey('Keep')) { $stop.Keep = $Keep }
         $stopErrors = $null
         $stopped = @(Stop-NonEssentialService @stop -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable stopErrors)
         $result.Stopped = $stopped
@@ -232,27 +232,25 @@ function Invoke-BulkDataRunbook {
             Write-Host "Verified $(@($result.ImportResults).Count) result(s)."
         }
 
-        # 6. The compose trap: are the services stopped in step 3 still stopped?
-        if ($stopped) {
-            Write-Step 'Check that the stopped services are still stopped'
-            $back = [BulkData.Engine.Services.NonEssentialServices]::FindRestarted(
-                $DockerPath, $compose['ProjectDirectory'], [string[]]$compose['ComposeFile'], $compose['ProjectName'],
-                $PWD.ProviderPath, [string[]]@($stopped.Service))
-            $result.RestartedByRun = @($back)
-            if ($back.Count -gt 0) {
-                Write-Warning ("These services were stopped before the import and are running again: {0}. Something started them during the import - most likely ``docker compose run`` without --no-deps, which starts a service's dependencies (the compose trap). Run the bulk-data service with ``docker compose run --rm --no-deps``." -f ($back -join ', '))
-            } else {
-                Write-Host "All $($stopped.Count) stopped services are still stopped."
-            }
-        }
         $result.Succeeded = $true
     } finally {
-        # 7. Start exactly what was stopped, whatever happened above.
+        # 6. Start exactly what was stopped, whatever happened above.
         if ($stopped) {
             Write-Step "Start the services stopped in step 3: $(@($stopped.Service) -join ', ')"
             try {
                 $result.Started = @($stopped | Start-NonEssentialService -DockerPath $DockerPath -Confirm:$false)
                 $result.Started | Out-Host
+                if ($result.Succeeded) {
+                    # 7. The compose trap: Start-NonEssentialService starts only what is stopped, so a service of step 3
+                    # it did not have to start was running again already: something started it during the import.
+                    $back = @($stopped.Service | Where-Object { $_ -notin @($result.Started.Service) } | Sort-Object -Unique)
+                    $result.RestartedByRun = $back
+                    if ($back.Count -gt 0) {
+                        Write-Warning ("These services were stopped before the import and are running again: {0}. Something started them during the import - most likely ``docker compose run`` without --no-deps, which starts a service's dependencies (the compose trap). Run the bulk-data service with ``docker compose run --rm --no-deps``." -f ($back -join ', '))
+                    } else {
+                        Write-Host "All $($stopped.Count) stopped services were still stopped."
+                    }
+                }
             } catch {
                 Write-Error "Starting the services again failed: $($_.Exception.Message). Start them by hand: docker compose start $(@($stopped.Service) -join ' ')" -ErrorAction Continue
             }

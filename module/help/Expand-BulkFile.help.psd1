@@ -33,8 +33,8 @@ Start-BulkFetch and Invoke-BulkImport. Progress is reported by compressed bytes.
         WhatIf         = 'Shows which files would be expanded, and where, without doing it.'
         Confirm        = 'Asks before expanding each file.'
     }
-    Inputs      = @('BulkData.Engine.Transfer.BulkFile', 'System.String')
-    Outputs     = @('BulkData.Engine.Transfer.BulkFile')
+    Inputs      = @('BulkData.Engine.DumpFiles.BulkFile', 'System.String')
+    Outputs     = @('BulkData.Engine.DumpFiles.BulkFile')
     Links       = @('about_BulkData', 'Start-BulkFetch', 'Invoke-BulkImport')
     Online      = 'README.md#expand-bulkfile'
     Examples    = @(

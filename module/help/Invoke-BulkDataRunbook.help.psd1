@@ -15,9 +15,10 @@ compose run --rm --no-deps <BulkDataService> /workspace/entrypoint-import.sh (th
 BULKDATA_DB_PASSWORD environment variable, never on a command line); -ImportMode InProcess runs
 Invoke-BulkImport -Path <Destination> -Verify in this session; -ImportScript replaces the step with your own
 script block. 5. Verify: a failed table or a -Verify finding (orphans, duplicate keys) fails the run.
-6. The compose trap: a warning names any service of step 3 that is running again (docker compose run without
---no-deps starts a service's dependencies). 7. Start: Start-NonEssentialService with exactly what step 3
-stopped, in a finally block, so it runs after a failure too.
+6. Start: Start-NonEssentialService with exactly what step 3 stopped, in a finally block, so it runs after a
+failure too. 7. The compose trap: after a successful run, a warning names any service of step 3 that
+Start-NonEssentialService did not have to start because it was running again (docker compose run without
+--no-deps starts a service's dependencies).
 
 Everything is written to a transcript (-LogPath). The command returns one BulkData.RunbookResult with
 Succeeded, WhatIf, LogPath, DiskSpace, Files, Stopped, ImportResults, RestartedByRun and Started; a failed
@@ -29,7 +30,7 @@ step throws after the services were started again.
         ProjectDirectory   = 'The compose project directory (docker compose --project-directory), e.g. CourtListener''s docker/courtlistener. Default: compose''s own.'
         ComposeFile        = 'The compose files (docker compose -f), e.g. docker-compose.yml, docker-compose.bulk-data.yml; relative to -ProjectDirectory when given. Default: compose''s own.'
         ProjectName        = 'The compose project name (docker compose -p). Default: compose''s own.'
-        Keep               = 'Services left running while the import runs.'
+        Keep               = 'Services left running while the import runs. Default: Stop-NonEssentialService''s (cl-postgresql, cl-bulk-data).'
         Service            = 'Exactly the services to stop, instead of every running one but -Keep.'
         DockerPath         = 'The docker program.'
         ImportMode         = 'Where the import runs: Container (docker compose run --rm --no-deps in the bulk-data service) or InProcess (Invoke-BulkImport in this session).'

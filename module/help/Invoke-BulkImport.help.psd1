@@ -49,7 +49,7 @@ errors.
         WhatIf           = 'Outputs the plan (database, schema steps, tables in order with their files and dialects) and changes nothing.'
         Confirm          = 'Asks before importing.'
     }
-    Inputs      = @('BulkData.Engine.Transfer.BulkFile', 'System.IO.FileInfo', 'System.String')
+    Inputs      = @('BulkData.Engine.DumpFiles.BulkFile', 'System.IO.FileInfo', 'System.String')
     Outputs     = @('BulkData.Engine.Import.ImportResult', 'BulkData.Engine.Import.ImportPlanStep', 'BulkData.Engine.Import.ImportVerification')
     Links       = @('about_BulkData', 'Start-BulkFetch', 'Expand-BulkFile', 'Stop-NonEssentialService', 'Invoke-BulkDataRunbook')
     Online      = 'README.md#invoke-bulkimport'

@@ -51,7 +51,7 @@ and time left, and a child bar per active transfer; -Verbose logs each change of
         Confirm          = 'Asks before each object is downloaded.'
     }
     Inputs      = @('BulkData.Engine.Manifest.ManifestEntry')
-    Outputs     = @('BulkData.Engine.Transfer.BulkFile')
+    Outputs     = @('BulkData.Engine.DumpFiles.BulkFile')
     Links       = @('about_BulkData', 'Get-BulkManifest', 'Test-BulkDiskSpace', 'Expand-BulkFile', 'Invoke-BulkImport')
     Online      = 'README.md#start-bulkfetch'
     Examples    = @(

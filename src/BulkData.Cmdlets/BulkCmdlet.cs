@@ -5,42 +5,76 @@ using BulkData.Engine;
 namespace BulkData.Cmdlets;
 
 /// <summary>
-/// The shared binding of every BulkData cmdlet: runs engine work off the pipeline thread, forwards its
-/// reports to Write* on the pipeline thread, cancels it on Ctrl+C, and turns engine errors into ErrorRecords.
+/// The shared binding of every BulkData cmdlet. <see cref="RunEngine{T}"/> is the one path engine work runs by: off
+/// the pipeline thread, with whatever it reports or emits written here, on the pipeline thread, as it arrives; its
+/// failures mapped by one policy (<see cref="IsExpected"/>) onto ErrorRecords; cancelled on Ctrl+C and when the
+/// pipeline stops taking output (<c>Select-Object -First 1</c> downstream), and always waited for before the
+/// cmdlet goes on. The cancellation source is disposed with the cmdlet.
 /// </summary>
-public abstract class BulkCmdlet : PSCmdlet
+public abstract class BulkCmdlet : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
 
-    protected CancellationToken Stopping => _stop.Token;
+    /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing).</summary>
+    protected CancellationToken Cancellation => _stop.Token;
 
     protected override void StopProcessing() => _stop.Cancel();
 
-    /// <summary>
-    /// Runs <paramref name="work"/> on the thread pool. Whatever it reports or emits is written here, on
-    /// the pipeline thread, while it runs. Returns its result, or rethrows its exception.
-    /// </summary>
-    protected T RunEngine<T>(Func<IBulkReporter, Action<object>, CancellationToken, Task<T>> work)
+    public void Dispose()
     {
-        var queue = new BlockingCollection<Action>();
-        var reporter = new QueueReporter(queue, this);
-        // An ErrorRecord emitted by the work is written as a non-terminating error; anything else as output.
-        var task = Task.Run(() => work(reporter, o => queue.Add(() => { if (o is ErrorRecord e) { WriteError(e); } else { WriteObject(o); } }), _stop.Token));
-        task.ContinueWith(_ => queue.CompleteAdding(), TaskScheduler.Default);
-        foreach (var action in queue.GetConsumingEnumerable())
-        {
-            action();
-        }
-
-        return task.GetAwaiter().GetResult();
+        _stop.Dispose();
+        GC.SuppressFinalize(this);
     }
 
-    protected void RunEngine(Func<IBulkReporter, Action<object>, CancellationToken, Task> work)
+    /// <summary>
+    /// Runs <paramref name="work"/> and returns its result. An expected failure ends the cmdlet with an ErrorRecord
+    /// for <paramref name="errorTarget"/> (or the error's own target); anything else is a bug and propagates.
+    /// </summary>
+    protected T RunEngine<T>(Func<IBulkReporter, Action<object>, CancellationToken, Task<T>> work, object? errorTarget)
+    {
+        if (!TryRun(work, out T result, out var error))
+        {
+            ThrowTerminatingError(ToErrorRecord(error!, errorTarget));
+        }
+
+        return result;
+    }
+
+    protected void RunEngine(Func<IBulkReporter, Action<object>, CancellationToken, Task> work, object? errorTarget)
         => RunEngine<bool>(async (r, e, c) =>
         {
             await work(r, e, c).ConfigureAwait(false);
             return true;
-        });
+        }, errorTarget);
+
+    /// <summary>As <see cref="RunEngine{T}"/>, but an expected failure is written as a non-terminating error and false returned.</summary>
+    protected bool TryRunEngine<T>(Func<IBulkReporter, Action<object>, CancellationToken, Task<T>> work, object? errorTarget, out T result)
+    {
+        if (TryRun(work, out result, out var error))
+        {
+            return true;
+        }
+
+        WriteError(ToErrorRecord(error!, errorTarget));
+        return false;
+    }
+
+    /// <summary>
+    /// The outcome callback of a run that writes each result as it arrives, preceded by its error for a failed item
+    /// (a non-terminating error whose target <paramref name="errorTarget"/> names; <paramref name="errorId"/> replaces
+    /// the error's own id when given).
+    /// </summary>
+    protected static OutcomeCallback<TResult> WriteOutcomes<TResult>(Action<object> emit, Func<TResult, object?> errorTarget, string? errorId = null)
+        where TResult : notnull
+        => (result, error) =>
+        {
+            if (error is not null)
+            {
+                emit(ToErrorRecord(error, errorTarget(result), errorId));
+            }
+
+            emit(result);
+        };
 
     /// <summary>Writes a non-terminating error for an engine failure.</summary>
     protected void WriteBulkError(Exception ex, object? target)
@@ -50,7 +84,80 @@ public abstract class BulkCmdlet : PSCmdlet
     protected void ThrowBulkError(Exception ex, object? target)
         => ThrowTerminatingError(ToErrorRecord(ex, target));
 
-    internal static ErrorRecord ToErrorRecord(Exception ex, object? target)
+    /// <summary>The one policy: the failures a user can meet (and read) end as ErrorRecords; anything else is a bug.</summary>
+    internal static bool IsExpected(Exception ex)
+        => ex is AggregateException agg
+            ? agg.InnerExceptions.All(IsExpected)
+            : ex is BulkDataException or OperationCanceledException or IOException or UnauthorizedAccessException;
+
+    private bool TryRun<T>(Func<IBulkReporter, Action<object>, CancellationToken, Task<T>> work, out T result, out Exception? error)
+    {
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        var queue = new BlockingCollection<Action>();
+        var reporter = new QueueReporter(queue, this);
+        // An ErrorRecord emitted by the work is written as a non-terminating error; anything else as output.
+        void Emit(object o) => Post(queue, () =>
+        {
+            if (o is ErrorRecord e)
+            {
+                WriteError(e);
+            }
+            else
+            {
+                WriteObject(o);
+            }
+        });
+        var task = Task.Run(() => work(reporter, Emit, run.Token), run.Token);
+        task.ContinueWith(_ => queue.CompleteAdding(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        try
+        {
+            foreach (var action in queue.GetConsumingEnumerable())
+            {
+                action();
+            }
+        }
+        catch
+        {
+            // The pipeline stopped taking output (or a write failed): stop the work and wait for it to clean up.
+            run.Cancel();
+            try
+            {
+                task.Wait();
+            }
+            catch (AggregateException)
+            {
+            }
+
+            throw;
+        }
+
+        try
+        {
+            result = task.GetAwaiter().GetResult();
+            error = null;
+            return true;
+        }
+        catch (Exception ex) when (IsExpected(ex))
+        {
+            result = default!;
+            error = ex;
+            return false;
+        }
+    }
+
+    private static void Post(BlockingCollection<Action> queue, Action action)
+    {
+        try
+        {
+            queue.Add(action);
+        }
+        catch (InvalidOperationException)
+        {
+            // The work has finished and the queue is closed: late reports are dropped.
+        }
+    }
+
+    internal static ErrorRecord ToErrorRecord(Exception ex, object? target, string? errorId = null)
     {
         if (ex is AggregateException agg && agg.InnerExceptions.Count == 1)
         {
@@ -59,7 +166,7 @@ public abstract class BulkCmdlet : PSCmdlet
 
         if (ex is BulkDataException bulk)
         {
-            return new ErrorRecord(bulk, bulk.ErrorId, CategoryOf(bulk.Kind), target ?? bulk.Target);
+            return new ErrorRecord(bulk, errorId ?? bulk.ErrorId, CategoryOf(bulk.Kind), target ?? bulk.Target);
         }
 
         if (ex is OperationCanceledException)
@@ -117,16 +224,6 @@ public abstract class BulkCmdlet : PSCmdlet
             c.WriteProgress(record);
         });
 
-        private void Post(Action<Cmdlet> action)
-        {
-            try
-            {
-                _queue.Add(() => action(_owner));
-            }
-            catch (InvalidOperationException)
-            {
-                // The work has finished and the queue is closed: late reports are dropped.
-            }
-        }
+        private void Post(Action<Cmdlet> action) => BulkCmdlet.Post(_queue, () => action(_owner));
     }
 }

@@ -1,7 +1,7 @@
+using BulkData.Engine.DumpFiles;
 using System.Collections.ObjectModel;
 using System.Management.Automation;
 using BulkData.Engine;
-using BulkData.Engine.Compression;
 using BulkData.Engine.Transfer;
 
 namespace BulkData.Cmdlets;
@@ -124,23 +124,7 @@ public sealed class ExpandBulkFileCommand : BulkCmdlet
         }
 
         var options = new ExpandOptions { KeepCompressed = KeepCompressed.IsPresent, Force = Force.IsPresent, Threads = Threads };
-        try
-        {
-            // A file's failure is written as soon as that file fails (emit writes an ErrorRecord as a
-            // non-terminating error on the pipeline thread); the other files go on.
-            RunEngine((reporter, emit, ct) => BulkExpander.RunAsync(approved, options, ThrottleLimit, reporter, outcome =>
-            {
-                if (outcome.Error is not null)
-                {
-                    emit(ToErrorRecord(outcome.Error, outcome.File.Path));
-                }
-
-                emit(outcome.File);
-            }, ct));
-        }
-        catch (Exception ex) when (ex is BulkDataException or OperationCanceledException)
-        {
-            ThrowBulkError(ex, Destination);
-        }
+        // A file's failure is written as soon as that file fails; the other files go on.
+        RunEngine((reporter, emit, ct) => BulkExpander.RunAsync(approved, options, ThrottleLimit, reporter, WriteOutcomes<BulkFile>(emit, f => f.Path), ct), Destination);
     }
 }

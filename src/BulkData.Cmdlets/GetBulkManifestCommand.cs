@@ -63,16 +63,7 @@ public sealed class GetBulkManifestCommand : BulkCmdlet
             IncludeStub = IncludeStub.IsPresent,
         };
 
-        ManifestResult result;
-        try
-        {
-            result = RunEngine((reporter, _, ct) => ManifestService.GetAsync(location, Prefix, selection, Credentials.ToS3(Credential), reporter, ct));
-        }
-        catch (Exception ex) when (ex is BulkDataException or OperationCanceledException)
-        {
-            ThrowBulkError(ex, $"s3://{Bucket}/{Prefix}");
-            return;
-        }
+        var result = RunEngine((reporter, _, ct) => ManifestService.GetAsync(location, Prefix, selection, Credentials.ToS3(Credential), reporter, ct), $"s3://{Bucket}/{Prefix}");
 
         foreach (var note in result.Notes)
         {

@@ -1,3 +1,5 @@
+using BulkData.Engine.Import.Sql;
+using BulkData.Engine.DumpFiles;
 using System.Collections;
 using System.Management.Automation;
 using BulkData.Engine;
@@ -26,7 +28,7 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
 
     [Parameter(ParameterSetName = "Parts")]
     [ValidateNotNullOrEmpty]
-    public string? Host { get; set; }
+    public new string? Host { get; set; }
 
     [Parameter(ParameterSetName = "Parts")]
     [ValidateRange(1, 65535)]
@@ -124,37 +126,22 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
                 Force = Force.IsPresent,
                 Verify = Verify.IsPresent,
             };
-            plan = RunEngine((reporter, _, _) => Task.FromResult(ImportPlan.Build(_inputs, options, reporter)));
         }
-        catch (Exception ex) when (ex is BulkDataException or OperationCanceledException)
+        catch (BulkDataException ex)
         {
             ThrowBulkError(ex, null);
             return;
         }
 
+        plan = RunEngine((reporter, _, _) => Task.FromResult(ImportPlan.Build(_inputs, options, reporter)), null);
         string target = $"database {plan.Database} on {options.Connection.Host}:{options.Connection.Port}";
-        if (!ShouldProcess(target, $"Import {plan.Jobs.Count} table(s){(plan.Schema is null ? "" : $" with schema {System.IO.Path.GetFileName(plan.SchemaPath)}")}"))
+        if (!ShouldProcess(target, $"Import {plan.TableCount} table(s){(!plan.HasSchema ? "" : $" with schema {System.IO.Path.GetFileName(plan.SchemaPath)}")}"))
         {
             WriteObject(plan.Steps(), enumerateCollection: true);
             return;
         }
 
-        IReadOnlyList<ImportResult> results;
-        try
-        {
-            results = RunEngine((reporter, emit, ct) => new BulkImporter(options, reporter).RunAsync(plan, emit, ct));
-        }
-        catch (Exception ex) when (ex is BulkDataException or OperationCanceledException or AggregateException)
-        {
-            ThrowBulkError(ex, target);
-            return;
-        }
-
-        foreach (var failed in results.Where(r => r.Status == ImportStatus.Failed))
-        {
-            WriteError(new ErrorRecord(
-                new BulkDataException(BulkErrorKind.InvalidData, failed.Error ?? $"{failed.Table} failed.", failed.Table),
-                "ImportTableFailed", ErrorCategory.InvalidData, failed));
-        }
+        // Each failed table's error is written as soon as that table fails, before its result.
+        RunEngine((reporter, emit, ct) => new BulkImporter(options, reporter).RunAsync(plan, WriteOutcomes<ImportResult>(emit, r => r, "ImportTableFailed"), emit, ct), target);
     }
 }

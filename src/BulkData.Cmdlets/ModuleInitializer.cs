@@ -12,7 +12,7 @@ namespace BulkData.Cmdlets;
 /// a script may have loaded Npgsql 8), and those keep working after BulkData is imported.
 /// </summary>
 /// <remarks>
-/// PowerShell resolves type literals (<c>[BulkData.Engine.Transfer.BulkFile]</c>) only in the default context,
+/// PowerShell resolves type literals (<c>[BulkData.Engine.DumpFiles.BulkFile]</c>) only in the default context,
 /// so the engine's public types are registered as type accelerators under their full names while the module
 /// is imported; the format data and scripts keep naming them as before.
 /// </remarks>

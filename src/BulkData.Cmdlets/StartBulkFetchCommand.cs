@@ -1,3 +1,4 @@
+using BulkData.Engine.DumpFiles;
 using System.Management.Automation;
 using BulkData.Engine;
 using BulkData.Engine.Manifest;
@@ -96,21 +97,6 @@ public sealed class StartBulkFetchCommand : BulkCmdlet
             Credentials = Credentials.ToS3(Credential),
         };
 
-        try
-        {
-            RunEngine((reporter, emit, ct) => BulkFetcher.RunAsync(approved, options, reporter, (file, error) =>
-            {
-                if (error is not null)
-                {
-                    emit(ToErrorRecord(error, (object?)file.Key ?? file.Path));
-                }
-
-                emit(file);
-            }, ct));
-        }
-        catch (Exception ex) when (ex is BulkDataException or OperationCanceledException or IOException or UnauthorizedAccessException)
-        {
-            ThrowBulkError(ex, destination);
-        }
+        RunEngine((reporter, emit, ct) => BulkFetcher.RunAsync(approved, options, reporter, WriteOutcomes<BulkFile>(emit, f => (object?)f.Key ?? f.Path), ct), destination);
     }
 }

@@ -68,14 +68,8 @@ public sealed class StartNonEssentialServiceCommand : BulkCmdlet
                 continue;
             }
 
-            ServiceChange change;
-            try
+            if (!TryRunEngine((r, _, ct) => NonEssentialServices.StartAsync(compose, approved, r, ct), group.Name ?? group.Directory, out var change))
             {
-                change = RunEngine((r, _, ct) => NonEssentialServices.StartAsync(compose, approved, r, ct));
-            }
-            catch (Exception ex) when (ex is BulkDataException or OperationCanceledException)
-            {
-                WriteBulkError(ex, group.Name ?? group.Directory);
                 continue;
             }
 

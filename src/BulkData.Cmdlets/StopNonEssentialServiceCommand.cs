@@ -42,10 +42,10 @@ public sealed class StopNonEssentialServiceCommand : BulkCmdlet
     protected override void EndProcessing()
     {
         var compose = ComposeBinding.Create(this, DockerPath, ProjectDirectory, ComposeFile, ProjectName);
+        var status = RunEngine((r, _, ct) => compose.GetServicesAsync(r, ct), null);
         ServiceChange change;
         try
         {
-            var status = RunEngine((r, _, ct) => compose.GetServicesAsync(r, ct));
             var plan = NonEssentialServices.PlanStop(
                 status,
                 ParameterSetName == "Keep" ? Keep : null,
@@ -64,9 +64,9 @@ public sealed class StopNonEssentialServiceCommand : BulkCmdlet
                 return;
             }
 
-            change = RunEngine((r, _, ct) => NonEssentialServices.StopAsync(compose, approved, Timeout, r, ct));
+            change = RunEngine((r, _, ct) => NonEssentialServices.StopAsync(compose, approved, Timeout, r, ct), null);
         }
-        catch (Exception ex) when (ex is BulkDataException or OperationCanceledException)
+        catch (BulkDataException ex)
         {
             ThrowBulkError(ex, null);
             return;

@@ -42,7 +42,7 @@ public sealed class TestBulkDiskSpaceCommand : BulkCmdlet
         {
             if (entry is not null)
             {
-                _items.Add(new SpaceItem(entry.FileName, entry.Size));
+                _items.Add(new SpaceItem(entry.FileName, entry.Size, entry.ETag));
             }
         }
     }

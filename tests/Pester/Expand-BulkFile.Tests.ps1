@@ -44,7 +44,7 @@ Describe 'Expand-BulkFile' {
         $result = Expand-BulkFile -Path (Join-Path $dir 'opinions-2024-12-31.csv.bz2')
 
         $result | Should -HaveCount 1
-        $result | Should -BeOfType ([BulkData.Engine.Transfer.BulkFile])
+        $result | Should -BeOfType ([BulkData.Engine.DumpFiles.BulkFile])
         $result.State | Should -Be 'Extracted'
         $result.Verification | Should -Be 'Bzip2Crc'
         $result.Dataset | Should -Be 'opinions'
@@ -140,6 +140,20 @@ Describe 'Expand-BulkFile' {
         $kinds | Should -Be @("error:$bad", 'Failed:opinions', 'Extracted:dockets')
     }
 
+    It 'stops the work when the pipeline stops taking output (Select-Object -First 1): nothing runs on afterwards' {
+        foreach ($n in 1..3) { New-Bz2File -Folder $dir -Name "part$n-2024-12-31.csv.bz2" -Rows (4000 - 1000 * $n) -Seed $n | Out-Null }
+        $sources = @(Get-ChildItem $dir -Filter '*.csv.bz2' | ForEach-Object FullName)
+
+        $first = @(Expand-BulkFile -Path $sources -ThrottleLimit 1 -KeepCompressed | Select-Object -First 1)
+
+        $first.Count | Should -Be 1
+        $first[0].Dataset | Should -Be 'part1'   # largest first
+        Start-Sleep -Milliseconds 1500           # had the work gone on in the background, more files would appear now
+        @(Get-ChildItem $dir -Filter '*.csv').Name | Should -Be @('part1-2024-12-31.csv')
+        Get-ChildItem $dir -Filter '*.bulkdata-expanding' | Should -BeNullOrEmpty
+        @(Get-ChildItem $dir -Filter '*.csv.bz2').Count | Should -Be 3
+    }
+
     It 'reports a truncated file and a file that is not bzip2' {
         New-Bz2File -Folder $dir -Name 'citations-2024-12-31.csv.bz2' -Rows 2000 -ToolArgs @('-1') | Out-Null
         $cut = Join-Path $dir 'citations-2024-12-31.csv.bz2'
@@ -164,8 +178,8 @@ Describe 'Expand-BulkFile' {
         $schema = Join-Path $dir 'schema-2025-01-01.sql'
         Set-Content -Path $schema -Value 'CREATE TABLE t (id int);'
         $files = @(
-            [BulkData.Engine.Transfer.BulkFile]@{ Path = $schema; Dataset = 'schema'; State = 'Downloaded'; Kind = 'Schema'; Key = 'bulk-data/schema-2025-01-01.sql' }
-            [BulkData.Engine.Transfer.BulkFile]@{ Path = (Join-Path $dir 'search-2024-12-31.csv.bz2'); Dataset = 'search'; State = 'Downloaded'; Kind = 'Data'; Key = 'bulk-data/search-2024-12-31.csv.bz2'; ETag = 'abc-2' }
+            [BulkData.Engine.DumpFiles.BulkFile]@{ Path = $schema; Dataset = 'schema'; State = 'Downloaded'; Kind = 'Schema'; Key = 'bulk-data/schema-2025-01-01.sql' }
+            [BulkData.Engine.DumpFiles.BulkFile]@{ Path = (Join-Path $dir 'search-2024-12-31.csv.bz2'); Dataset = 'search'; State = 'Downloaded'; Kind = 'Data'; Key = 'bulk-data/search-2024-12-31.csv.bz2'; ETag = 'abc-2' }
         )
 
         $results = $files | Expand-BulkFile

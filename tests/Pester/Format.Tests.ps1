@@ -64,7 +64,7 @@ Describe 'Table views at 80 and 120 columns' {
 
     It 'BulkFile: State, Size, Duration, Verification and the whole file name' {
         $files = foreach ($d in $LongDatasets) {
-            [BulkData.Engine.Transfer.BulkFile]@{ Path = "/srv/bulk-data/$d-2026-09-30.csv.bz2"; Dataset = $d; Size = 691880446; State = 'Downloaded'; Verification = 'SizeAndChecksum'; Duration = [timespan]'01:02:03' }
+            [BulkData.Engine.DumpFiles.BulkFile]@{ Path = "/srv/bulk-data/$d-2026-09-30.csv.bz2"; Dataset = $d; Size = 691880446; State = 'Downloaded'; Verification = 'SizeAndChecksum'; Duration = [timespan]'01:02:03' }
         }
         Assert-View $files @('State', 'Size', 'Duration', 'Verification', 'File') { param($f) 'Downloaded', (& $Bytes $f.Size), '01:02:03', 'SizeAndChecksum', "$($f.Dataset)-2026-09-30.csv.bz2" }
     }

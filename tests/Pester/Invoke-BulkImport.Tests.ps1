@@ -147,6 +147,25 @@ Describe 'Invoke-BulkImport of a published dump' {
         foreach ($t in $script:Tables | Where-Object { $_ -notin 'search_docket', 'search_opinion' }) { (Export-Table $db $t) | Should -BeExactly (Export-Table $d.Source $t) }
     }
 
+    It 'writes a failed table''s error as soon as that table fails, before its result and the tables loaded after it' {
+        $d = New-Dump
+        $db = New-DbName
+        # The largest file is loaded first (-ThrottleLimit 1): every other table comes after it.
+        $big = $d.Dump.Files | Where-Object Kind -eq 'Data' | Sort-Object { (Get-Item $_.Path).Length } -Descending | Select-Object -First 1
+        $bytes = [IO.File]::ReadAllBytes($big.Path)
+        for ($i = [int]($bytes.Length / 2); $i -lt [int]($bytes.Length / 2) + 64; $i++) { $bytes[$i] = $bytes[$i] -bxor 0x5A }
+        [IO.File]::WriteAllBytes($big.Path, $bytes)
+
+        $stream = @(Invoke-BulkImport -Path $d.Dir -ConnectionString $script:PgConnectionString -Database $db -ThrottleLimit 1 -ErrorAction Continue -WarningAction SilentlyContinue 2>&1)
+
+        $kinds = @($stream | ForEach-Object { if ($_ -is [System.Management.Automation.ErrorRecord]) { "error:$($_.TargetObject.Table):$($_.FullyQualifiedErrorId)" } else { "$($_.Status):$($_.Table)" } })
+        $at = [array]::IndexOf($kinds, "error:public.$($big.Table):ImportTableFailed,BulkData.Cmdlets.InvokeBulkImportCommand")
+        $at | Should -BeGreaterOrEqual 0 -Because "the error is written: $($kinds -join ', ')"
+        $kinds[$at + 1] | Should -Be "Failed:public.$($big.Table)"
+        @($kinds[($at + 2)..($kinds.Count - 1)] | Where-Object { $_ -like 'Imported:public.*' }).Count | Should -BeGreaterThan 0 -Because "tables loaded after it come later: $($kinds -join ', ')"
+        $kinds[-1] | Should -Be 'Imported:(schema)'
+    }
+
     It 'fails a table with a wrong column count or invalid UTF-8 naming the line, and keeps the others' {
         $d = New-Dump
         $db = New-DbName

@@ -165,7 +165,7 @@ Describe 'Start-BulkFetch' {
             $started = @($verbose | ForEach-Object { "$_" } | Where-Object { $_ -match ': started \(' } | ForEach-Object { ($_ -split ':')[0] })
             $started | Should -Be @('opinions-2026-09-30.csv.bz2', 'dockets-2026-09-30.csv.bz2', 'courts-2026-09-30.csv.bz2', 'schema-2026-10-01.sql')
             @(Get-ChildItem $dest -Force | Where-Object Name -match 'bulkdata-') | Should -BeNullOrEmpty
-            $files[0].PSObject.TypeNames[0] | Should -Be 'BulkData.Engine.Transfer.BulkFile'
+            $files[0].PSObject.TypeNames[0] | Should -Be 'BulkData.Engine.DumpFiles.BulkFile'
         }
 
         It 'signs its requests with -Credential and never shows the secret' {
@@ -174,11 +174,11 @@ Describe 'Start-BulkFetch' {
             $secret = 'S3RVER'
             $cred = [pscredential]::new('S3RVER', (ConvertTo-SecureString $secret -AsPlainText -Force))
             $all = Get-Entries -Endpoint $proxy.Endpoint -Dataset courts | Start-BulkFetch -Destination $dest -Credential $cred -Verbose *>&1
-            $file = $all | Where-Object { $_ -is [BulkData.Engine.Transfer.BulkFile] }
+            $file = $all | Where-Object { $_ -is [BulkData.Engine.DumpFiles.BulkFile] }
             $file.State | Should -Be 'Downloaded'
             Assert-SameBytes $script:Objects.courts.Path (Join-Path $dest $script:Objects.courts.Name)
             @(Get-ObjectGets $proxy | Where-Object { $_ -match 'X-Amz-Signature=' }).Count | Should -Be 1 -Because 'the object is read with a presigned (SigV4) URL'
-            ($all | Where-Object { $_ -isnot [BulkData.Engine.Transfer.BulkFile] } | ForEach-Object { "$_" }) -join "`n" | Should -Not -Match 'X-Amz-Signature|SecretKey'
+            ($all | Where-Object { $_ -isnot [BulkData.Engine.DumpFiles.BulkFile] } | ForEach-Object { "$_" }) -join "`n" | Should -Not -Match 'X-Amz-Signature|SecretKey'
             Stop-FaultProxy $proxy
         }
 
@@ -437,9 +437,9 @@ Describe 'Start-BulkFetch' {
             }
             ($left | Where-Object Name -like '*.bulkdata-partial').Count | Should -BeGreaterThan 0
             $gets = @(Get-ObjectGets $proxy).Count
-            $files = Get-Entries -Endpoint $proxy.Endpoint -Dataset opinions, dockets, courts, schema | Start-BulkFetch -Destination $dest -Verbose 4>&1 | Where-Object { $_ -is [BulkData.Engine.Transfer.BulkFile] -or ($_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like '*resuming at byte*') }
+            $files = Get-Entries -Endpoint $proxy.Endpoint -Dataset opinions, dockets, courts, schema | Start-BulkFetch -Destination $dest -Verbose 4>&1 | Where-Object { $_ -is [BulkData.Engine.DumpFiles.BulkFile] -or ($_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like '*resuming at byte*') }
             @($files | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Count | Should -BeGreaterThan 0 -Because 'the partials are resumed, not fetched again'
-            $done = @($files | Where-Object { $_ -is [BulkData.Engine.Transfer.BulkFile] })
+            $done = @($files | Where-Object { $_ -is [BulkData.Engine.DumpFiles.BulkFile] })
             $done.Count | Should -Be 4
             $done.State | Where-Object { $_ -eq 'Failed' } | Should -BeNullOrEmpty
             foreach ($o in $script:Objects.Values) { Assert-SameBytes $o.Path (Join-Path $dest $o.Name) }

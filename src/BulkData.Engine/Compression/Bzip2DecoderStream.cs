@@ -3,7 +3,7 @@ using System.Buffers;
 namespace BulkData.Engine.Compression;
 
 /// <summary>Options of <see cref="Bzip2DecoderStream"/>.</summary>
-public sealed record Bzip2DecoderOptions
+internal sealed record Bzip2DecoderOptions
 {
     /// <summary>Blocks decoded at once; 0 means one per processor.</summary>
     public int Threads { get; init; }
@@ -19,7 +19,7 @@ public sealed record Bzip2DecoderOptions
 /// throws <see cref="BulkDataException"/> (<see cref="BulkErrorKind.InvalidData"/>) naming the source and
 /// the block's compressed position.
 /// </summary>
-public sealed class Bzip2DecoderStream : Stream
+internal sealed class Bzip2DecoderStream : Stream
 {
     private readonly Stream _compressed;
     private readonly bool _leaveOpen;

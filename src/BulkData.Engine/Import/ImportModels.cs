@@ -1,3 +1,4 @@
+using BulkData.Engine.Import.Sql;
 namespace BulkData.Engine.Import;
 
 public enum ImportStatus

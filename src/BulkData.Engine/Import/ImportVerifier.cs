@@ -1,24 +1,25 @@
+using BulkData.Engine.Import.Sql;
 using Npgsql;
 
 namespace BulkData.Engine.Import;
 
 /// <summary>Checks after a load: rows whose foreign key has no match (orphans), and duplicate key values.</summary>
-public static class ImportVerifier
+internal static class ImportVerifier
 {
     private sealed record Constraint(string Name, string Table, string[] Columns, string? RefTable, string[] RefColumns);
 
     public static async Task<IReadOnlyList<ImportVerification>> OrphansAsync(NpgsqlConnection c, IReadOnlyList<string> tables, CancellationToken ct)
     {
         var list = new List<ImportVerification>();
-        foreach (var fk in await ConstraintsAsync(c, tables, "f", ct))
+        foreach (var fk in await ConstraintsAsync(c, tables, "f", ct).ConfigureAwait(false))
         {
-            string join = string.Join(" AND ", fk.Columns.Zip(fk.RefColumns, (a, b) => $"p.{ImportPlan.QuoteIdent(b)} = c.{ImportPlan.QuoteIdent(a)}"));
-            string notNull = string.Join(" AND ", fk.Columns.Select(a => $"c.{ImportPlan.QuoteIdent(a)} IS NOT NULL"));
+            string join = string.Join(" AND ", fk.Columns.Zip(fk.RefColumns, (a, b) => $"p.{QualifiedName.QuoteIdentifier(b)} = c.{QualifiedName.QuoteIdentifier(a)}"));
+            string notNull = string.Join(" AND ", fk.Columns.Select(a => $"c.{QualifiedName.QuoteIdentifier(a)} IS NOT NULL"));
             string sql = $"SELECT count(*) FROM {Qualify(fk.Table)} c WHERE {notNull} AND NOT EXISTS (SELECT 1 FROM {Qualify(fk.RefTable!)} p WHERE {join})";
             list.Add(new ImportVerification
             {
                 Table = fk.Table, Check = "Orphans", Constraint = fk.Name, Columns = string.Join(", ", fk.Columns),
-                References = $"{fk.RefTable} ({string.Join(", ", fk.RefColumns)})", Count = await CountAsync(c, sql, ct),
+                References = $"{fk.RefTable} ({string.Join(", ", fk.RefColumns)})", Count = await CountAsync(c, sql, ct).ConfigureAwait(false),
             });
         }
 
@@ -28,7 +29,7 @@ public static class ImportVerifier
     public static async Task<IReadOnlyList<ImportVerification>> DuplicatesAsync(NpgsqlConnection c, IReadOnlyList<string> tables, CancellationToken ct)
     {
         var list = new List<ImportVerification>();
-        var keys = (await ConstraintsAsync(c, tables, "p", ct)).Concat(await ConstraintsAsync(c, tables, "u", ct)).ToList();
+        var keys = (await ConstraintsAsync(c, tables, "p", ct).ConfigureAwait(false)).Concat(await ConstraintsAsync(c, tables, "u", ct).ConfigureAwait(false)).ToList();
         var covered = new HashSet<string>(keys.Select(k => k.Table), StringComparer.OrdinalIgnoreCase);
 
         // A table without a key yet (post-data not applied): check its "id" column when it has one.
@@ -36,7 +37,7 @@ public static class ImportVerifier
         {
             await using var cmd = new NpgsqlCommand("SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'id' AND NOT attisdropped", c);
             cmd.Parameters.Add(new NpgsqlParameter { Value = t });
-            if (await cmd.ExecuteScalarAsync(ct) is not null)
+            if (await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null)
             {
                 keys.Add(new Constraint("(id column)", t, new[] { "id" }, null, Array.Empty<string>()));
             }
@@ -44,13 +45,13 @@ public static class ImportVerifier
 
         foreach (var key in keys)
         {
-            string cols = string.Join(", ", key.Columns.Select(ImportPlan.QuoteIdent));
+            string cols = string.Join(", ", key.Columns.Select(QualifiedName.QuoteIdentifier));
             // NULLs never collide in a key (UNIQUE allows many).
-            string notNull = string.Join(" AND ", key.Columns.Select(col => $"{ImportPlan.QuoteIdent(col)} IS NOT NULL"));
+            string notNull = string.Join(" AND ", key.Columns.Select(col => $"{QualifiedName.QuoteIdentifier(col)} IS NOT NULL"));
             string sql = $"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {Qualify(key.Table)} WHERE {notNull} GROUP BY {cols} HAVING count(*) > 1) d";
             list.Add(new ImportVerification
             {
-                Table = key.Table, Check = "DuplicateKeys", Constraint = key.Name, Columns = string.Join(", ", key.Columns), Count = await CountAsync(c, sql, ct),
+                Table = key.Table, Check = "DuplicateKeys", Constraint = key.Name, Columns = string.Join(", ", key.Columns), Count = await CountAsync(c, sql, ct).ConfigureAwait(false),
             });
         }
 
@@ -60,13 +61,13 @@ public static class ImportVerifier
     private static string Qualify(string table)
     {
         int dot = table.IndexOf('.');
-        return dot > 0 ? ImportPlan.Quoted(table[..dot], table[(dot + 1)..]) : ImportPlan.Quoted("public", table);
+        return dot > 0 ? new QualifiedName(table[..dot], table[(dot + 1)..]).Sql : new QualifiedName("public", table).Sql;
     }
 
     private static async Task<long> CountAsync(NpgsqlConnection c, string sql, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand(sql, c) { CommandTimeout = 0 };
-        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct));
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false));
     }
 
     private static async Task<List<Constraint>> ConstraintsAsync(NpgsqlConnection c, IReadOnlyList<string> tables, string type, CancellationToken ct)
@@ -86,8 +87,8 @@ public static class ImportVerifier
         cmd.Parameters.Add(new NpgsqlParameter { Value = type });
         cmd.Parameters.Add(new NpgsqlParameter { Value = tables.ToArray() });
         var list = new List<Constraint>();
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
         {
             list.Add(new Constraint(r.GetString(0), r.GetString(1), r.GetFieldValue<string[]>(2), r.IsDBNull(3) ? null : r.GetString(3), r.IsDBNull(4) ? Array.Empty<string>() : r.GetFieldValue<string[]>(4)));
         }

@@ -7,7 +7,7 @@ namespace BulkData.Engine.Manifest;
 /// The publisher's naming: <c>&lt;dataset&gt;-&lt;YYYY-MM-DD&gt;&lt;extension&gt;</c>, for example
 /// <c>opinion-clusters-2024-12-31.csv.bz2</c>, <c>schema-2024-12-31.sql</c>, <c>load-bulk-data-2024-12-31.sh</c>.
 /// </summary>
-public sealed partial record DumpFileName(string Dataset, DateTime Date, string Extension, EntryKind Kind)
+internal sealed partial record DumpFileName(string Dataset, DateTime Date, string Extension, EntryKind Kind)
 {
     [GeneratedRegex(@"^(?<dataset>.+?)-(?<date>\d{4}-\d{2}-\d{2})(?<ext>\.[A-Za-z0-9.]+)?$", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();

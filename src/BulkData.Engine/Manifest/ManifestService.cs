@@ -7,17 +7,26 @@ public static class ManifestService
 {
     public static async Task<ManifestResult> GetAsync(BucketLocation location, string prefix, ManifestSelection selection, S3Credentials? credentials, IBulkReporter reporter, CancellationToken cancellationToken)
     {
-        using var s3 = S3ClientFactory.Create(location, credentials);
-        var lister = new BucketLister(s3, location);
+        using var store = new S3ObjectStore(location, credentials);
+        return await GetAsync(store, location, prefix, selection, reporter, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The same over any object store; <paramref name="location"/> is what the entries say they came from.</summary>
+    internal static async Task<ManifestResult> GetAsync(IObjectStore store, BucketLocation location, string prefix, ManifestSelection selection, IBulkReporter reporter, CancellationToken cancellationToken)
+    {
+        var lister = new BucketLister(store);
         string where = location.EndpointUrl ?? location.Region;
+        string activity = $"Listing {store.Describe(prefix)}";
+        using var progress = new ProgressReporter(reporter);
+        var bar = progress.Begin(activity);
         lister.PageListed += (page, count) =>
         {
-            reporter.Verbose($"Listed page {page} of s3://{location.Bucket}/{prefix} ({where}): {count} keys so far.");
-            reporter.Progress(new ProgressUpdate(1, $"Listing s3://{location.Bucket}/{prefix}", $"{count} keys, page {page}"));
+            reporter.Verbose($"Listed page {page} of {store.Describe(prefix)} ({where}): {count} keys so far.");
+            bar.Status($"{count} keys, page {page}");
         };
 
-        var objects = await lister.ListAsync(prefix, cancellationToken).ConfigureAwait(false);
-        reporter.Progress(new ProgressUpdate(1, $"Listing s3://{location.Bucket}/{prefix}", "Done", Completed: true));
+        var objects = await lister.ListAsync(prefix, location.Where, cancellationToken).ConfigureAwait(false);
+        bar.Complete();
         var result = ManifestSelector.Select(objects, location, selection);
         reporter.Verbose($"{result.ObjectsListed} objects listed, {result.DeltasSkipped} .delta files skipped, {result.Entries.Count} chosen.");
         return result;

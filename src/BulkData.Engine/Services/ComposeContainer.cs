@@ -30,7 +30,7 @@ public sealed class ComposeContainer
 }
 
 /// <summary>The state words of docker containers, and what they mean for stopping and starting.</summary>
-public static class ComposeStates
+internal static class ComposeStates
 {
     public static bool IsUp(string? state) => state is not null
         && (state.Equals("running", StringComparison.OrdinalIgnoreCase)
@@ -59,7 +59,7 @@ public static class ComposeStates
 /// Reads <c>docker compose ps --format json</c>. Compose 2.21 and later print one JSON object per line;
 /// earlier versions print one JSON array. Both are accepted, and so is empty output (no containers).
 /// </summary>
-public static class ComposePsParser
+internal static class ComposePsParser
 {
     public static IReadOnlyList<ComposeContainer> Parse(string output)
     {

@@ -153,12 +153,13 @@ public static class NonEssentialServices
     {
         bool stopping = verb == Verb.Stop;
         string word = stopping ? "stop" : "start";
-        var progress = stopping ? new ProgressUpdate(41, "Stopping non-essential services", "") : new ProgressUpdate(42, "Starting services", "");
         var names = services.Select(s => s.Service).ToList();
-        reporter.Progress(progress with { Status = string.Join(", ", names) });
+        using var progress = new ProgressReporter(reporter);
+        var bar = progress.Begin(stopping ? "Stopping non-essential services" : "Starting services");
+        bar.Status(string.Join(", ", names));
         var result = await run(names).ConfigureAwait(false);
         var after = await compose.GetServicesAsync(reporter, cancellationToken).ConfigureAwait(false);
-        reporter.Progress(progress with { Status = "done", Completed = true });
+        bar.Complete();
         foreach (var before in services)
         {
             string stateAfter = after.TryGetValue(before.Service, out var a) ? a.State : "absent";
@@ -189,19 +190,4 @@ public static class NonEssentialServices
 
         return result;
     }
-
-    /// <summary>
-    /// The compose trap: which of <paramref name="stopped"/> are up again (e.g. because <c>docker compose run</c>
-    /// without <c>--no-deps</c> started them as dependencies).
-    /// </summary>
-    public static async Task<IReadOnlyList<string>> FindRestartedAsync(DockerCompose compose, IEnumerable<string> stopped, IBulkReporter reporter, CancellationToken cancellationToken)
-    {
-        var now = await compose.GetServicesAsync(reporter, cancellationToken).ConfigureAwait(false);
-        return stopped.Distinct(StringComparer.Ordinal).Where(s => now.TryGetValue(s, out var st) && st.IsUp).ToList();
-    }
-
-    /// <summary>Synchronous form of <see cref="FindRestartedAsync"/>, for scripts (the runbook).</summary>
-    public static string[] FindRestarted(string? dockerPath, string? projectDirectory, string[]? composeFiles, string? projectName, string? workingDirectory, string[] stopped)
-        => FindRestartedAsync(new DockerCompose(dockerPath, new ComposeProject(projectDirectory, composeFiles, projectName, workingDirectory)), stopped, NullReporter.Instance, CancellationToken.None)
-            .GetAwaiter().GetResult().ToArray();
 }

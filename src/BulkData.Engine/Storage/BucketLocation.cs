@@ -16,6 +16,25 @@ public sealed record BucketLocation
 
     /// <summary>An S3-compatible endpoint such as http://127.0.0.1:4568; null for AWS itself.</summary>
     public string? EndpointUrl { get; init; }
+
+    /// <summary>The endpoint as an absolute http(s) URI without query or trailing slash; null for AWS itself.</summary>
+    internal Uri? EndpointUri()
+    {
+        if (string.IsNullOrEmpty(EndpointUrl))
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(EndpointUrl, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
+        {
+            throw new BulkDataException(BulkErrorKind.InvalidArgument, $"The endpoint URL '{EndpointUrl}' is not an absolute http or https URL.", EndpointUrl);
+        }
+
+        return new Uri(uri.GetLeftPart(UriPartial.Path).TrimEnd('/'), UriKind.Absolute);
+    }
+
+    /// <summary>How messages name where the bucket is: " at &lt;endpoint&gt;" or " in &lt;region&gt;".</summary>
+    internal string Where => EndpointUrl is null ? $" in {Region}" : $" at {EndpointUrl}";
 }
 
 /// <summary>An access key pair. Never printed: <see cref="ToString"/> hides the secret.</summary>

@@ -24,14 +24,9 @@ public static class S3ClientFactory
             config.MaxStaleConnectionRetries = stale;
         }
 
-        if (!string.IsNullOrEmpty(location.EndpointUrl))
+        if (location.EndpointUri() is { } uri)
         {
-            if (!Uri.TryCreate(location.EndpointUrl, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
-            {
-                throw new BulkDataException(BulkErrorKind.InvalidArgument, $"The endpoint URL '{location.EndpointUrl}' is not an absolute http or https URL.", location.EndpointUrl);
-            }
-
-            config.ServiceURL = uri.GetLeftPart(UriPartial.Path).TrimEnd('/');
+            config.ServiceURL = uri.AbsoluteUri.TrimEnd('/');
             config.ForcePathStyle = true;
             config.AuthenticationRegion = location.Region;
         }

@@ -1,6 +1,6 @@
+using BulkData.Engine.DumpFiles;
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Amazon.S3;
 using BulkData.Engine.Manifest;
 using BulkData.Engine.Storage;
 
@@ -22,10 +22,11 @@ public static class BulkFetcher
         IEnumerable<ManifestEntry> entries,
         FetchOptions options,
         IBulkReporter reporter,
-        Action<BulkFile, BulkDataException?> onFile,
+        OutcomeCallback<BulkFile> onFile,
         CancellationToken cancellationToken)
     {
         options.Validate();
+        onFile = BoundedRunner.Serialized(onFile);
         string destination = Path.GetFullPath(options.Destination);
         var results = new ConcurrentBag<BulkFile>();
         var reported = new ConcurrentDictionary<ManifestEntry, bool>(ReferenceEqualityComparer.Instance);
@@ -34,10 +35,7 @@ public static class BulkFetcher
         {
             reported[entry] = true;
             results.Add(file);
-            lock (gate)
-            {
-                onFile(file, error);
-            }
+            onFile(file, error);
         }
 
         // 1. Where each object goes; keys that would leave the destination are refused here, before any I/O.
@@ -112,7 +110,7 @@ public static class BulkFetcher
                 if (File.Exists(item.PartialPath))
                 {
                     reporter.Verbose($"{item.FileName}: -Force: the partial file is discarded.");
-                    ObjectDownloader.DeletePartial(item);
+                    item.Partial.Delete();
                 }
             }
 
@@ -134,7 +132,7 @@ public static class BulkFetcher
         }
 
         // 3. Room for the whole plan, before anything is downloaded (the Test-BulkDiskSpace rules).
-        var plan = toDownload.Concat(toExtract).Distinct().Select(i => new SpaceItem(i.FileName, i.Entry.Size)).ToList();
+        var plan = toDownload.Concat(toExtract).Distinct().Select(i => new SpaceItem(i.FileName, i.Entry.Size, i.Entry.ETag)).ToList();
         var space = DiskSpace.Measure(destination, plan, options.Extract, options.ExpansionRatio, options.MinimumFreeSpace, forceExtra);
         reporter.Verbose($"Plan: {toDownload.Count} files to download, {toExtract.Count} to extract; {ByteSize.Format(space.RequiredBytes)} needed plus {ByteSize.Format(space.ReserveBytes)} kept free, {ByteSize.Format(space.AvailableBytes)} available on '{space.MeasuredPath}'.");
         if (!space.IsSufficient)
@@ -150,7 +148,7 @@ public static class BulkFetcher
         // 4. Run: downloads largest first, extraction by its own ordered queue.
         using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var guard = new DiskGuard(destination, options.MinimumFreeSpace, options.LowSpaceTimeout, options.SpacePollInterval, reporter);
-        using var urls = new ObjectUrls(options.Credentials);
+        using var stores = new StoreCache(options);
         BulkDataException? fatal = null;
         var failed = new ConcurrentBag<FetchItem>();
         var downloaded = toDownload.ToDictionary(i => i, _ => new TaskCompletionSource<DownloadResult?>(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -166,72 +164,51 @@ public static class BulkFetcher
 
         {
             await using var progress = new FetchProgress(reporter, toDownload.Sum(i => i.Entry.Size), toDownload.Count + toExtract.Count(i => !downloaded.ContainsKey(i)));
-            using var slots = new SemaphoreSlim(options.ThrottleLimit);
             var extraction = options.Extract && toExtract.Count > 0
                 ? Task.Run(() => ExtractInOrderAsync(toExtract, downloaded, options, guard, progress, reporter, Report, failed, Fatal, run.Token))
                 : Task.CompletedTask;
 
-            var transfers = new List<Task>();
-            foreach (var item in toDownload)
+            await BoundedRunner.RunAsync(toDownload, options.ThrottleLimit, async (item, _) =>
             {
-                try
-                {
-                    await slots.WaitAsync(run.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-
                 if (run.IsCancellationRequested)
                 {
-                    slots.Release();
-                    break;
+                    return;
                 }
 
                 reporter.Verbose($"{item.FileName}: started ({ByteSize.Format(item.Entry.Size)}).");
-                transfers.Add(Task.Run(async () =>
+                var clock = Stopwatch.StartNew();
+                bool extractThis = options.Extract && item.Entry.IsCompressed;
+                try
                 {
-                    var clock = Stopwatch.StartNew();
-                    bool extractThis = options.Extract && item.Entry.IsCompressed;
-                    try
+                    var result = await new ObjectDownloader(stores.For(item.Entry), options, guard, reporter).DownloadAsync(item, progress, run.Token).ConfigureAwait(false);
+                    progress.FileDone();
+                    downloaded[item].TrySetResult(result);
+                    if (!extractThis)
                     {
-                        var result = await new ObjectDownloader(urls, options, guard, reporter).DownloadAsync(item, progress, run.Token).ConfigureAwait(false);
-                        progress.FileDone();
-                        downloaded[item].TrySetResult(result);
-                        if (!extractThis)
-                        {
-                            Report(item.Entry, Done(item.Entry, item.FinalPath, item.Entry.Size, BulkFileState.Downloaded, result.Verification, clock.Elapsed), null);
-                        }
+                        Report(item.Entry, Done(item.Entry, item.FinalPath, item.Entry.Size, BulkFileState.Downloaded, result.Verification, clock.Elapsed), null);
                     }
-                    catch (Exception ex)
+                }
+                catch (Exception ex)
+                {
+                    downloaded[item].TrySetResult(null);
+                    failed.Add(item);
+                    if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
                     {
-                        downloaded[item].TrySetResult(null);
-                        failed.Add(item);
-                        if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
-                        {
-                            return;
-                        }
+                        return;
+                    }
 
-                        var error = ex as BulkDataException
-                            ?? (ex is OperationCanceledException && fatal is not null
-                                ? new BulkDataException(fatal.Kind, $"{item.Target}: stopped because the run failed: {fatal.Message}", item.Target, ex)
-                                : new BulkDataException(BulkErrorKind.EndpointUnreachable, $"Fetching {item.Target} failed: {ex.Message}", item.Target, ex));
-                        reporter.Verbose($"{item.FileName}: failed ({error.Message}).");
-                        Report(item.Entry, Failed(item.Entry, item.FinalPath, error, clock.Elapsed), error);
-                        if (error.Kind == BulkErrorKind.InsufficientSpace && ex is BulkDataException)
-                        {
-                            Fatal(error);
-                        }
-                    }
-                    finally
+                    var error = ex as BulkDataException
+                        ?? (ex is OperationCanceledException && fatal is not null
+                            ? new BulkDataException(fatal.Kind, $"{item.Target}: stopped because the run failed: {fatal.Message}", item.Target, ex)
+                            : new BulkDataException(BulkErrorKind.EndpointUnreachable, $"Fetching {item.Target} failed: {ex.Message}", item.Target, ex));
+                    reporter.Verbose($"{item.FileName}: failed ({error.Message}).");
+                    Report(item.Entry, Failed(item.Entry, item.FinalPath, error, clock.Elapsed), error);
+                    if (error.Kind == BulkErrorKind.InsufficientSpace && ex is BulkDataException)
                     {
-                        slots.Release();
+                        Fatal(error);
                     }
-                }));
-            }
-
-            await Task.WhenAll(transfers).ConfigureAwait(false);
+                }
+            }, run.Token).ConfigureAwait(false);
             foreach (var tcs in downloaded.Values)
             {
                 tcs.TrySetResult(null);
@@ -342,19 +319,9 @@ public static class BulkFetcher
         var kept = new HashSet<string>(keep.SelectMany(i => new[] { i.PartialPath, i.ETagPath }));
         foreach (var path in Directory.EnumerateFiles(destination))
         {
-            if (FetchLayout.IsTemporaryName(Path.GetFileName(path)) && !kept.Contains(path))
+            if (FetchLayout.IsTemporaryName(Path.GetFileName(path)) && !kept.Contains(path) && FetchLayout.TryDelete(path))
             {
-                try
-                {
-                    File.Delete(path);
-                    reporter.Verbose($"Removed the leftover temporary file '{path}'.");
-                }
-                catch (IOException)
-                {
-                }
-                catch (UnauthorizedAccessException)
-                {
-                }
+                reporter.Verbose($"Removed the leftover temporary file '{path}'.");
             }
         }
     }

@@ -6,7 +6,7 @@ namespace BulkData.Engine.Transfer;
 /// Watches the free space of the destination's file system while a run writes to it. Under the minimum,
 /// writers wait (a pause shared by all of them) until space returns; after the timeout the run fails.
 /// </summary>
-public sealed class DiskGuard
+internal sealed class DiskGuard
 {
     /// <summary>After a write failed for lack of space, at least this much must be free before writing again.</summary>
     internal const long NoSpaceHeadroom = 4L * 1024 * 1024;

@@ -1,3 +1,4 @@
+using BulkData.Engine.DumpFiles;
 namespace BulkData.Engine.Transfer;
 
 /// <summary>The answer of Test-BulkDiskSpace.</summary>
@@ -27,7 +28,7 @@ public sealed class DiskSpaceReport
 }
 
 /// <summary>One file a plan needs room for.</summary>
-public sealed record SpaceItem(string FileName, long Size);
+public sealed record SpaceItem(string FileName, long Size, string? ETag = null);
 
 /// <summary>The rules for how much room a fetch needs, and how much a file system has.</summary>
 public static class DiskSpace
@@ -57,8 +58,8 @@ public static class DiskSpace
 
     /// <summary>
     /// Measures <paramref name="path"/> against the files of a plan. A file already complete at the path
-    /// (same name and size, or its expanded form when extracting) is not counted; a resumable partial counts
-    /// only its missing bytes. With <paramref name="extract"/>, .bz2 files add their expected expanded size.
+    /// (same name and size, or its expanded form when extracting) is not counted; a partial the download would
+    /// resume (its note names the item's ETag) counts only its missing bytes. With <paramref name="extract"/>, .bz2 files add their expected expanded size.
     /// </summary>
     public static DiskSpaceReport Measure(string path, IEnumerable<SpaceItem> items, bool extract, double expansionRatio, long reserveBytes, long extraRequiredBytes = 0)
     {
@@ -79,7 +80,7 @@ public static class DiskSpace
         foreach (var item in items)
         {
             count++;
-            bool compressed = item.FileName.EndsWith(".bz2", StringComparison.OrdinalIgnoreCase);
+            bool compressed = FetchLayout.IsCompressed(item.FileName);
             long expanded = extract && compressed ? (long)Math.Ceiling(item.Size * expansionRatio) : 0;
             string final = System.IO.Path.Combine(full, item.FileName);
             if (folderExists && extract && compressed && File.Exists(System.IO.Path.Combine(full, FetchLayout.ExpandedName(item.FileName))))
@@ -98,9 +99,10 @@ public static class DiskSpace
                 continue;
             }
 
-            if (folderExists && File.Exists(FetchLayout.PartialPath(final)))
+            if (folderExists)
             {
-                onDisk = Math.Min(item.Size, new FileInfo(FetchLayout.PartialPath(final)).Length);
+                // The download's own rule: a partial counts only when its note names the same ETag.
+                onDisk = Math.Max(0, new PartialDownload(final).UsableLength(item.ETag, item.Size));
             }
 
             present += onDisk;

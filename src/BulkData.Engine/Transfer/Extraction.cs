@@ -1,4 +1,4 @@
-using BulkData.Engine.Compression;
+using BulkData.Engine.DumpFiles;
 
 namespace BulkData.Engine.Transfer;
 

@@ -43,6 +43,9 @@ public sealed record FetchOptions
 
     public S3Credentials? Credentials { get; init; }
 
+    /// <summary>Read every object from this store instead of the S3 bucket each entry names (tests, local mirrors). Not disposed by the fetch.</summary>
+    internal IObjectStore? Store { get; init; }
+
     /// <summary>A transfer that receives nothing for this long is cut off and retried.</summary>
     public TimeSpan StallTimeout { get; init; } = TimeSpan.FromMinutes(2);
 

@@ -5,28 +5,27 @@ namespace BulkData.Engine.Transfer;
 
 /// <summary>
 /// The progress of a fetch: an overall bar (bytes, rate, time left) and a child bar per active transfer,
-/// reported at most twice a second from a timer, whatever the number of writers.
+/// reported at most twice a second from a timer, whatever the number of writers. The bars and their ids are the
+/// <see cref="ProgressReporter"/>'s.
 /// </summary>
 internal sealed class FetchProgress : IAsyncDisposable
 {
-    internal const int OverallId = 1;
-
-    private readonly IBulkReporter _reporter;
+    private readonly ProgressReporter _progress;
+    private readonly ProgressReporter.Bar _overall;
     private readonly long _totalBytes;
     private readonly int _fileCount;
-    private readonly ConcurrentDictionary<int, Bar> _bars = new();
-    private readonly ConcurrentQueue<int> _freeIds = new();
+    private readonly ConcurrentDictionary<Bar, bool> _bars = new(ReferenceEqualityComparer.Instance);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
-    private int _nextId = OverallId + 1;
     private long _doneBytes;
     private long _downloadedBytes;
     private int _filesDone;
 
     public FetchProgress(IBulkReporter reporter, long totalBytes, int fileCount)
     {
-        _reporter = reporter;
+        _progress = new ProgressReporter(reporter);
+        _overall = _progress.Begin("Fetching");
         _totalBytes = totalBytes;
         _fileCount = fileCount;
         _loop = Task.Run(LoopAsync);
@@ -37,14 +36,9 @@ internal sealed class FetchProgress : IAsyncDisposable
     /// <summary>Starts a child bar; bytes already on disk count as done but not towards the rate.</summary>
     public Bar Begin(string activity, long size, long alreadyDone, bool overall = true)
     {
-        if (!_freeIds.TryDequeue(out int id))
-        {
-            id = Interlocked.Increment(ref _nextId);
-        }
-
-        var bar = new Bar(this, id, activity, size, overall);
+        var bar = new Bar(this, _progress.Begin(activity, _overall), activity, size, overall);
         bar.Add(alreadyDone, counted: false);
-        _bars[id] = bar;
+        _bars[bar] = true;
         return bar;
     }
 
@@ -52,10 +46,9 @@ internal sealed class FetchProgress : IAsyncDisposable
 
     private void End(Bar bar)
     {
-        if (_bars.TryRemove(bar.Id, out _))
+        if (_bars.TryRemove(bar, out _))
         {
-            _reporter.Progress(new ProgressUpdate(bar.Id, bar.Activity, "Done", 100, ParentActivityId: OverallId, Completed: true));
-            _freeIds.Enqueue(bar.Id);
+            bar.Handle.Complete();
         }
     }
 
@@ -83,23 +76,20 @@ internal sealed class FetchProgress : IAsyncDisposable
         long remaining = Math.Max(0, _totalBytes - done);
         int eta = rate > 1 ? (int)Math.Min(int.MaxValue, remaining / rate) : -1;
         int percent = _totalBytes > 0 ? (int)Math.Min(100, done * 100 / _totalBytes) : 0;
-        _reporter.Progress(new ProgressUpdate(
-            OverallId,
-            "Fetching",
+        _overall.Status(
             $"{ByteSize.Format(done)} of {ByteSize.Format(_totalBytes)} at {ByteSize.Format((long)rate)}/s, {Volatile.Read(ref _filesDone)} of {_fileCount} files done",
             percent,
-            eta));
-        foreach (var bar in _bars.Values)
+            eta,
+            force: true);
+        foreach (var bar in _bars.Keys)
         {
             long b = bar.Done;
             double barRate = b / Math.Max(0.001, bar.Clock.Elapsed.TotalSeconds);
-            _reporter.Progress(new ProgressUpdate(
-                bar.Id,
-                bar.Activity,
+            bar.Handle.Status(
                 bar.Status ?? $"{ByteSize.Format(b)} of {ByteSize.Format(bar.Size)}",
                 bar.Size > 0 ? (int)Math.Min(100, b * 100 / bar.Size) : 0,
                 barRate > 1 && bar.Status is null ? (int)Math.Min(int.MaxValue, (bar.Size - b) / barRate) : -1,
-                OverallId));
+                force: true);
         }
     }
 
@@ -107,12 +97,12 @@ internal sealed class FetchProgress : IAsyncDisposable
     {
         _stop.Cancel();
         await _loop.ConfigureAwait(false);
-        foreach (var bar in _bars.Values)
+        foreach (var bar in _bars.Keys)
         {
             End(bar);
         }
 
-        _reporter.Progress(new ProgressUpdate(OverallId, "Fetching", "Done", 100, Completed: true));
+        _progress.Dispose();
         _stop.Dispose();
     }
 
@@ -124,16 +114,16 @@ internal sealed class FetchProgress : IAsyncDisposable
 
         private readonly bool _overall;
 
-        public Bar(FetchProgress owner, int id, string activity, long size, bool overall)
+        public Bar(FetchProgress owner, ProgressReporter.Bar handle, string activity, long size, bool overall)
         {
             _owner = owner;
             _overall = overall;
-            Id = id;
+            Handle = handle;
             Activity = activity;
             Size = size;
         }
 
-        public int Id { get; }
+        public ProgressReporter.Bar Handle { get; }
 
         public string Activity { get; }
 

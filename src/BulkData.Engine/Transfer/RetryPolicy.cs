@@ -5,7 +5,7 @@ namespace BulkData.Engine.Transfer;
 /// jitter for attempts that made no progress; an attempt that made progress resets the count (and is
 /// retried at once, with only a little jitter), so a flaky connection that keeps moving never runs out.
 /// </summary>
-public sealed class RetryPolicy
+internal sealed class RetryPolicy
 {
     private readonly int _retryCount;
     private readonly TimeSpan _baseDelay;

@@ -123,7 +123,7 @@ public class Bzip2DecoderStreamTests
     }
 
     [Fact]
-    public void Disposing_before_the_end_stops_the_decoder_and_closes_the_input()
+    public async Task Disposing_before_the_end_stops_the_decoder_and_closes_the_input()
     {
         byte[] input = Bzip2TestData.Text(3_000_000, 13);
         byte[] compressed = Bzip2TestData.Compress("bzip2", 1, input);
@@ -133,7 +133,7 @@ public class Bzip2DecoderStreamTests
         stream.ReadExactly(head);
         Assert.True(input.AsSpan(0, 1000).SequenceEqual(head));
         var dispose = Task.Run(stream.Dispose);
-        Assert.True(dispose.Wait(TimeSpan.FromSeconds(30)), "Dispose did not return");
+        Assert.True(await Task.WhenAny(dispose, Task.Delay(TimeSpan.FromSeconds(30))) == dispose, "Dispose did not return");
         Assert.False(source.CanRead);
         Assert.Throws<ObjectDisposedException>(() => stream.ReadByte());
 

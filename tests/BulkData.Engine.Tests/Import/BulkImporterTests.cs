@@ -1,3 +1,6 @@
+using BulkData.Engine.Import.Tables;
+using BulkData.Engine.Import.Schema;
+using BulkData.Engine.Import.Sql;
 using BulkData.Engine.Import;
 using Npgsql;
 using Xunit;
@@ -65,7 +68,7 @@ public class BulkImporterTests
             var reporter = new ListReporter();
             var plan = ImportPlan.Build(new[] { new ImportInput(dir) }, options, reporter);
             Assert.Equal("public.search_docket", plan.Jobs[0].QualifiedTable);
-            var results = await new BulkImporter(options, reporter).RunAsync(plan, _ => { }, default);
+            var results = await new BulkImporter(options, reporter).RunAsync(plan, (_, _) => { }, _ => { }, default);
             Assert.All(results, r => Assert.Equal(ImportStatus.Imported, r.Status));
             Assert.Contains(reporter.Messages, m => m.Contains("foreign-key order"));
             Assert.Equal(500, results.Single(r => r.Table == "public.search_docket").Rows);
@@ -74,7 +77,7 @@ public class BulkImporterTests
 
             // Reload without replica: the docket table reloads; the court table is referenced by docket rows, so
             // it can be neither truncated nor deleted: it fails alone with the foreign key named, and keeps its rows.
-            var again = await new BulkImporter(options with { Force = true }, reporter).RunAsync(plan, _ => { }, default);
+            var again = await new BulkImporter(options with { Force = true }, reporter).RunAsync(plan, (_, _) => { }, _ => { }, default);
             Assert.Equal(ImportStatus.Imported, again.Single(r => r.Table == "public.search_docket").Status);
             var court = again.Single(r => r.Table == "public.search_court");
             Assert.Equal(ImportStatus.Failed, court.Status);

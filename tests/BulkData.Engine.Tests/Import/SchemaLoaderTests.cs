@@ -1,3 +1,6 @@
+using BulkData.Engine.Import.Tables;
+using BulkData.Engine.Import.Schema;
+using BulkData.Engine.Import.Sql;
 using System.Diagnostics;
 using BulkData.Engine.Import;
 using BulkData.TestKit;
@@ -24,12 +27,12 @@ public class SchemaLoaderTests
         var script = SchemaScript.Load(path);
         string db = ImportTestEnvironment.NewDatabaseName("realschema");
         var reporter = new RecordingReporter();
-        var loader = new SchemaLoader();
+        var loader = new StatementRunner();
         var clock = Stopwatch.StartNew();
         try
         {
             bool localeInstalled = await LocaleInstalledAsync("en_US");
-            Assert.True(await SchemaLoader.EnsureDatabaseAsync(admin, db, script.CreateDatabaseStatement!.Text, reporter, default));
+            Assert.True(await DatabaseCreator.EnsureDatabaseAsync(admin, db, script.CreateDatabaseStatement!.Text, reporter, default));
             Assert.Equal(localeInstalled ? 0 : 1, reporter.Warnings.Count(w => w.Contains("locale", StringComparison.Ordinal)));
 
             await using var conn = new NpgsqlConnection(ImportTestEnvironment.ConnectionStringFor(db));
@@ -97,13 +100,13 @@ public class SchemaLoaderTests
         var script = SchemaScript.Parse(Publisher.DressAsDump(Publisher.SubsetSchema), source);
         string db = ImportTestEnvironment.NewDatabaseName("dressed");
         var reporter = new RecordingReporter();
-        var loader = new SchemaLoader();
+        var loader = new StatementRunner();
         try
         {
             bool localeInstalled = await LocaleInstalledAsync("en_US");
-            var created = await SchemaLoader.EnsureDatabaseAsync(admin, db, script.CreateDatabaseStatement, source, reporter, default);
+            var created = await DatabaseCreator.EnsureDatabaseAsync(admin, db, script.CreateDatabaseStatement, source, reporter, default);
             Assert.True(created.Created);
-            Assert.False(await SchemaLoader.EnsureDatabaseAsync(admin, db, script.CreateDatabaseStatement!.Text, reporter, default));
+            Assert.False(await DatabaseCreator.EnsureDatabaseAsync(admin, db, script.CreateDatabaseStatement!.Text, reporter, default));
             if (!localeInstalled)
             {
                 var locale = Assert.Single(created.Skipped);
@@ -175,11 +178,11 @@ public class SchemaLoaderTests
         const string script = "SET statement_timeout = 0;\nCREATE TABLE public.a (id integer);\n\nCREATE TABLE public.b (\n    id integer,\n    x nosuchtype\n);\nCREATE TABLE public.c (id integer);\n";
         try
         {
-            await SchemaLoader.EnsureDatabaseAsync(admin, db, null, NullReporter.Instance, default);
+            await DatabaseCreator.EnsureDatabaseAsync(admin, db, null, NullReporter.Instance, default);
             await using var conn = new NpgsqlConnection(ImportTestEnvironment.ConnectionStringFor(db));
             await conn.OpenAsync();
             var parsed = SchemaScript.Parse(script, "broken.sql");
-            var e = await Assert.ThrowsAsync<BulkDataException>(() => new SchemaLoader().ApplyAsync(conn, parsed.PreData, "broken.sql", NullReporter.Instance, default));
+            var e = await Assert.ThrowsAsync<BulkDataException>(() => new StatementRunner().ApplyAsync(conn, parsed.PreData, "broken.sql", NullReporter.Instance, default));
 
             // 42704 (type does not exist) is the same SQLSTATE as a missing role: the statement's shape decides.
             Assert.Equal(BulkErrorKind.DatabaseError, e.Kind);
@@ -209,14 +212,14 @@ public class SchemaLoaderTests
         string db = ImportTestEnvironment.NewDatabaseName("strict");
         try
         {
-            await SchemaLoader.EnsureDatabaseAsync(admin, db, null, NullReporter.Instance, default);
+            await DatabaseCreator.EnsureDatabaseAsync(admin, db, null, NullReporter.Instance, default);
             await using var conn = new NpgsqlConnection(ImportTestEnvironment.ConnectionStringFor(db));
             await conn.OpenAsync();
             var setup = SchemaScript.Parse("CREATE TABLE public.t (id integer PRIMARY KEY);", "setup.sql");
-            await new SchemaLoader().ApplyAsync(conn, setup.PreData, "setup.sql", NullReporter.Instance, default);
+            await new StatementRunner().ApplyAsync(conn, setup.PreData, "setup.sql", NullReporter.Instance, default);
 
             var statements = SqlScriptSplitter.Split(statement);
-            var loader = new SchemaLoader();
+            var loader = new StatementRunner();
             if (sqlState is null)
             {
                 // Custom (dotted) settings and search paths naming missing schemas are accepted by the server itself.
@@ -254,11 +257,11 @@ public class SchemaLoaderTests
             """;
         try
         {
-            await SchemaLoader.EnsureDatabaseAsync(admin, db, null, NullReporter.Instance, default);
+            await DatabaseCreator.EnsureDatabaseAsync(admin, db, null, NullReporter.Instance, default);
             await using var conn = new NpgsqlConnection(ImportTestEnvironment.ConnectionStringFor(db));
             await conn.OpenAsync();
             var parsed = SchemaScript.Parse(script, "tx.sql");
-            var loader = new SchemaLoader();
+            var loader = new StatementRunner();
             await using (var tx = await conn.BeginTransactionAsync())
             {
                 var pre = await loader.ApplyAsync(conn, parsed.PreData, "tx.sql", NullReporter.Instance, tx, default);
@@ -287,13 +290,13 @@ public class SchemaLoaderTests
         string db = ImportTestEnvironment.NewDatabaseName("cancel");
         try
         {
-            await SchemaLoader.EnsureDatabaseAsync(admin, db, null, NullReporter.Instance, default);
+            await DatabaseCreator.EnsureDatabaseAsync(admin, db, null, NullReporter.Instance, default);
             await using var conn = new NpgsqlConnection(ImportTestEnvironment.ConnectionStringFor(db));
             await conn.OpenAsync();
             using var cts = new CancellationTokenSource();
             var reporter = new CancellingReporter(cts, afterProgressUpdates: 1);
             var statements = SqlScriptSplitter.Split(string.Concat(Enumerable.Range(0, 30).Select(i => $"CREATE TABLE public.t{i} (id integer);\n")));
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new SchemaLoader().ApplyAsync(conn, statements, "c.sql", reporter, cts.Token));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new StatementRunner().ApplyAsync(conn, statements, "c.sql", reporter, cts.Token));
             long made = await ImportTestEnvironment.CountAsync(conn, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
             Assert.InRange(made, 1, 29);
         }
@@ -308,7 +311,7 @@ public class SchemaLoaderTests
     {
         string admin = ImportTestEnvironment.RequirePg();
         string db = ImportTestEnvironment.NewDatabaseName("nocreate");
-        var e = await Assert.ThrowsAsync<BulkDataException>(() => SchemaLoader.EnsureDatabaseAsync(admin, db, "CREATE DATABASE x WITH TEMPLATE = no_such_template;", NullReporter.Instance, default));
+        var e = await Assert.ThrowsAsync<BulkDataException>(() => DatabaseCreator.EnsureDatabaseAsync(admin, db, "CREATE DATABASE x WITH TEMPLATE = no_such_template;", NullReporter.Instance, default));
         Assert.Contains($"Cannot create database {db}", e.Message);
         Assert.Contains("no_such_template", e.Message);
         Assert.DoesNotContain(new Npgsql.NpgsqlConnectionStringBuilder(admin).Password!, e.Message);

@@ -1,3 +1,6 @@
+using BulkData.Engine.Import.Tables;
+using BulkData.Engine.Import.Schema;
+using BulkData.Engine.Import.Sql;
 using System.Text.RegularExpressions;
 using BulkData.Engine.Import;
 using BulkData.TestKit;
@@ -127,6 +130,6 @@ public class SchemaScriptTests
         Assert.Equal(
             "CREATE DATABASE \"my db\" WITH TEMPLATE = template0 ENCODING = 'UTF8' LOCALE_PROVIDER = libc LOCALE = 'en_US.UTF-8';",
             SchemaScript.RetargetCreateDatabase(create, "my db"));
-        Assert.Equal("CREATE DATABASE courtlistener WITH TEMPLATE = template0 ENCODING = 'UTF8' ;", SchemaLoader.WithoutLocale(create));
+        Assert.Equal("CREATE DATABASE courtlistener WITH TEMPLATE = template0 ENCODING = 'UTF8' ;", DatabaseCreator.WithoutLocale(create));
     }
 }

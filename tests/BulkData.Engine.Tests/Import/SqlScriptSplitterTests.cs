@@ -1,3 +1,6 @@
+using BulkData.Engine.Import.Tables;
+using BulkData.Engine.Import.Schema;
+using BulkData.Engine.Import.Sql;
 using BulkData.Engine.Import;
 using Xunit;
 

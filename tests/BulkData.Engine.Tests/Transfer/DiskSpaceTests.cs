@@ -1,3 +1,4 @@
+using BulkData.Engine.DumpFiles;
 using BulkData.Engine.Transfer;
 using Xunit;
 
@@ -25,13 +26,28 @@ public sealed class DiskSpaceTests : IDisposable
     {
         File.WriteAllBytes(Path.Combine(_dir, "a.csv.bz2"), new byte[1000]);
         File.WriteAllBytes(Path.Combine(_dir, "b.csv.bz2" + FetchLayout.PartialSuffix), new byte[300]);
+        File.WriteAllText(Path.Combine(_dir, "b.csv.bz2" + FetchLayout.PartialETagSuffix), "etag-b");
         File.WriteAllBytes(Path.Combine(_dir, "c.csv.bz2"), new byte[10]); // wrong size: not complete
 
-        var report = DiskSpace.Measure(_dir, new[] { new SpaceItem("a.csv.bz2", 1000), new SpaceItem("b.csv.bz2", 800), new SpaceItem("c.csv.bz2", 20) }, extract: false, 5, 0);
+        var report = DiskSpace.Measure(_dir, new[] { new SpaceItem("a.csv.bz2", 1000), new SpaceItem("b.csv.bz2", 800, "etag-b"), new SpaceItem("c.csv.bz2", 20) }, extract: false, 5, 0);
 
         Assert.Equal(500 + 20, report.RequiredBytes);
         Assert.Equal(1, report.FilesPresent);
         Assert.Equal(1300, report.AlreadyPresentBytes);
+    }
+
+    [Fact]
+    public void APartialCountsOnlyWhenTheDownloadWouldResumeIt()
+    {
+        // The download's rule: no note, or a note naming another version, means the partial is fetched again from zero.
+        File.WriteAllBytes(Path.Combine(_dir, "n.csv.bz2" + FetchLayout.PartialSuffix), new byte[300]);
+        File.WriteAllBytes(Path.Combine(_dir, "o.csv.bz2" + FetchLayout.PartialSuffix), new byte[300]);
+        File.WriteAllText(Path.Combine(_dir, "o.csv.bz2" + FetchLayout.PartialETagSuffix), "etag-old");
+
+        var report = DiskSpace.Measure(_dir, new[] { new SpaceItem("n.csv.bz2", 800, "etag-n"), new SpaceItem("o.csv.bz2", 800, "etag-new") }, extract: false, 5, 0);
+
+        Assert.Equal(1600, report.RequiredBytes);
+        Assert.Equal(0, report.AlreadyPresentBytes);
     }
 
     [Fact]

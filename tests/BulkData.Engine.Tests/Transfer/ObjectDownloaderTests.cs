@@ -1,3 +1,4 @@
+using BulkData.Engine.DumpFiles;
 using System.Security.Cryptography;
 using BulkData.Engine.Manifest;
 using BulkData.Engine.Transfer;

@@ -1,3 +1,5 @@
+using BulkData.Engine.Storage;
+using BulkData.Engine.DumpFiles;
 using System.Security.Cryptography;
 using System.Text;
 using BulkData.Engine.Manifest;
@@ -98,19 +100,19 @@ public sealed class TransferRulesTests
     public void Public_urls_escape_keys_and_follow_the_endpoint_style()
     {
         var onEndpoint = Entry("bulk-data/a b+c.csv", "http://127.0.0.1:4568/", "mirror");
-        Assert.Equal("http://127.0.0.1:4568/mirror/bulk-data/a%20b%2Bc.csv", ObjectUrls.PublicUrl(onEndpoint).AbsoluteUri);
+        Assert.Equal("http://127.0.0.1:4568/mirror/bulk-data/a%20b%2Bc.csv", S3ObjectStore.PublicUrl(new BucketLocation { Bucket = onEndpoint.Bucket, Region = onEndpoint.Region, EndpointUrl = onEndpoint.EndpointUrl }, onEndpoint.Key).AbsoluteUri);
         var onAws = Entry("bulk-data/opinions-2026-09-30.csv.bz2", null, "com-courtlistener-storage");
-        Assert.Equal("https://com-courtlistener-storage.s3.us-west-2.amazonaws.com/bulk-data/opinions-2026-09-30.csv.bz2", ObjectUrls.PublicUrl(onAws).AbsoluteUri);
+        Assert.Equal("https://com-courtlistener-storage.s3.us-west-2.amazonaws.com/bulk-data/opinions-2026-09-30.csv.bz2", S3ObjectStore.PublicUrl(new BucketLocation { Bucket = onAws.Bucket, Region = onAws.Region, EndpointUrl = onAws.EndpointUrl }, onAws.Key).AbsoluteUri);
         var dotted = Entry("k.csv", null, "my.bucket");
-        Assert.Equal("https://s3.us-west-2.amazonaws.com/my.bucket/k.csv", ObjectUrls.PublicUrl(dotted).AbsoluteUri);
+        Assert.Equal("https://s3.us-west-2.amazonaws.com/my.bucket/k.csv", S3ObjectStore.PublicUrl(new BucketLocation { Bucket = dotted.Bucket, Region = dotted.Region, EndpointUrl = dotted.EndpointUrl }, dotted.Key).AbsoluteUri);
     }
 
     [Fact]
     public void Md5_etags_are_told_from_multipart_etags()
     {
-        Assert.True(ObjectDownloader.IsMd5ETag(Entry("k", null, "b", "0123456789abcdef0123456789abcdef")));
-        Assert.False(ObjectDownloader.IsMd5ETag(Entry("k", null, "b", "0123456789abcdef0123456789abcdef-25")));
-        Assert.False(ObjectDownloader.IsMd5ETag(Entry("k", null, "b", "not-an-md5")));
+        Assert.True(StoredObject.IsMd5ETag(Entry("k", null, "b", "0123456789abcdef0123456789abcdef").ETag));
+        Assert.False(StoredObject.IsMd5ETag(Entry("k", null, "b", "0123456789abcdef0123456789abcdef-25").ETag));
+        Assert.False(StoredObject.IsMd5ETag(Entry("k", null, "b", "not-an-md5").ETag));
     }
 
     [SkippableFact]

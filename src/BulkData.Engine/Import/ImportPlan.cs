@@ -1,0 +1,236 @@
+using BulkData.Engine.DumpFiles;
+using BulkData.Engine.Import.Sql;
+using BulkData.Engine.Import.Tables;
+using BulkData.Engine.Manifest;
+
+namespace BulkData.Engine.Import;
+
+/// <summary>What an import will do: the database, the schema script, the tables and the files that failed to plan.</summary>
+public sealed class ImportPlan
+{
+    public required string Database { get; init; }
+
+    internal SchemaScript? Schema { get; init; }
+
+    public string? SchemaPath { get; init; }
+
+    public string? LoadScriptPath { get; init; }
+
+    internal IReadOnlyList<TableJob> Jobs { get; init; } = Array.Empty<TableJob>();
+
+    /// <summary>The tables the import will load.</summary>
+    public int TableCount => Jobs.Count;
+
+    /// <summary>Whether a schema script is part of the import.</summary>
+    public bool HasSchema => Schema is not null;
+
+    /// <summary>Inputs that could not be planned (no table known for them): reported as Failed.</summary>
+    internal IReadOnlyList<ImportResult> Unplanned { get; init; } = Array.Empty<ImportResult>();
+
+    /// <summary>Reads the inputs into a plan (no database work).</summary>
+    public static ImportPlan Build(IEnumerable<ImportInput> inputs, ImportOptions options, IBulkReporter reporter)
+    {
+        var files = new List<ImportInput>();
+        foreach (var input in inputs)
+        {
+            if (Directory.Exists(input.Path))
+            {
+                foreach (var f in Directory.EnumerateFiles(input.Path).Order(StringComparer.Ordinal))
+                {
+                    var name = DumpFileName.TryParse(System.IO.Path.GetFileName(f));
+                    if (name is not null && name.Kind != EntryKind.Other)
+                    {
+                        files.Add(new ImportInput(f));
+                    }
+                }
+            }
+            else if (File.Exists(input.Path))
+            {
+                files.Add(input);
+            }
+            else
+            {
+                throw new BulkDataException(BulkErrorKind.ObjectNotFound, $"The input '{input.Path}' does not exist.", input.Path);
+            }
+        }
+
+        string? schemaPath = options.SchemaPath;
+        string? loadScriptPath = null;
+        var data = new List<(ImportInput Input, string Dataset)>();
+        foreach (var f in files)
+        {
+            string fileName = System.IO.Path.GetFileName(f.Path);
+            var parsed = DumpFileName.TryParse(fileName);
+            var kind = f.Kind ?? parsed?.Kind ?? (FetchLayout.WithoutCompression(fileName).EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? EntryKind.Data : EntryKind.Other);
+            switch (kind)
+            {
+                case EntryKind.Schema:
+                    if (options.SchemaPath is null && (schemaPath is null || string.CompareOrdinal(fileName, System.IO.Path.GetFileName(schemaPath)) > 0))
+                    {
+                        schemaPath = f.Path;
+                    }
+
+                    break;
+                case EntryKind.LoadScript:
+                    if (loadScriptPath is null || string.CompareOrdinal(fileName, System.IO.Path.GetFileName(loadScriptPath)) > 0)
+                    {
+                        loadScriptPath = f.Path;
+                    }
+
+                    break;
+                case EntryKind.Data:
+                    string dataset = f.Dataset ?? parsed?.Dataset ?? StripExtensions(fileName);
+                    data.Add((f, dataset));
+                    break;
+                default:
+                    reporter.Verbose($"{f.Path}: not a data file, schema or load script of a dump; ignored.");
+                    break;
+            }
+        }
+
+        var script = loadScriptPath is null ? Array.Empty<LoadScriptEntry>() : LoadScript.Load(loadScriptPath);
+        var byFile = new Dictionary<string, LoadScriptEntry>(StringComparer.OrdinalIgnoreCase);
+        foreach (var e in script)
+        {
+            byFile[e.FileName] = e;
+        }
+
+        SchemaScript? schema = schemaPath is null ? null : SchemaScript.Load(schemaPath);
+        string database = options.DatabaseGiven ? options.Connection.Database : schema?.DatabaseName ?? options.Connection.Database;
+
+        var jobs = new List<TableJob>();
+        var unplanned = new List<ImportResult>();
+        foreach (var (input, dataset) in data)
+        {
+            string fileName = System.IO.Path.GetFileName(input.Path);
+            string csvName = FetchLayout.WithoutCompression(fileName);
+            byFile.TryGetValue(csvName, out var entry);
+            string? table = null;
+            string schemaName = "public";
+            string source;
+            if (options.TableMap is not null && (options.TableMap.TryGetValue(dataset, out var mapped) || options.TableMap.TryGetValue(fileName, out mapped)))
+            {
+                table = mapped;
+                source = "TableMap";
+                int dot = mapped.IndexOf('.');
+                if (dot > 0)
+                {
+                    schemaName = mapped[..dot];
+                    table = mapped[(dot + 1)..];
+                }
+            }
+            else if (entry is not null)
+            {
+                table = DatasetCatalog.CorrectTable(entry.Table);
+                schemaName = entry.Schema;
+                source = "LoadScript";
+            }
+            else
+            {
+                table = DatasetCatalog.TableFor(dataset);
+                source = "Catalog";
+            }
+
+            var info = new FileInfo(input.Path);
+            if (table is null)
+            {
+                unplanned.Add(new ImportResult
+                {
+                    Table = "", Dataset = dataset, File = input.Path, Bytes = info.Length, Status = ImportStatus.Failed, Database = database,
+                    Error = $"{input.Path}: no table is known for dataset '{dataset}' (not in the publisher's mapping nor in a load script); give it with -TableMap @{{ '{dataset}' = '<table>' }}.",
+                });
+                continue;
+            }
+
+            var dialect = options.Dialect ?? entry?.Dialect ?? CopyDialect.Escape;
+            jobs.Add(new TableJob
+            {
+                Schema = schemaName, Table = table, Dataset = dataset, FilePath = System.IO.Path.GetFullPath(input.Path), ETag = input.ETag?.Trim('"'),
+                Bytes = info.Length, LastWriteUtc = info.LastWriteTimeUtc, Dialect = dialect,
+                ScriptColumns = source == "LoadScript" || (entry is not null && DatasetCatalog.CorrectTable(entry.Table) == table) ? entry?.Columns : null, Source = source,
+            });
+        }
+
+        // One file per table. Of files from different dumps the newest dump wins (the others are named in a
+        // warning). Two files of the same dump for one table are an error naming both, and neither is loaded:
+        // only the same export compressed and not (x.csv beside x.csv.bz2) counts as one file (the .bz2 is read).
+        var chosen = new List<TableJob>();
+        foreach (var group in jobs.GroupBy(j => j.QualifiedTable, StringComparer.OrdinalIgnoreCase))
+        {
+            var byDump = group.GroupBy(j => DumpFileName.TryParse(j.FileName)?.Date ?? DateTime.MinValue).OrderByDescending(g => g.Key).ToList();
+            var newest = byDump[0].OrderByDescending(j => j.IsBzip2).ThenBy(j => j.FileName, StringComparer.Ordinal).ToList();
+            var exports = newest.GroupBy(j => j.IsBzip2 ? j.FileName[..^4] : j.FileName, StringComparer.Ordinal).Select(g => g.First()).ToList();
+            if (exports.Count > 1)
+            {
+                string names = string.Join(" and ", exports.Select(j => j.FilePath));
+                string dump = byDump[0].Key == DateTime.MinValue ? "the same folder" : $"the dump of {byDump[0].Key:yyyy-MM-dd}";
+                foreach (var j in exports)
+                {
+                    unplanned.Add(new ImportResult
+                    {
+                        Table = j.QualifiedTable, Dataset = j.Dataset, File = j.FilePath, Bytes = j.Bytes, Status = ImportStatus.Failed, Database = database, Dialect = j.Dialect.Name,
+                        Error = $"{names} both map to table {group.Key} in {dump}; neither is imported and the table is not touched. Remove one, or map one elsewhere with -TableMap.",
+                    });
+                }
+
+                continue;
+            }
+
+            chosen.Add(exports[0]);
+            foreach (var other in newest.Where(j => !ReferenceEquals(j, exports[0])))
+            {
+                reporter.Verbose($"{other.FilePath}: not read, {exports[0].FileName} is the same export compressed.");
+            }
+
+            foreach (var other in byDump.Skip(1).SelectMany(g => g))
+            {
+                reporter.Warning($"{other.FilePath}: not imported, {exports[0].FileName} is the newer file for table {group.Key}.");
+            }
+        }
+
+        return new ImportPlan
+        {
+            Database = database, Schema = schema, SchemaPath = schemaPath, LoadScriptPath = loadScriptPath,
+            Jobs = chosen.OrderByDescending(j => j.Bytes).ThenBy(j => j.Table, StringComparer.Ordinal).ToList(),
+            Unplanned = unplanned,
+        };
+    }
+
+    private static string StripExtensions(string fileName)
+    {
+        string csv = FetchLayout.WithoutCompression(fileName);
+        return csv.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? csv[..^4] : fileName;
+    }
+
+    /// <summary>The plan as steps, in the order they run, for -WhatIf.</summary>
+    public IReadOnlyList<ImportPlanStep> Steps()
+    {
+        var steps = new List<ImportPlanStep>();
+        int order = 1;
+        if (Schema is not null)
+        {
+            steps.Add(new ImportPlanStep { Order = order++, Database = Database, Step = "CreateDatabase", File = SchemaPath, Detail = $"create database {Database} when it does not exist" });
+            steps.Add(new ImportPlanStep { Order = order++, Database = Database, Step = "PreData", File = SchemaPath, Detail = $"{Schema.PreData.Count} statements ({Schema.Tables.Count} tables) when the tables do not exist yet" });
+        }
+        else
+        {
+            steps.Add(new ImportPlanStep { Order = order++, Database = Database, Step = "CreateDatabase", Detail = $"create database {Database} when it does not exist; no schema script: tables must exist" });
+        }
+
+        foreach (var job in Jobs)
+        {
+            steps.Add(new ImportPlanStep
+            {
+                Order = order++, Database = Database, Step = "Load", Table = job.QualifiedTable, File = job.FilePath, Bytes = job.Bytes,
+                Dialect = job.Dialect.ToString(), Detail = $"TRUNCATE + COPY in one transaction (table from {job.Source})",
+            });
+        }
+
+        if (Schema is not null)
+        {
+            steps.Add(new ImportPlanStep { Order = order, Database = Database, Step = "PostData", File = SchemaPath, Detail = $"{Schema.PostData.Count} statements (indexes, constraints, triggers) after the data" });
+        }
+
+        return steps;
+    }
+}

@@ -1,0 +1,198 @@
+using BulkData.Engine.Import.Sql;
+using BulkData.Engine.Import.Schema.Tolerance;
+using Npgsql;
+
+namespace BulkData.Engine.Import.Schema;
+
+/// <summary>A statement that failed in a way a dump meets on another server, and was skipped.</summary>
+internal sealed record SchemaWarning(int Line, string Statement, string Reason);
+
+/// <summary>What <see cref="StatementRunner.ApplyAsync(NpgsqlConnection, IEnumerable{SqlStatement}, string, IBulkReporter, CancellationToken)"/> did: statements applied, and those skipped with their reasons.</summary>
+internal sealed record SchemaApplyResult(int Applied, IReadOnlyList<SchemaWarning> Skipped);
+
+/// <summary>
+/// Runs schema statements on a server without psql. Each statement runs on its own (autocommit, or in its own
+/// savepoint when a transaction is given), so one that fails does not undo or block the others. A failure is
+/// tolerated only when its SQLSTATE and the statement's shape say it is one a real dump meets on another server:
+/// a setting this server does not know, a role that does not exist, a trigger whose function is not in the dump
+/// (and what refers to that trigger later), a foreign key to a table that is not in the dump. Anything else is
+/// an error naming the file and line.
+/// </summary>
+internal sealed class StatementRunner
+{
+    private const string Savepoint = "bulkdata_schema_statement";
+
+    // Triggers skipped because their function is missing: (table, trigger) -> line of the CREATE TRIGGER.
+    private readonly Dictionary<(string Table, string Trigger), int> _skippedTriggers = new();
+    private readonly List<SchemaWarning> _warnings = new();
+    private readonly HashSet<string> _skippedSettings = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Every statement skipped by this loader so far, over all calls.</summary>
+    public IReadOnlyList<SchemaWarning> Warnings => _warnings;
+
+    public Task<SchemaApplyResult> ApplyAsync(NpgsqlConnection connection, IEnumerable<SqlStatement> statements, string sourceName, IBulkReporter reporter, CancellationToken ct)
+        => ApplyAsync(connection, statements, sourceName, reporter, null, ct);
+
+    /// <summary>
+    /// Runs <paramref name="statements"/> in order on <paramref name="connection"/> (open). With a
+    /// <paramref name="transaction"/>, each statement runs in a savepoint of it; without, each commits on its own.
+    /// A setting this loader already reported as unknown (the script's <see cref="SchemaScript.Settings"/> applied
+    /// again on a second connection) is skipped without a second warning and is not counted again.
+    /// </summary>
+    /// <exception cref="BulkDataException">A statement failed in a way that is not tolerated (DatabaseError), or a meta-command cannot be run (InvalidData).</exception>
+    public async Task<SchemaApplyResult> ApplyAsync(
+        NpgsqlConnection connection,
+        IEnumerable<SqlStatement> statements,
+        string sourceName,
+        IBulkReporter reporter,
+        NpgsqlTransaction? transaction,
+        CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(statements);
+        reporter ??= NullReporter.Instance;
+        var list = statements as IReadOnlyList<SqlStatement> ?? statements.ToList();
+        var skipped = new List<SchemaWarning>();
+        int applied = 0;
+        using var progress = new ProgressReporter(reporter);
+        using var bar = progress.Begin($"Applying schema {Path.GetFileName(sourceName)}");
+        for (int index = 0; index < list.Count; index++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var statement = list[index];
+            if (statement.Kind == StatementKind.MetaCommand)
+            {
+                string name = statement.Text.TrimStart('\\').Split(' ', '\t')[0];
+                if (!SchemaScript.IgnoredMetaCommands.Contains(name))
+                {
+                    throw new BulkDataException(
+                        BulkErrorKind.InvalidData,
+                        $"{sourceName} line {statement.Line}: the psql meta-command '{statement.Summary(80)}' cannot be run here; parse the script with SchemaScript first.",
+                        sourceName);
+                }
+
+                continue;
+            }
+
+            if (index % 10 == 0)
+            {
+                // Every tenth statement (as before the reshape): schema statements can each take long (index builds).
+                bar.Status($"Statement {index + 1} of {list.Count}", index * 100 / list.Count, currentOperation: statement.Summary(80), force: true);
+            }
+
+            var shape = new StatementShape(statement.Text);
+            if (transaction is not null)
+            {
+                await transaction.SaveAsync(Savepoint, ct).ConfigureAwait(false);
+            }
+
+            try
+            {
+                await ExecuteAsync(connection, statement.Text, shape, ct).ConfigureAwait(false);
+                if (transaction is not null)
+                {
+                    await transaction.ReleaseAsync(Savepoint, ct).ConfigureAwait(false);
+                }
+
+                applied++;
+            }
+            catch (PostgresException e)
+            {
+                if (transaction is not null)
+                {
+                    await transaction.RollbackAsync(Savepoint, ct).ConfigureAwait(false);
+                }
+
+                string? reason = await ToleranceRules.ReasonAsync(new ToleranceContext(connection, _skippedTriggers), statement, shape, e.SqlState, ct).ConfigureAwait(false);
+                if (reason is null)
+                {
+                    throw Failure(sourceName, statement, e);
+                }
+
+                if (e.SqlState == PostgresErrorCodes.UndefinedObject && UnknownSetting.SettingName(shape) is { } setting && !_skippedSettings.Add(setting))
+                {
+                    // The same session settings re-applied on another connection: reported once per loader.
+                    reporter.Verbose($"{sourceName} line {statement.Line}: skipped '{statement.Summary(120)}' again: {reason}.");
+                    continue;
+                }
+
+                var warning = new SchemaWarning(statement.Line, statement.Summary(), reason);
+                skipped.Add(warning);
+                _warnings.Add(warning);
+                reporter.Warning($"{sourceName} line {statement.Line}: skipped '{statement.Summary(120)}': {reason}.");
+            }
+            catch (NpgsqlException e) when (e.InnerException is not OperationCanceledException && !ct.IsCancellationRequested)
+            {
+                throw new BulkDataException(BulkErrorKind.DatabaseError, $"{sourceName} line {statement.Line}: the server connection failed while running '{statement.Summary(100)}': {e.Message}", sourceName, e);
+            }
+        }
+
+        bar.Complete();
+        reporter.Verbose($"{sourceName}: {applied} statement(s) applied, {skipped.Count} skipped.");
+        return new SchemaApplyResult(applied, skipped);
+    }
+
+
+
+
+
+    internal static async Task ExecuteAsync(NpgsqlConnection connection, string sql, StatementShape? shape, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
+        if (shape is not null && HasInnerSemicolon(shape))
+        {
+            // Npgsql splits a parameterless command at its semicolons (legacy batching). A statement that holds
+            // semicolons of its own (BEGIN ATOMIC bodies, multi-action rules) is sent as it is by giving it one
+            // positional parameter, which turns that rewriting off; the statement does not use it.
+            cmd.Parameters.Add(new NpgsqlParameter { Value = 0 });
+        }
+
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    private static bool HasInnerSemicolon(StatementShape shape)
+    {
+        for (int i = 0; i < shape.Count - 1; i++)
+        {
+            if (shape.IsSymbol(i, ';'))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static BulkDataException Failure(string sourceName, SqlStatement statement, PostgresException e)
+    {
+        int line = statement.Line;
+        if (e.Position > 0 && e.Position <= statement.Text.Length)
+        {
+            // Position counts characters of the statement from 1: point at the line of the error itself.
+            for (int i = 0; i < e.Position - 1; i++)
+            {
+                if (statement.Text[i] == '\n')
+                {
+                    line++;
+                }
+            }
+        }
+
+        string where = line == statement.Line ? $"line {line}" : $"line {line} (statement from line {statement.Line})";
+        string detail = string.IsNullOrEmpty(e.Detail) ? "" : $" {e.Detail}";
+        return new BulkDataException(
+            BulkErrorKind.DatabaseError,
+            $"{sourceName} {where}: {e.MessageText} (SQLSTATE {e.SqlState}).{detail} Statement: '{statement.Summary(200)}'",
+            sourceName,
+            e);
+    }
+
+
+
+
+
+
+
+
+
+}

@@ -1,0 +1,275 @@
+using System.Diagnostics;
+using BulkData.Engine.Compression;
+using BulkData.Engine.Import.Sql;
+using Npgsql;
+
+namespace BulkData.Engine.Import.Tables;
+
+/// <summary>What loading one table did: rows and bytes of the file read, or the error it was rolled back for.</summary>
+internal sealed record TableLoad(long Rows, long BytesRead, TimeSpan Duration, string? Error);
+
+/// <summary>
+/// Loads one table from one file: the whole of a table's load transaction (TRUNCATE, or DELETE where a foreign key
+/// forbids it; COPY of the header's columns streamed from the file, .bz2 decoded on the way; the row count checked;
+/// the journal row). It can load into another schema than the job's (a staging schema of the same tables).
+/// </summary>
+internal sealed class TableLoader
+{
+    private const int ChunkSize = 1 << 20;
+
+    private readonly int _decoderThreads;
+    private readonly IBulkReporter _reporter;
+    private readonly Action<string, long> _progress;
+
+    /// <param name="progress">Gets each table name and the count of file bytes just read, from the loading thread.</param>
+    public TableLoader(int decoderThreads, IBulkReporter reporter, Action<string, long> progress)
+    {
+        _decoderThreads = decoderThreads;
+        _reporter = reporter;
+        _progress = progress;
+    }
+
+    /// <summary>
+    /// Loads <paramref name="job"/>'s file into its table, or into the table of the same name in
+    /// <paramref name="intoSchema"/>, in one transaction on <paramref name="c"/> (open, the loader's alone):
+    /// empties it, streams the file (decoded when .bz2) into COPY, checks COPY's row count against the CSV
+    /// records read, records the journal row and commits. A failure rolls everything back and is returned, with
+    /// the file, table and position, in <see cref="TableLoad.Error"/>; cancellation is thrown.
+    /// </summary>
+    public async Task<TableLoad> LoadAsync(NpgsqlConnection c, TableJob job, bool replica, string? intoSchema, CancellationToken ct)
+    {
+        var watch = Stopwatch.StartNew();
+        long reported = 0;
+        var counting = (CountingStream?)null;
+        string schema = intoSchema ?? job.Schema;
+        string table = new QualifiedName(schema, job.Table).Sql;
+        string where = $"file {job.FilePath}, table {job.QualifiedTable}";
+        try
+        {
+            if (replica)
+            {
+                await ExecAsync(c, "SET session_replication_role = replica", ct).ConfigureAwait(false);
+            }
+
+            var tableColumns = await TableColumnsAsync(c, job, table, ct).ConfigureAwait(false);
+            await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
+            await TruncateAsync(c, tx, table, ct).ConfigureAwait(false);
+            long insertedBefore = await InsertedRowsAsync(c, tx, table, ct).ConfigureAwait(false);
+
+            await using var file = new FileStream(job.FilePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            counting = new CountingStream(file);
+            Stream source = job.IsBzip2
+                ? new Bzip2DecoderStream(counting, new Bzip2DecoderOptions { Threads = _decoderThreads, SourceName = job.FilePath }, leaveOpen: true)
+                : counting;
+            await using var sourceOwner = source == counting ? null : source;
+
+            var counter = new CsvRecordCounter(job.Dialect);
+            var pending = new List<byte[]>();
+            var buffer = new byte[ChunkSize];
+            int n;
+            bool eof = false;
+
+            // Read until the header is complete (it names the columns COPY gets).
+            while (job.Dialect.Header && !counter.HeaderComplete)
+            {
+                n = await ReadAsync(source, buffer, where, counting, ct).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    eof = true;
+                    break;
+                }
+
+                counter.Feed(buffer.AsSpan(0, n));
+                pending.Add(buffer.AsSpan(0, n).ToArray());
+            }
+
+            IReadOnlyList<string> columns = ResolveColumns(job, counter.HeaderColumns(eof), tableColumns, where);
+            string copy = $"COPY {table} ({string.Join(", ", columns.Select(QualifiedName.QuoteIdentifier))}) FROM STDIN WITH ({job.Dialect.ToCopyOptions()})";
+            _reporter.Verbose($"{job.QualifiedTable}: {copy} <- {job.FileName}");
+            long records;
+            // A text COPY (Npgsql allows raw streams for binary COPY only): the bytes go to the writer's base
+            // stream untouched, so nothing is decoded or re-encoded here and PostgreSQL checks the encoding.
+            await using (var writer = await c.BeginTextImportAsync(copy, ct).ConfigureAwait(false))
+            {
+                var raw = ((StreamWriter)writer).BaseStream;
+                try
+                {
+                    foreach (var chunk in pending)
+                    {
+                        await raw.WriteAsync(chunk, ct).ConfigureAwait(false);
+                    }
+
+                    while (!eof && (n = await ReadAsync(source, buffer, where, counting, ct).ConfigureAwait(false)) > 0)
+                    {
+                        counter.Feed(buffer.AsSpan(0, n));
+                        await raw.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                        long now = counting.BytesRead;
+                        _progress(job.QualifiedTable, now - reported);
+                        reported = now;
+                    }
+
+                    if (counter.InQuotes)
+                    {
+                        throw new BulkDataException(BulkErrorKind.InvalidData, $"{where}: the file ends inside a quoted value (line {counter.Line}): truncated or not in the {job.Dialect.Name} dialect.", job.FilePath);
+                    }
+                }
+                catch (Exception) when (!ct.IsCancellationRequested)
+                {
+                    try
+                    {
+                        await ((NpgsqlCopyTextWriter)writer).CancelAsync().ConfigureAwait(false);
+                    }
+                    catch (Exception)
+                    {
+                        // The COPY is abandoned with its transaction either way.
+                    }
+
+                    throw;
+                }
+
+                records = counter.Records;
+            }
+
+            long rows = await InsertedRowsAsync(c, tx, table, ct).ConfigureAwait(false) - insertedBefore;
+            if (rows != records)
+            {
+                throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{where}: COPY loaded {rows} rows but the file holds {records} CSV records: rolled back.", job.FilePath);
+            }
+
+            await ImportJournal.RecordTableAsync(tx, job, counting.HashHex(), rows, ct).ConfigureAwait(false);
+
+            await tx.CommitAsync(ct).ConfigureAwait(false);
+            _reporter.Verbose($"{job.QualifiedTable}: {rows} rows from {job.FileName} in {watch.Elapsed.TotalSeconds:0.0} s.");
+            return new TableLoad(rows, counting.BytesRead, watch.Elapsed, null);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested && e is not OperationCanceledException)
+        {
+            string message = Describe(e, where, counting);
+            return new TableLoad(0, counting?.BytesRead ?? 0, watch.Elapsed, message);
+        }
+        finally
+        {
+            if (counting is not null)
+            {
+                _progress(job.QualifiedTable, Math.Max(0, job.Bytes - reported));
+            }
+        }
+    }
+
+    private static string Describe(Exception e, string where, CountingStream? counting)
+    {
+        if (e is PostgresException pg)
+        {
+            // PostgreSQL's context names the line of the file ("COPY search_docket, line 5, column x: ...").
+            string context = string.IsNullOrEmpty(pg.Where) ? "" : $" ({pg.Where.Split('\n')[^1]})";
+            return $"{where}: {pg.MessageText}{context} [SQLSTATE {pg.SqlState}]";
+        }
+
+        if (e is BulkDataException b)
+        {
+            return b.Message.StartsWith("file ", StringComparison.Ordinal) ? b.Message : $"{where}: {b.Message}";
+        }
+
+        string at = counting is null ? "" : $" (after {counting.BytesRead} bytes of the file)";
+        return $"{where}: {e.Message}{at}";
+    }
+
+    private static async Task<int> ReadAsync(Stream source, byte[] buffer, string where, CountingStream counting, CancellationToken ct)
+    {
+        try
+        {
+            int total = 0;
+            while (total < buffer.Length)
+            {
+                int n = await source.ReadAsync(buffer.AsMemory(total), ct).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                total += n;
+                if (total >= buffer.Length / 2)
+                {
+                    break;
+                }
+            }
+
+            return total;
+        }
+        catch (Exception e) when (e is InvalidDataException or BulkDataException && !ct.IsCancellationRequested)
+        {
+            throw new BulkDataException(BulkErrorKind.InvalidData, $"{where}: cannot decompress near byte {counting.BytesRead} of the compressed file: {e.Message}", where, e);
+        }
+    }
+
+    private static IReadOnlyList<string> ResolveColumns(TableJob job, IReadOnlyList<string>? header, IReadOnlyList<string> tableColumns, string where)
+    {
+        if (job.Dialect.Header && header is null)
+        {
+            throw new BulkDataException(BulkErrorKind.InvalidData, $"{where}: the file is empty: it has no header row.", job.FilePath);
+        }
+
+        var columns = header ?? job.ScriptColumns ?? tableColumns;
+        if (job.ScriptColumns is not null && header is not null && !job.ScriptColumns.SequenceEqual(header, StringComparer.Ordinal))
+        {
+            throw new BulkDataException(BulkErrorKind.InvalidData, $"{where}: the header ({string.Join(", ", header)}) differs from the load script's column list ({string.Join(", ", job.ScriptColumns)}).", job.FilePath);
+        }
+
+        var set = new HashSet<string>(tableColumns, StringComparer.Ordinal);
+        var missing = columns.Where(col => !set.Contains(col)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new BulkDataException(BulkErrorKind.InvalidData, $"{where}: the header names column(s) {string.Join(", ", missing)} that table {job.QualifiedTable} does not have; nothing was loaded.", job.FilePath);
+        }
+
+        return columns;
+    }
+
+    private static async Task<List<string>> TableColumnsAsync(NpgsqlConnection c, TableJob job, string table, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum", c);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = table });
+        var list = new List<string>();
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add(r.GetString(0));
+        }
+
+        if (list.Count == 0)
+        {
+            throw new BulkDataException(BulkErrorKind.ObjectNotFound, $"file {job.FilePath}, table {job.QualifiedTable}: the table does not exist in the target database (no schema script created it).", job.QualifiedTable);
+        }
+
+        return list;
+    }
+
+    private static async Task TruncateAsync(NpgsqlConnection c, NpgsqlTransaction tx, string table, CancellationToken ct)
+    {
+        await tx.SaveAsync("bulkdata_truncate", ct).ConfigureAwait(false);
+        try
+        {
+            await ExecAsync(c, $"TRUNCATE {table}", ct, tx).ConfigureAwait(false);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.FeatureNotSupported)
+        {
+            // Referenced by a foreign key of another table: empty it row by row instead.
+            await tx.RollbackAsync("bulkdata_truncate", ct).ConfigureAwait(false);
+            await ExecAsync(c, $"DELETE FROM {table}", ct, tx).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<long> InsertedRowsAsync(NpgsqlConnection c, NpgsqlTransaction tx, string table, CancellationToken ct)
+    {
+        // The rows this transaction inserted into the table: COPY's own count, without scanning the table.
+        await using var cmd = new NpgsqlCommand("SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE relid = to_regclass($1)", c, tx);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = table });
+        return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) ?? 0L);
+    }
+
+    private static async Task ExecAsync(NpgsqlConnection c, string sql, CancellationToken ct, NpgsqlTransaction? tx = null)
+    {
+        await using var cmd = new NpgsqlCommand(sql, c, tx) { CommandTimeout = 0 };
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+}

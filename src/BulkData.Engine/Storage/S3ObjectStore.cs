@@ -1,0 +1,190 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Amazon.S3;
+using Amazon.S3.Model;
+
+namespace BulkData.Engine.Storage;
+
+/// <summary>
+/// A bucket of S3 or of an S3-compatible server (path-style). Owns the SDK client, used for listing, head and
+/// signing, and the HTTP path bodies are read through: a plain pooled HttpClient (the fast path), with each URL
+/// presigned (SigV4, valid one hour) when there are credentials, else the object's public URL (path-style on
+/// a custom endpoint, virtual-hosted on AWS). Every failure goes through <see cref="S3Errors"/>.
+/// </summary>
+internal sealed class S3ObjectStore : IObjectStore
+{
+    /// <summary>One client for every read: pooled connections, no overall timeout (callers time out stalls per read).</summary>
+    private static readonly HttpClient Http = new(new SocketsHttpHandler
+    {
+        AutomaticDecompression = DecompressionMethods.None,
+        ConnectTimeout = TimeSpan.FromSeconds(30),
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(4),
+        MaxConnectionsPerServer = int.MaxValue,
+    })
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
+
+    private readonly BucketLocation _location;
+    private readonly S3Credentials? _credentials;
+    private readonly Lazy<IAmazonS3> _s3;
+
+    public S3ObjectStore(BucketLocation location, S3Credentials? credentials)
+    {
+        _location = location;
+        _credentials = credentials;
+        _location.EndpointUri(); // a bad endpoint fails here, before any request
+        _s3 = new Lazy<IAmazonS3>(() => S3ClientFactory.Create(location, credentials), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    public BucketLocation Location => _location;
+
+    public string Describe(string key) => $"s3://{_location.Bucket}/{key}";
+
+    public async Task<ObjectPage> ListPageAsync(string prefix, string? continuationToken, CancellationToken ct)
+    {
+        var request = new ListObjectsV2Request { BucketName = _location.Bucket, Prefix = prefix, ContinuationToken = continuationToken };
+        ListObjectsV2Response response;
+        try
+        {
+            response = await _s3.Value.ListObjectsV2Async(request, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            throw S3Errors.Listing(ex, _location, prefix);
+        }
+
+        var objects = (response.S3Objects ?? new List<S3Object>())
+            .Select(o => new StoredObject(o.Key, o.Size ?? 0, Unquote(o.ETag), o.LastModified ?? DateTime.MinValue))
+            .ToList();
+        return new ObjectPage(objects, response.IsTruncated == true ? response.NextContinuationToken : null);
+    }
+
+    public async Task<StoredObject> HeadAsync(string key, CancellationToken ct)
+    {
+        try
+        {
+            var head = await _s3.Value.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _location.Bucket, Key = key }, ct).ConfigureAwait(false);
+            return new StoredObject(key, head.ContentLength, Unquote(head.ETag), head.LastModified ?? DateTime.MinValue);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            throw S3Errors.Object(ex, _location, key);
+        }
+    }
+
+    public async Task<ObjectRead> OpenReadAsync(StoredObject version, long offset, bool wantChecksum, CancellationToken ct)
+    {
+        string target = Describe(version.Key);
+        using var request = new HttpRequestMessage(HttpMethod.Get, await UrlForAsync(version.Key).ConfigureAwait(false));
+        request.Headers.IfMatch.Add(new EntityTagHeaderValue(Quote(version.ETag)));
+        if (offset > 0)
+        {
+            request.Headers.Range = new RangeHeaderValue(offset, version.Size - 1);
+        }
+        else if (wantChecksum)
+        {
+            // A whole-object GET can carry the server's own checksum of the body.
+            request.Headers.TryAddWithoutValidation("x-amz-checksum-mode", "ENABLED");
+        }
+
+        var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        try
+        {
+            int code = (int)response.StatusCode;
+            string now = Unquote(response.Headers.ETag?.Tag);
+            if (code is not (200 or 206))
+            {
+                throw S3Errors.Status(code, response.ReasonPhrase, now.Length > 0 ? now : null, _location, version);
+            }
+
+            if (now.Length > 0 && !string.Equals(now, version.ETag, StringComparison.Ordinal))
+            {
+                throw S3Errors.Changed(_location, version, now);
+            }
+
+            // 200 to a ranged request: the server ignored the range and sends the whole object.
+            long start = offset > 0 && response.StatusCode == HttpStatusCode.OK ? 0 : offset;
+            if (start > 0 && response.Content.Headers.ContentRange is { } range && (range.From != start || range.Length is long total && total != version.Size))
+            {
+                throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{target}: the server answered a request for bytes {start:N0}- with {range}; the object may have changed since it was listed.", target);
+            }
+
+            long expected = version.Size - start;
+            if (response.Content.Headers.ContentLength is long length && length != expected)
+            {
+                throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{target}: the server sent {length:N0} bytes where {expected:N0} were expected (listed size {version.Size:N0}); the object may have changed since it was listed.", target);
+            }
+
+            var checksum = start == 0 ? ChecksumOf(response) : null;
+            var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+            return new ObjectRead(body, start, checksum, response);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The unsigned URL of an object.</summary>
+    internal static Uri PublicUrl(BucketLocation location, string objectKey)
+    {
+        string key = string.Join('/', objectKey.Split('/').Select(Uri.EscapeDataString));
+        if (location.EndpointUri() is { } endpoint)
+        {
+            return new Uri($"{endpoint.AbsoluteUri.TrimEnd('/')}/{Uri.EscapeDataString(location.Bucket)}/{key}", UriKind.Absolute);
+        }
+
+        // Virtual-hosted style where the bucket name is a plain DNS label (the public bucket is), else path style.
+        bool dnsSafe = location.Bucket.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
+        return dnsSafe
+            ? new Uri($"https://{location.Bucket}.s3.{location.Region}.amazonaws.com/{key}", UriKind.Absolute)
+            : new Uri($"https://s3.{location.Region}.amazonaws.com/{Uri.EscapeDataString(location.Bucket)}/{key}", UriKind.Absolute);
+    }
+
+    private async Task<Uri> UrlForAsync(string key)
+    {
+        if (_credentials is null)
+        {
+            return PublicUrl(_location, key);
+        }
+
+        bool http = _location.EndpointUrl is not null && _location.EndpointUrl.StartsWith("http://", StringComparison.OrdinalIgnoreCase);
+        string url = await _s3.Value.GetPreSignedURLAsync(new GetPreSignedUrlRequest
+        {
+            BucketName = _location.Bucket,
+            Key = key,
+            Verb = HttpVerb.GET,
+            Expires = DateTime.UtcNow.AddHours(1),
+            Protocol = http ? Protocol.HTTP : Protocol.HTTPS,
+        }).ConfigureAwait(false);
+        return new Uri(url, UriKind.Absolute);
+    }
+
+    private static ObjectChecksum? ChecksumOf(HttpResponseMessage response)
+    {
+        string? type = response.Headers.TryGetValues("x-amz-checksum-type", out var t) ? t.FirstOrDefault() : null;
+        foreach (var header in ObjectChecksum.Headers)
+        {
+            if (response.Headers.TryGetValues(header, out var values) && ObjectChecksum.For(header, values.FirstOrDefault(), type) is { } checksum)
+            {
+                return checksum;
+            }
+        }
+
+        return null;
+    }
+
+    private static string Quote(string etag) => etag.StartsWith('"') ? etag : $"\"{etag}\"";
+
+    private static string Unquote(string? etag) => (etag ?? string.Empty).Trim('"');
+
+    public void Dispose()
+    {
+        if (_s3.IsValueCreated)
+        {
+            _s3.Value.Dispose();
+        }
+    }
+}
