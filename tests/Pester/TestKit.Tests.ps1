@@ -45,7 +45,7 @@ Describe 'The test kit publishes dumps as the publisher does' {
         $text | Should -Match ([regex]::Escape("psql --command `"\COPY public.search_docket (`n`t       id, "))
         $text | Should -Match ([regex]::Escape("WITH (FORMAT csv, ENCODING utf8, ESCAPE '\', HEADER)`" --host"))
         & bash -n $script; $LASTEXITCODE | Should -Be 0
-        $entries = [BulkData.Engine.Import.LoadScript]::Load($script)
+        $entries = [BulkData.Engine.Import.Sql.LoadScript]::Load($script)
         $entries.Count | Should -Be 8
         foreach ($f in $d.Dump.Files | Where-Object Kind -eq 'Data') {
             $e = $entries | Where-Object Table -eq $f.Table
@@ -120,7 +120,7 @@ Describe 'The test kit publishes dumps as the publisher does' {
         $d = New-KitDump -Extra @('--dialect', $Dialect, '--load-script', 'Template')
         $script = ($d.Dump.Files | Where-Object Kind -eq 'LoadScript').Path
         [IO.File]::ReadAllText($script) | Should -Match ([regex]::Escape("psql --command \`n`"$Copy public.search_court ("))
-        $entries = [BulkData.Engine.Import.LoadScript]::Load($script)
+        $entries = [BulkData.Engine.Import.Sql.LoadScript]::Load($script)
         $entries.Count | Should -Be 8
         $entries.Options | Sort-Object -Unique | Should -Be $States
         $court = ($d.Dump.Files | Where-Object Table -eq 'search_court').Path

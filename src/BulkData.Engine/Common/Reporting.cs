@@ -25,7 +25,7 @@ public interface IBulkReporter
 }
 
 /// <summary>Reports nowhere; for callers that do not listen.</summary>
-internal sealed class NullReporter : IBulkReporter
+public sealed class NullReporter : IBulkReporter
 {
     public static readonly NullReporter Instance = new();
 

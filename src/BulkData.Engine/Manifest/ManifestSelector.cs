@@ -153,13 +153,13 @@ public static class ManifestSelector
                 {
                     list.Add(top);
                     notes.Add($"{DescribeStub(top.Obj.Key, top.Obj.Size)}; listed because of -IncludeStub" +
-                              (hasReal ? $" (the newest real file of dataset '{g.Key}' is '{real.Obj.Key}')." : $" (dataset '{g.Key}' has no real file)."));
+                              (hasReal ? $" (the newest real file of dataset '{g.Key}' is '{real.Obj!.Key}')." : $" (dataset '{g.Key}' has no real file)."));
                 }
                 else if (hasReal)
                 {
                     list.Add(real);
                     replaced.Add(g.Key);
-                    notes.Add($"{DescribeStub(top.Obj.Key, top.Obj.Size)}; chose '{real.Obj.Key}' of {real.Dump:yyyy-MM-dd} instead for dataset '{g.Key}'.");
+                    notes.Add($"{DescribeStub(top.Obj.Key, top.Obj.Size)}; chose '{real.Obj!.Key}' of {real.Dump:yyyy-MM-dd} instead for dataset '{g.Key}'.");
                 }
                 else
                 {

@@ -1,4 +1,5 @@
 using BulkData.Engine.Import;
+using BulkData.Engine.Import.Sql;
 using BulkData.TestKit;
 using Xunit;
 
