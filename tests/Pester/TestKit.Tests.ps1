@@ -2,8 +2,7 @@
 # column drift and orphans. These tests check the bytes it publishes, and what Invoke-BulkImport does today with them.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
-    Add-Type -Path (Join-Path (Split-Path $script:ModulePath) 'Npgsql.dll')
-    Add-Type -Path (Join-Path (Split-Path $script:ModulePath) 'BulkData.Engine.dll')   # the load-script parser, to read what the kit wrote
+    Add-Type -Path (Join-Path (Split-Path $script:ModulePath) 'dependencies/Npgsql.dll')
     $script:Created = [System.Collections.Generic.List[string]]::new()
     $script:Dirs = [System.Collections.Generic.List[string]]::new()
 
