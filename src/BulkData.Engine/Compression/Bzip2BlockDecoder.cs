@@ -61,6 +61,9 @@ internal sealed unsafe class Bzip2BlockDecoder
     private const int FastBits = 12;
     private const int LimitStride = 24;
     private const int ChunkBits = 8;
+
+    /// <summary>The row index of an entry of tt (its low 20 bits once shifted).</summary>
+    private const uint RowMask = 0xFFFFF;
     private const int ChunkSize = 1 << ChunkBits;
 
     // Chunks for the chain's segments: the block's bytes, plus one partly filled chunk per segment.
@@ -568,12 +571,26 @@ internal sealed unsafe class Bzip2BlockDecoder
     /// periodic block), its bytes repeat, exactly as a plain walk of n steps would produce them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>Starts segment <paramref name="seg"/> in lane <paramref name="lane"/>: its first byte goes to the fresh scratch chunk <paramref name="chunk"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StartSegment(int lane, int seg, int chunk, uint* tt, int* rows, int* segChunk, int* chunkNext, byte* scratch, int* laneSeg, int* laneChunk, int* laneAt, uint* laneRow, int* laneLen)
+    {
+        chunkNext[chunk] = -1;
+        segChunk[seg] = chunk;
+        laneSeg[lane] = seg;
+        laneChunk[lane] = chunk;
+        uint v = tt[rows[seg]];
+        scratch[chunk << ChunkBits] = (byte)v;
+        laneAt[lane] = (chunk << ChunkBits) + 1;
+        laneRow[lane] = (v >> 8) & RowMask;
+        laneLen[lane] = 1;
+    }
+
     private void FollowChain(uint* tt, byte* pre, int n, int origPtr)
     {
         const int Lanes = 8;
         const int Checkpoints = 1024;
         const uint Flag = 0x80000000;
-        const uint RowMask = 0xFFFFF;
         uint r;
         if (n < 1 << 16)
         {
@@ -640,19 +657,7 @@ internal sealed unsafe class Bzip2BlockDecoder
                 laneSeg[l] = -1;
                 if (nextSeg < m)
                 {
-                    {
-                        int seg0 = nextSeg++;
-                        int c0 = freeChunk++;
-                        chunkNext[c0] = -1;
-                        segChunk[seg0] = c0;
-                        laneSeg[l] = seg0;
-                        laneChunk[l] = c0;
-                        uint v0 = tt[rows[seg0]];
-                        scratch[c0 << ChunkBits] = (byte)v0;
-                        laneAt[l] = (c0 << ChunkBits) + 1;
-                        laneRow[l] = (v0 >> 8) & RowMask;
-                        laneLen[l] = 1;
-                    }
+                    StartSegment(l, nextSeg++, freeChunk++, tt, rows, segChunk, chunkNext, scratch, laneSeg, laneChunk, laneAt, laneRow, laneLen);
                     active++;
                 }
             }
@@ -692,19 +697,7 @@ internal sealed unsafe class Bzip2BlockDecoder
                     segNext[seg] = IndexOfRow(rows, m, (int)laneRow[l]);
                     if (nextSeg < m)
                     {
-                        {
-                            int seg0 = nextSeg++;
-                            int c0 = freeChunk++;
-                            chunkNext[c0] = -1;
-                            segChunk[seg0] = c0;
-                            laneSeg[l] = seg0;
-                            laneChunk[l] = c0;
-                            uint v0 = tt[rows[seg0]];
-                            scratch[c0 << ChunkBits] = (byte)v0;
-                            laneAt[l] = (c0 << ChunkBits) + 1;
-                            laneRow[l] = (v0 >> 8) & RowMask;
-                            laneLen[l] = 1;
-                        }
+                        StartSegment(l, nextSeg++, freeChunk++, tt, rows, segChunk, chunkNext, scratch, laneSeg, laneChunk, laneAt, laneRow, laneLen);
                     }
                     else
                     {

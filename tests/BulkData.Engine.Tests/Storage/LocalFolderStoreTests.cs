@@ -28,9 +28,9 @@ public sealed class LocalFolderStoreTests : IDisposable
     [Fact]
     public async Task Listing_follows_every_page_and_the_manifest_rules_apply()
     {
-        Put("courts-2026-09-30.csv.bz2", 10, 1);
-        Put("dockets-2026-09-30.csv.bz2", 30, 2);
-        Put("dockets-2026-06-30.csv.bz2", 20, 3);
+        Put("courts-2026-09-30.csv.bz2", 100, 1);   // data files above the stub size (ManifestSelector)
+        Put("dockets-2026-09-30.csv.bz2", 300, 2);
+        Put("dockets-2026-06-30.csv.bz2", 200, 3);
         Put("schema-2026-10-01.sql", 5, 4);
         Put("opinions-2026-09-30.csv.bz2.delta", 5, 5);
         using var store = new LocalFolderStore(Path.Combine(_dir, "bucket"), pageSize: 2);
