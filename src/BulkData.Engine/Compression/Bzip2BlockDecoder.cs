@@ -562,15 +562,6 @@ internal sealed unsafe class Bzip2BlockDecoder
         }
     }
 
-    /// <summary>
-    /// Writes the block's bytes in order into <paramref name="pre"/>: from the original row, each row's entry
-    /// gives a byte and the next row. One dependent load per byte is bound by memory latency, so large blocks
-    /// are cut at checkpoint rows into segments followed several at a time (independent loads overlap). Each
-    /// segment's bytes go to chained chunks of a scratch area; the checkpoint a segment runs into orders the
-    /// segments, and their chunks are then copied in that order. When the chain from the original row is shorter than the block (a
-    /// periodic block), its bytes repeat, exactly as a plain walk of n steps would produce them.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     /// <summary>Starts segment <paramref name="seg"/> in lane <paramref name="lane"/>: its first byte goes to the fresh scratch chunk <paramref name="chunk"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StartSegment(int lane, int seg, int chunk, uint* tt, int* rows, int* segChunk, int* chunkNext, byte* scratch, int* laneSeg, int* laneChunk, int* laneAt, uint* laneRow, int* laneLen)
@@ -586,6 +577,15 @@ internal sealed unsafe class Bzip2BlockDecoder
         laneLen[lane] = 1;
     }
 
+    /// <summary>
+    /// Writes the block's bytes in order into <paramref name="pre"/>: from the original row, each row's entry
+    /// gives a byte and the next row. One dependent load per byte is bound by memory latency, so large blocks
+    /// are cut at checkpoint rows into segments followed several at a time (independent loads overlap). Each
+    /// segment's bytes go to chained chunks of a scratch area; the checkpoint a segment runs into orders the
+    /// segments, and their chunks are then copied in that order. When the chain from the original row is shorter than the block (a
+    /// periodic block), its bytes repeat, exactly as a plain walk of n steps would produce them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void FollowChain(uint* tt, byte* pre, int n, int origPtr)
     {
         const int Lanes = 8;
