@@ -85,11 +85,9 @@ function Invoke-BulkDataRunbook {
     $ErrorActionPreference = 'Stop'
 
     $compose = @{ DockerPath = $DockerPath }
-    $composeArgs = [System.Collections.Generic.List[string]]::new()
     if ($ProjectDirectory) {
         $ProjectDirectory = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($ProjectDirectory)
         $compose.ProjectDirectory = $ProjectDirectory
-        $composeArgs.AddRange([string[]]@('--project-directory', $ProjectDirectory))
     }
     if ($ComposeFile) {
         $ComposeFile = @($ComposeFile | ForEach-Object {
@@ -97,12 +95,12 @@ function Invoke-BulkDataRunbook {
                 if ($ProjectDirectory -and -not [IO.Path]::IsPathRooted($_)) { Join-Path $ProjectDirectory $_ } else { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($_) }
             })
         $compose.ComposeFile = $ComposeFile
-        foreach ($f in $ComposeFile) { $composeArgs.AddRange([string[]]@('-f', $f)) }
     }
     if ($ProjectName) {
         $compose.ProjectName = $ProjectName
-        $composeArgs.AddRange([string[]]@('-p', $ProjectName))
     }
+    # The project options between `compose` and its command, by the engine's one rule (as the service cmdlets pass them).
+    $composeArgs = [BulkData.Engine.Services.ComposeProject]::new($ProjectDirectory, [string[]]@($ComposeFile), $ProjectName, $PWD.ProviderPath).Arguments()
     if (-not $LogPath) {
         $LogPath = Join-Path $Destination ('logs/bulk-data-runbook-{0:yyyyMMdd-HHmmss}.log' -f [DateTime]::UtcNow)
     }
@@ -176,7 +174,7 @@ function Invoke-BulkDataRunbook {
         $context = [pscustomobject]@{
             Destination      = $Destination
             DockerPath       = $DockerPath
-            ComposeArguments = $composeArgs.ToArray()
+            ComposeArguments = [string[]]@($composeArgs)
             BulkDataService  = $BulkDataService
             Stopped          = $stopped
             Files            = $result.Files
@@ -188,7 +186,7 @@ function Invoke-BulkDataRunbook {
             }
         } elseif ($ImportMode -eq 'Container') {
             $user = if ($DbCredential) { $DbCredential.UserName } else { 'postgres' }
-            $importArgs = @('compose') + $composeArgs + @('run', '--rm', '--no-deps', '-e', 'BULKDATA_DB_PASSWORD', $BulkDataService,
+            $importArgs = @('compose') + [string[]]@($composeArgs) + @('run', '--rm', '--no-deps', '-e', 'BULKDATA_DB_PASSWORD', $BulkDataService,
                 '/workspace/entrypoint-import.sh', '--db-host', $DbHost, '--db-port', "$DbPort", '--db-user', $user, '--db-name', $Database, '--source', $ContainerSource)
             if ($NoVerify) { $importArgs += '--no-verify' }
             if ($PSCmdlet.ShouldProcess("service $BulkDataService", "Import: $DockerPath $($importArgs -join ' ')")) {
