@@ -120,6 +120,16 @@ public static partial class LoadScript
             lines.Add(at);
         }
 
+        // A character inside quotes is literal, a newline included (it still counts as a line).
+        void AddQuoted(char c)
+        {
+            Add(c, line);
+            if (c == '\n')
+            {
+                line++;
+            }
+        }
+
         Word Take()
         {
             lines.Add(line);   // one past the end, for a match ending there
@@ -190,12 +200,7 @@ public static partial class LoadScript
                 i++;
                 while (i < s.Length && s[i] != '\'')
                 {
-                    Add(s[i], line);
-                    if (s[i] == '\n')
-                    {
-                        line++;
-                    }
-
+                    AddQuoted(s[i]);
                     i++;
                 }
 
@@ -224,12 +229,7 @@ public static partial class LoadScript
                         continue;
                     }
 
-                    Add(s[i], line);
-                    if (s[i] == '\n')
-                    {
-                        line++;
-                    }
-
+                    AddQuoted(s[i]);
                     i++;
                 }
 
