@@ -8,20 +8,25 @@ Each section builds its data once (cached under -WorkDir), then runs ours and th
 run, alternating their order, -Runs times, and prints medians, ratios and the peak memory of the pwsh
 process doing our part. Sections: expand (Expand-BulkFile against lbzip2 -d -n <cores> and bzip2 -d),
 fetch (Start-BulkFetch against rclone copy --transfers 4, bench/fetch.ps1), import (Invoke-BulkImport from
-.csv.bz2 against the publisher's decompress-then-\copy and against lbzip2 -dc | psql \copy, bench/import.ps1).
+.csv.bz2 against the publisher's decompress-then-\copy and against lbzip2 -dc | psql \copy, bench/import.ps1),
+fulldump (a whole 33-table dump from the real schema into an empty database against pg_restore -j <cores>, the
+publisher's load script and the upstream parallel script, bench/fulldump.ps1; -FullDumpMB, at most 3 runs).
 
 .EXAMPLE
 dotnet pwsh ./build.ps1 bench
 dotnet pwsh ./bench/run.ps1 -ModulePath out/BulkData/BulkData.psd1 -TestKit out/testkit/BulkData.TestKit.dll -Section expand -Runs 3 -SizeMB 100
+dotnet pwsh ./bench/run.ps1 -ModulePath out/BulkData/BulkData.psd1 -TestKit out/testkit/BulkData.TestKit.dll -Section fulldump -FullDumpMB 40 -Runs 1
 #>
 [CmdletBinding()]
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [string] $TestKit,
-    [string[]] $Section = @('expand', 'fetch', 'import'),
+    [string[]] $Section = @('expand', 'fetch', 'import', 'fulldump'),
     [ValidateRange(1, 50)] [int] $Runs = 5,
     # Size of the opinions-like CSV, in MB (the issue's reference figures are for 300 MB).
     [ValidateRange(1, 10000)] [int] $SizeMB = 300,
+    # Size of the full dump of the fulldump section (CSV MB over its 33 tables; bench/fulldump.ps1).
+    [ValidateRange(1, 100000)] [int] $FullDumpMB = 400,
     [string] $WorkDir = (Join-Path ([IO.Path]::GetTempPath()) 'bulkdata-bench'),
     # Where the markdown results are written (besides the console).
     [string] $ResultsPath = (Join-Path $PSScriptRoot '../out/bench-results.md')
@@ -189,6 +194,8 @@ $Sections = [ordered]@{
     expand = { Invoke-ExpandBench }
     fetch  = { Invoke-FetchBench }
     import = { Invoke-ImportBench }
+    # The whole dump into an empty database against pg_restore -j and the publisher's scripts (bench/fulldump.ps1).
+    fulldump = { & (Join-Path $PSScriptRoot 'fulldump.ps1') -ModulePath $ModulePath -TestKit $TestKit -Runs ([math]::Min($Runs, 3)) -SizeMB $FullDumpMB -WorkDir $WorkDir -ResultsPath (Join-Path $WorkDir 'fulldump-results.md') | Out-Null; Get-Content (Join-Path $WorkDir 'fulldump-results.md') | ForEach-Object { $script:Report.Add($_) } }
 }
 
 Write-Report "## Benchmark run $(Get-Date -AsUTC -Format 'yyyy-MM-dd HH:mm') UTC"
