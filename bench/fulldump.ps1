@@ -41,7 +41,7 @@ param(
     # Server to use (its user must be a superuser: session_replication_role); else the test services are started.
     [string] $ConnectionString,
     [ValidateRange(1, 50)] [int] $Runs = 3,
-    # About this many MB of CSV in the dump.
+    # About this many MB of CSV in the dump (the kit's row counts are calibrated on its own output).
     [ValidateRange(1, 100000)] [double] $SizeMB = 400,
     [ValidateRange(50, 5000)] [int] $SampleMs = 250,
     # Contenders to run (default all): ours, pg_restore, publisher, parallel.
@@ -55,6 +55,8 @@ $ErrorActionPreference = 'Stop'
 $ModulePath = (Resolve-Path $ModulePath).Path
 $TestKit = (Resolve-Path $TestKit).Path
 $Cores = [Environment]::ProcessorCount
+$Contender = @($Contender | ForEach-Object { $_ -split ',' } | ForEach-Object Trim | Where-Object { $_ })   # 'a,b' from pwsh -File too
+foreach ($c in $Contender) { if ($c -notin 'ours', 'pg_restore', 'publisher', 'parallel') { throw "Unknown contender '$c' (known: ours, pg_restore, publisher, parallel)" } }
 $Report = [System.Collections.Generic.List[string]]::new()
 function Write-Report([string] $line = '') { Write-Host $line; $Report.Add($line) }
 . (Join-Path $PSScriptRoot 'Common.ps1')
@@ -321,6 +323,16 @@ Write-Output "VmHWM `$hwm"
         $mean = { param($p) ($good | ForEach-Object { $_.Samples.$p } | Measure-Object -Average).Average }
         $wall = ($good | Measure-Object Seconds -Average).Average
         Write-Report ('| {0} | {1:N1} | {2:N1} | {3:N1} | {4:N1} | {5:N1} | {6:N1} | {7:N1} | {8:N2} |' -f $n, (& $mean 'copy'), (& $mean 'copy_waiting'), (& $mean 'index'), (& $mean 'fk'), (& $mean 'other'), (& $mean 'lock'), (& $mean 'server_idle'), ((& $mean 'busy_sessions') / $wall))
+    }
+    Write-Report
+    foreach ($n in $names) {
+        # What "other" was, by the statements sampled most (all runs of the contender).
+        $other = @{}
+        foreach ($f in Get-ChildItem $scratch -Filter "samples-*-$($names.IndexOf($n)).txt.other") {
+            foreach ($l in Get-Content $f) { $c, $q = $l -split ' ', 2; $other[$q] = $other[$q] + [int]$c }
+        }
+        $top = @($other.GetEnumerator() | Sort-Object Value -Descending | Select-Object -First 3 | ForEach-Object { '`{0}...` ({1:N1} s)' -f $_.Key.Trim(), ($_.Value * $SampleMs / 1000.0 / $Runs) })
+        if ($top) { Write-Report ("Other statements of {0}, most sampled: {1}." -f $n, ($top -join ', ')) }
     }
     Write-Report
     if ($ok.Contains($oursName) -and $ok[$oursName].Count) {

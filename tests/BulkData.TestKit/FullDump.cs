@@ -56,8 +56,11 @@ public sealed record FullDumpResult(
 /// </summary>
 public static class FullDump
 {
-    /// <summary>Rows per exported table at 400 MB of CSV (scaled linearly with the size; 0 stays empty).</summary>
-    public static readonly IReadOnlyDictionary<string, int> RowsAt400MB = new Dictionary<string, int>
+    /// <summary>With <see cref="Rows"/> rows per table, the export measured this many MB of CSV: the counts scale linearly from it.</summary>
+    public const double CalibrationMB = 453;
+
+    /// <summary>Rows per exported table at <see cref="CalibrationMB"/> of CSV (scaled linearly with the size asked for; 0 stays empty).</summary>
+    public static readonly IReadOnlyDictionary<string, int> Rows = new Dictionary<string, int>
     {
         ["search_opinion"] = 29000,
         ["search_opinioncluster"] = 24000,
@@ -130,7 +133,7 @@ public static class FullDump
         }
 
         // Rows per table, then generation in foreign-key order, then the post-data (which checks every constraint).
-        double scale = o.SizeMB / 400.0;
+        double scale = o.SizeMB / CalibrationMB;
         var rows = exporter.ToDictionary(t => t.Table, t => RowCount(t.Table, scale));
         var plans = exporter.ToDictionary(t => t.Table, t => PlanTable(t.Table, columns, schema, rows));
         foreach (var table in TopologicalOrder(exporter.Select(t => t.Table).ToList(), schema))
@@ -196,8 +199,8 @@ public static class FullDump
             return fixedRows;
         }
 
-        int at400 = RowsAt400MB.TryGetValue(table, out int n) ? n : 0;
-        return at400 == 0 ? 0 : Math.Max(table == "search_court" ? 8 : 3, (int)Math.Round(at400 * scale));
+        int at = Rows.TryGetValue(table, out int n) ? n : 0;
+        return at == 0 ? 0 : Math.Max(table == "search_court" ? 8 : 3, (int)Math.Round(at * scale));
     }
 
     // ------------------------------------------------------------------ the plan of each column
