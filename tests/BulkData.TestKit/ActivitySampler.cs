@@ -33,7 +33,7 @@ public static class ActivitySampler
         var clock = Stopwatch.StartNew();
         var others = new Dictionary<string, int>();
         await using var cmd = new NpgsqlCommand("""
-            SELECT a.state, coalesce(a.wait_event_type, ''), coalesce(a.wait_event, ''), upper(left(regexp_replace(a.query, '\s+', ' ', 'g'), 400))
+            SELECT a.state, coalesce(a.wait_event_type, ''), coalesce(a.wait_event, ''), upper(left(regexp_replace(a.query, '\s+', ' ', 'g'), 200))
             FROM pg_stat_activity a
             WHERE a.datname = $1 AND a.pid <> pg_backend_pid() AND a.backend_type IN ('client backend', 'parallel worker')
             """, conn);
@@ -60,7 +60,8 @@ public static class ActivitySampler
                     {
                         counts[5]++;
                     }
-                    else if (q.StartsWith("COPY ", StringComparison.Ordinal) && q.Contains(" FROM ", StringComparison.Ordinal))
+                    // An import's COPY is always FROM (the FROM may lie past the part read, after a long column list).
+                    else if (q.StartsWith("COPY ", StringComparison.Ordinal))
                     {
                         counts[wait == "ClientRead" ? 1 : 0]++;
                     }
