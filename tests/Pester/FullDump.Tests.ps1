@@ -67,7 +67,7 @@ Describe 'The test kit''s 33-table dump from the real schema' -Skip:(-not $scrip
         $src = 'fullsrc_' + [guid]::NewGuid().ToString('N').Substring(0, 8); $script:Created.Add($src)
         $db = 'fulldst_' + [guid]::NewGuid().ToString('N').Substring(0, 8); $script:Created.Add($db)
 
-        $dump = Invoke-TestKit publish-full --pg $script:PgConnectionString --out $out --size-mb 1 --source-db $src --endpoint $script:S3Endpoint --bucket $bucket
+        $dump = Invoke-TestKit publish-full --pg $script:PgConnectionString --out $out --size-mb 2 --source-db $src --endpoint $script:S3Endpoint --bucket $bucket
         # The export: the exporter's 33 tables, one file each, named as the publisher names them; the schema and load script beside them.
         @($dump.Tables).Count | Should -Be 33
         @($dump.Files | Where-Object Kind -eq 'Data').Count | Should -Be 33
