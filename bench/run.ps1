@@ -10,11 +10,14 @@ process doing our part. Sections: expand (Expand-BulkFile against lbzip2 -d -n <
 fetch (Start-BulkFetch against rclone copy --transfers 4, bench/fetch.ps1), import (Invoke-BulkImport from
 .csv.bz2 against the publisher's decompress-then-\copy and against lbzip2 -dc | psql \copy, bench/import.ps1),
 hostile (Expand-BulkFile on crafted .bz2 files full of false block magics, growing sizes, against bzip2 -d:
-time and memory slopes, bench/hostile.ps1).
+time and memory slopes, bench/hostile.ps1),
+fulldump (a whole 33-table dump from the real schema into an empty database against pg_restore -j <cores>, the
+publisher's load script and the upstream parallel script, bench/fulldump.ps1; -FullDumpMB, at most 3 runs).
 
 .EXAMPLE
 dotnet pwsh ./build.ps1 bench
 dotnet pwsh ./bench/run.ps1 -ModulePath out/BulkData/BulkData.psd1 -TestKit out/testkit/BulkData.TestKit.dll -Section expand -Runs 3 -SizeMB 100
+dotnet pwsh ./bench/run.ps1 -ModulePath out/BulkData/BulkData.psd1 -TestKit out/testkit/BulkData.TestKit.dll -Section fulldump -FullDumpMB 40 -Runs 1
 
 .EXAMPLE
 git worktree add /tmp/before HEAD~1; (cd /tmp/before && dotnet pwsh ./build.ps1 build)
@@ -27,10 +30,12 @@ with this one in the same run; its row's "Ours / it" is this build over that one
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [string] $TestKit,
-    [string[]] $Section = @('expand', 'fetch', 'import', 'hostile'),
+    [string[]] $Section = @('expand', 'fetch', 'import', 'hostile', 'fulldump'),
     [ValidateRange(1, 50)] [int] $Runs = 5,
     # Size of the opinions-like CSV, in MB (the issue's reference figures are for 300 MB).
     [ValidateRange(1, 10000)] [int] $SizeMB = 300,
+    # Size of the full dump of the fulldump section (CSV MB over its 33 tables; bench/fulldump.ps1).
+    [ValidateRange(1, 100000)] [int] $FullDumpMB = 400,
     [string] $WorkDir = (Join-Path ([IO.Path]::GetTempPath()) 'bulkdata-bench'),
     # Where the markdown results are written (besides the console).
     [string] $ResultsPath = (Join-Path $PSScriptRoot '../out/bench-results.md'),
@@ -195,6 +200,8 @@ $Sections = [ordered]@{
     fetch   = { Invoke-FetchBench }
     import  = { Invoke-ImportBench }
     hostile = { Invoke-HostileBench }
+    # The whole dump into an empty database against pg_restore -j and the publisher's scripts (bench/fulldump.ps1).
+    fulldump = { & (Join-Path $PSScriptRoot 'fulldump.ps1') -ModulePath $ModulePath -TestKit $TestKit -Runs ([math]::Min($Runs, 3)) -SizeMB $FullDumpMB -WorkDir $WorkDir -ResultsPath (Join-Path $WorkDir 'fulldump-results.md') | Out-Null; Get-Content (Join-Path $WorkDir 'fulldump-results.md') | ForEach-Object { $script:Report.Add($_) } }
 }
 
 Write-Report "## Benchmark run $(Get-Date -AsUTC -Format 'yyyy-MM-dd HH:mm') UTC"

@@ -10,6 +10,11 @@ using BulkData.TestKit;
 //            [--extra-column table.column,...]                (a column the export and its schema have, an older table not)
 //            [--drop-column table.column,...]                 (a column the export leaves out)
 //            [--orphans table.column=N,...]                   (N rows whose foreign key names a parent the dump lacks)
+//   publish-full --pg <connection string> --out <dir> [--size-mb 400] [--schema-file path] [--source-db name] [--date yyyy-MM-dd]
+//            [--endpoint <url>] [--bucket b] [--prefix p] [--compressor lbzip2] [--seed N]
+//            (all 33 exported tables, the source made from the real schema in ../shared at run time: FullDump.cs)
+//   sample   --pg <connection string> --db <name> [--interval-ms 200] --out <file>   (what the server's sessions of one
+//            database do, sampled from pg_stat_activity until stdin closes: ActivitySampler.cs)
 //   listing  --endpoint <url> --bucket <b> --prefix <p> --count N     (many small dated objects, for paging)
 //   put      --endpoint <url> --bucket <b> --key <k> --file <path> [--part-size bytes]
 //   yaml-to-json <file>    prints a YAML file (e.g. `docker-compose config` output) as JSON
@@ -70,6 +75,29 @@ switch (args.FirstOrDefault())
         Console.WriteLine(Publisher.ToJson(dump));
         return 0;
     }
+
+    case "publish-full":
+    {
+        var full = await FullDump.PublishAsync(new FullDumpOptions
+        {
+            ConnectionString = Get("pg"),
+            OutputDirectory = Get("out"),
+            SchemaFile = opts.GetValueOrDefault("schema-file"),
+            SizeMB = double.Parse(Get("size-mb", "400"), CultureInfo.InvariantCulture),
+            DumpDate = DateTime.ParseExact(Get("date", "2026-09-30"), "yyyy-MM-dd", CultureInfo.InvariantCulture),
+            SourceDatabase = Get("source-db", "cl_full_source"),
+            Compressor = Get("compressor", "lbzip2"),
+            Seed = int.Parse(Get("seed", "42"), CultureInfo.InvariantCulture),
+            EndpointUrl = opts.GetValueOrDefault("endpoint"),
+            Bucket = Get("bucket", "com-courtlistener-storage"),
+            Prefix = Get("prefix", "bulk-data/"),
+        });
+        Console.WriteLine(Publisher.ToJson(full));
+        return 0;
+    }
+
+    case "sample":
+        return await ActivitySampler.RunAsync(Get("pg"), Get("db"), int.Parse(Get("interval-ms", "200"), CultureInfo.InvariantCulture), Get("out"));
 
     case "listing":
     {
