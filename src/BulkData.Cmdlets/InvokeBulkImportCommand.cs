@@ -84,8 +84,21 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
                 case string s:
                     _inputs.Add(new ImportInput(GetUnresolvedProviderPathFromPSPath(s)));
                     break;
+                case var _ when PipelineObjects.TryBulkFile(item, out var path, out var dataset, out var etag, out var kind, out var state, out var error):
+                    if (Enum.TryParse<BulkFileState>(state, ignoreCase: true, out var st) && st == BulkFileState.Failed)
+                    {
+                        WriteWarning($"{path}: not imported, its fetch failed ({error}).");
+                    }
+                    else
+                    {
+                        _inputs.Add(new ImportInput(GetUnresolvedProviderPathFromPSPath(path), dataset, etag, kind));
+                    }
+
+                    break;
                 default:
-                    WriteError(new ErrorRecord(new ArgumentException($"Cannot import a {o.GetType().Name}: give BulkFile objects, files or paths."), "InvalidInput", ErrorCategory.InvalidArgument, o));
+                    WriteError(new ErrorRecord(new ArgumentException(o is PSCustomObject || item is PSObject { BaseObject: PSCustomObject }
+                        ? "Cannot import an object without a 'Path' property: give BulkFile objects (also from Import-Clixml or Receive-Job), files, paths or objects with a Path."
+                        : $"Cannot import a {o.GetType().Name}: give BulkFile objects, files or paths."), "InvalidInput", ErrorCategory.InvalidArgument, o));
                     break;
             }
         }

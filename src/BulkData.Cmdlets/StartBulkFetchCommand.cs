@@ -14,6 +14,7 @@ public sealed class StartBulkFetchCommand : BulkCmdlet
     private readonly List<ManifestEntry> _entries = new();
 
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
+    [ManifestEntryTransformation]
     public ManifestEntry[] InputObject { get; set; } = Array.Empty<ManifestEntry>();
 
     [Parameter(Mandatory = true, Position = 0)]
