@@ -33,7 +33,7 @@ The password (from -Credential, the connection string or PGPASSWORD) never appea
 errors.
 '@
     Parameters  = @{
-        InputObject      = 'BulkFile objects, FileInfo objects or paths from the pipeline.'
+        InputObject      = 'BulkFile objects, FileInfo objects or paths from the pipeline; also deserialized BulkFile objects (Import-Clixml, Receive-Job, remoting) and objects with a Path (or FullName) property, with Dataset, ETag and Kind when known. Failed files are warned about and left out.'
         Path             = 'Files or folders to import. A folder imports every dump file in it (data, schema-<date>.sql, load-bulk-data-<date>.sh).'
         ConnectionString = 'An Npgsql connection string (Host=...;Port=...;Username=...;Password=...;Database=...). What it leaves out follows the PG* environment variables.'
         Host             = 'The server host. Default: PGHOST, else localhost.'

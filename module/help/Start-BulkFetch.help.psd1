@@ -37,7 +37,7 @@ One BulkFile is written per input as soon as its outcome is known: Downloaded, E
 and time left, and a child bar per active transfer; -Verbose logs each change of state.
 '@
     Parameters  = @{
-        InputObject      = 'ManifestEntry objects, usually from Get-BulkManifest. They are collected and fetched together, largest first.'
+        InputObject      = 'ManifestEntry objects, usually from Get-BulkManifest, also after Export-Clixml/Import-Clixml, Receive-Job or remoting; or any objects with the properties Key and Size (and Bucket, Region, EndpointUrl, ETag when not the public bucket''s), such as Select-Object Key,Size,Bucket,EndpointUrl. Without an ETag the object''s version is asked of the store first. A missing Key or Size is a binding error naming it. They are collected and fetched together, largest first.'
         Destination      = 'The folder to write the files to. It is created if missing.'
         ThrottleLimit    = 'The most transfers running at once. Default: 4.'
         Extract          = 'Expands .bz2 files after download, in strict size order (largest first), overlapping with the downloads still running.'
