@@ -190,6 +190,8 @@ public abstract class BulkCmdlet : PSCmdlet, IDisposable
         BulkErrorKind.UnsafePath => ErrorCategory.SecurityError,
         BulkErrorKind.InvalidData => ErrorCategory.InvalidData,
         BulkErrorKind.DatabaseError => ErrorCategory.InvalidOperation,
+        BulkErrorKind.DatabaseAuthenticationFailed => ErrorCategory.AuthenticationError,
+        BulkErrorKind.DatabaseUnreachable => ErrorCategory.ConnectionError,
         BulkErrorKind.ExternalCommandFailed => ErrorCategory.InvalidOperation,
         BulkErrorKind.Cancelled => ErrorCategory.OperationStopped,
         BulkErrorKind.Timeout => ErrorCategory.OperationTimeout,

@@ -111,9 +111,10 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
             _inputs.Add(new ImportInput(GetUnresolvedProviderPathFromPSPath(p)));
         }
 
-        if (_inputs.Count == 0)
+        // -Schema alone loads the schema (pre-data and post-data into an empty database).
+        if (_inputs.Count == 0 && Schema is null)
         {
-            ThrowBulkError(new BulkDataException(BulkErrorKind.InvalidArgument, "Nothing to import: give -Path or pipe BulkFile objects, files or paths."), null);
+            ThrowBulkError(new BulkDataException(BulkErrorKind.InvalidArgument, "Nothing to import: give -Path or -Schema, or pipe BulkFile objects, files or paths."), null);
             return;
         }
 

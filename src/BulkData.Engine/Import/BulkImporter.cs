@@ -1,3 +1,4 @@
+using BulkData.Engine.Import.Sql;
 using BulkData.Engine.Import.Schema;
 using BulkData.Engine.Import.Tables;
 using Npgsql;
@@ -236,7 +237,7 @@ public sealed class BulkImporter
         }
         catch (NpgsqlException e) when (!ct.IsCancellationRequested)
         {
-            throw new BulkDataException(BulkErrorKind.DatabaseError, $"Cannot connect to PostgreSQL as {info.Describe()}: {e.Message}", info.Database, e);
+            throw PgErrors.Translate(e, $"Cannot connect to PostgreSQL as {info.Describe()}", info.Database);
         }
     }
 

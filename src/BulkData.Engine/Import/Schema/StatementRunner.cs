@@ -123,7 +123,7 @@ internal sealed class StatementRunner
             }
             catch (NpgsqlException e) when (e.InnerException is not OperationCanceledException && !ct.IsCancellationRequested)
             {
-                throw new BulkDataException(BulkErrorKind.DatabaseError, $"{sourceName} line {statement.Line}: the server connection failed while running '{statement.Summary(100)}': {e.Message}", sourceName, e);
+                throw PgErrors.Translate(e, $"{sourceName} line {statement.Line}: the server connection failed while running '{statement.Summary(100)}'", sourceName);
             }
         }
 
@@ -184,7 +184,8 @@ internal sealed class StatementRunner
             BulkErrorKind.DatabaseError,
             $"{sourceName} {where}: {e.MessageText} (SQLSTATE {e.SqlState}).{detail} Statement: '{statement.Summary(200)}'",
             sourceName,
-            e);
+            e,
+            e.SqlState);
     }
 
 
