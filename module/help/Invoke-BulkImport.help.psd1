@@ -34,13 +34,13 @@ errors.
 '@
     Parameters  = @{
         InputObject      = 'BulkFile objects, FileInfo objects or paths from the pipeline; also deserialized BulkFile objects (Import-Clixml, Receive-Job, remoting) and objects with a Path (or FullName) property, with Dataset, ETag and Kind when known. Failed files are warned about and left out.'
-        Path             = 'Files or folders to import. A folder imports every dump file in it (data, schema-<date>.sql, load-bulk-data-<date>.sh).'
-        ConnectionString = 'An Npgsql connection string (Host=...;Port=...;Username=...;Password=...;Database=...). What it leaves out follows the PG* environment variables.'
+        Path             = 'Files or folders to import. A folder imports every dump file in it (data, schema-<date>.sql, load-bulk-data-<date>.sh); a folder with none is an error and no database is created.'
+        ConnectionString = 'An Npgsql connection string (Host=...;Port=...;Username=...;Password=...;Database=...). What it leaves out follows the PG* environment variables. A key Npgsql does not know, or a value it cannot take, is an error naming that key (never a value).'
         Host             = 'The server host. Default: PGHOST, else localhost.'
         Port             = 'The server port. Default: PGPORT, else 5432.'
         Database         = 'The target database; created if it does not exist. Overrides the database the schema script names. Default: the schema script''s, else PGDATABASE, else the user name.'
         Credential       = 'User name and password. Default: PGUSER and PGPASSWORD.'
-        Schema           = 'A schema script to load (instead of the schema-<date>.sql among the inputs).'
+        Schema           = 'A schema script to load (instead of the schema-<date>.sql among the inputs). Given alone, without -Path or pipeline input, it loads just that schema.'
         TableMap         = 'A hashtable of dataset (or file name) to table, for example @{ ''opinions'' = ''public.search_opinion'' }; overrides the load script and the publisher''s mapping.'
         Dialect          = 'The CSV dialect of every file: Escape (now), ForceQuote, Backtick (2024-12-31) or Rfc4180. Overrides the load script.'
         ThrottleLimit    = 'How many tables load at once. Default: one per processor.'

@@ -38,7 +38,7 @@ and time left, and a child bar per active transfer; -Verbose logs each change of
 '@
     Parameters  = @{
         InputObject      = 'ManifestEntry objects, usually from Get-BulkManifest, also after Export-Clixml/Import-Clixml, Receive-Job or remoting; or any objects with the properties Key and Size (and Bucket, Region, EndpointUrl, ETag when not the public bucket''s), such as Select-Object Key,Size,Bucket,EndpointUrl. Without an ETag the object''s version is asked of the store first. A missing Key or Size is a binding error naming it. They are collected and fetched together, largest first.'
-        Destination      = 'The folder to write the files to. It is created if missing.'
+        Destination      = 'The folder to write the files to. It is created if missing. Under a file, on a pseudo file system (proc, sysfs) or on a read-only mount it is an error that says which, before any request.'
         ThrottleLimit    = 'The most transfers running at once. Default: 4.'
         Extract          = 'Expands .bz2 files after download, in strict size order (largest first), overlapping with the downloads still running.'
         KeepCompressed   = 'With -Extract, keeps the .bz2 file after its verified extraction (by default it is deleted).'

@@ -28,6 +28,7 @@ public static class BulkFetcher
         options.Validate();
         onFile = BoundedRunner.Serialized(onFile);
         string destination = Path.GetFullPath(options.Destination);
+        DestinationFolder.Check(destination);
         var results = new ConcurrentBag<BulkFile>();
         var reported = new ConcurrentDictionary<ManifestEntry, bool>(ReferenceEqualityComparer.Instance);
         var gate = new object();
