@@ -46,7 +46,8 @@ and time left, and a child bar per active transfer; -Verbose logs each change of
         RetryCount       = 'Failed attempts in a row without progress allowed per transfer before it fails. An attempt that made progress does not count. Default: 5.'
         MinimumFreeSpace = 'Bytes to keep free on the destination''s file system: the plan check reserves them, and writes pause while less is free. Default: 256 MB.'
         LowSpaceTimeout  = 'How long writes may stay paused for lack of space before the run fails. Default: 30 minutes.'
-        Credential       = 'An access key (user name) and secret key (password) for buckets that are not public. Requests are anonymous without it.'
+        Credential       = 'An access key (user name) and secret key (password) for buckets that are not public. Without it the credentials come, as AWS users keep them, from -ProfileName, else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN), else the profile AWS_PROFILE names; with none of them requests are anonymous, as the public CourtListener bucket allows. -Verbose says which was used; no key, secret or token is ever written anywhere.'
+        ProfileName      = 'A profile of the shared credentials file (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials) whose keys and session token sign the requests. Not with -Credential.'
         WhatIf           = 'Shows which objects would be downloaded, without downloading anything.'
         Confirm          = 'Asks before each object is downloaded.'
     }

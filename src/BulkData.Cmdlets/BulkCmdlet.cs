@@ -40,6 +40,9 @@ public abstract class BulkCmdlet : PSCmdlet, IDisposable
         return result;
     }
 
+    /// <summary><see cref="RunEngine{T}"/> for the binding helpers of this assembly.</summary>
+    internal T RunEngineFor<T>(Func<IBulkReporter, Action<object>, CancellationToken, Task<T>> work, object? errorTarget) => RunEngine(work, errorTarget);
+
     protected void RunEngine(Func<IBulkReporter, Action<object>, CancellationToken, Task> work, object? errorTarget)
         => RunEngine<bool>(async (r, e, c) =>
         {

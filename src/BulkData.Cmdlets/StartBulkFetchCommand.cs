@@ -49,6 +49,10 @@ public sealed class StartBulkFetchCommand : BulkCmdlet
     [Credential]
     public System.Management.Automation.PSCredential? Credential { get; set; }
 
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ProfileName { get; set; }
+
     protected override void BeginProcessing()
     {
         if (LowSpaceTimeout < TimeSpan.Zero)
@@ -85,6 +89,7 @@ public sealed class StartBulkFetchCommand : BulkCmdlet
             return;
         }
 
+        var credentials = Credentials.Resolve(this, Credential, ProfileName, ProfileName);
         var options = new FetchOptions
         {
             Destination = destination,
@@ -95,7 +100,7 @@ public sealed class StartBulkFetchCommand : BulkCmdlet
             RetryCount = RetryCount,
             MinimumFreeSpace = MinimumFreeSpace,
             LowSpaceTimeout = LowSpaceTimeout,
-            Credentials = Credentials.ToS3(Credential),
+            Credentials = credentials,
         };
 
         RunEngine((reporter, emit, ct) => BulkFetcher.RunAsync(approved, options, reporter, WriteOutcomes<BulkFile>(emit, f => (object?)f.Key ?? f.Path), ct), destination);
