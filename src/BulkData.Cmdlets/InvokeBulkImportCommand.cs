@@ -63,6 +63,10 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
     [Parameter]
     public SwitchParameter Verify { get; set; }
 
+    /// <summary>Outputs the plan (ImportPlanStep objects) and does nothing else; -WhatIf and a declined -Confirm write no objects.</summary>
+    [Parameter]
+    public SwitchParameter Plan { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var item in InputObject ?? Array.Empty<object>())
@@ -148,10 +152,17 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
         }
 
         plan = RunEngine((reporter, _, _) => Task.FromResult(ImportPlan.Build(_inputs, options, reporter)), null);
+        if (Plan.IsPresent)
+        {
+            // The plan, asked for explicitly: nothing is connected to or created.
+            WriteObject(plan.Steps(), enumerateCollection: true);
+            return;
+        }
+
         string target = $"database {plan.Database} on {options.Connection.Host}:{options.Connection.Port}";
         if (!ShouldProcess(target, $"Import {plan.TableCount} table(s){(!plan.HasSchema ? "" : $" with schema {System.IO.Path.GetFileName(plan.SchemaPath)}")}"))
         {
-            WriteObject(plan.Steps(), enumerateCollection: true);
+            // -WhatIf or a declined -Confirm: the message above says what would be done; no objects (use -Plan).
             return;
         }
 
