@@ -16,7 +16,7 @@ warning naming both. -IncludeStub keeps stubs in the choice and lists them, mark
 Sizes and ETags come from the listing itself: no request is made per file. The output is sorted by size,
 largest first, which is the order Start-BulkFetch works in.
 
-Requests are anonymous unless -Credential is given. An unreachable endpoint, a missing bucket, access
+Requests are anonymous unless credentials are given (-Credential, -ProfileName) or found in the standard AWS environment variables. An unreachable endpoint, a missing bucket, access
 denied and an empty listing each end in a clear error that names the bucket and the endpoint.
 '@
     Parameters  = @{
@@ -24,7 +24,8 @@ denied and an empty listing each end in a clear error that names the bucket and 
         Prefix         = 'The key prefix to list. Default: bulk-data/.'
         Region         = 'The AWS region of the bucket. Default: us-west-2.'
         EndpointUrl    = 'An S3-compatible endpoint (a mirror, MinIO, a test server), addressed path-style, for example http://127.0.0.1:4568.'
-        Credential     = 'An access key (user name) and secret key (password). Without it, requests are anonymous, as the public CourtListener bucket allows. The secret is never written anywhere.'
+        Credential     = 'An access key (user name) and secret key (password). Without it the credentials come, as AWS users keep them, from -ProfileName, else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN), else the profile AWS_PROFILE names; with none of them requests are anonymous, as the public CourtListener bucket allows. -Verbose says which was used; no key, secret or token is ever written anywhere.'
+        ProfileName    = 'A profile of the shared credentials file (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials; ~/.aws/config''s profiles too) whose aws_access_key_id, aws_secret_access_key and aws_session_token sign the requests. Not with -Credential.'
         Dataset        = 'Keeps only the datasets whose names match these wildcard patterns, for example opinions or financial-*.'
         ExcludeDataset = 'Drops the datasets whose names match these wildcard patterns.'
         AsOf           = 'Chooses the newest dump on or before this date instead of the newest of all.'

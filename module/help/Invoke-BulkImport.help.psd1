@@ -33,20 +33,21 @@ The password (from -Credential, the connection string or PGPASSWORD) never appea
 errors.
 '@
     Parameters  = @{
-        InputObject      = 'BulkFile objects, FileInfo objects or paths from the pipeline.'
-        Path             = 'Files or folders to import. A folder imports every dump file in it (data, schema-<date>.sql, load-bulk-data-<date>.sh).'
-        ConnectionString = 'An Npgsql connection string (Host=...;Port=...;Username=...;Password=...;Database=...). What it leaves out follows the PG* environment variables.'
+        InputObject      = 'BulkFile objects, FileInfo objects or paths from the pipeline; also deserialized BulkFile objects (Import-Clixml, Receive-Job, remoting) and objects with a Path (or FullName) property, with Dataset, ETag and Kind when known. Failed files are warned about and left out.'
+        Path             = 'Files or folders to import. A folder imports every dump file in it (data, schema-<date>.sql, load-bulk-data-<date>.sh); a folder with none is an error and no database is created.'
+        ConnectionString = 'An Npgsql connection string (Host=...;Port=...;Username=...;Password=...;Database=...). What it leaves out follows the PG* environment variables. A key Npgsql does not know, or a value it cannot take, is an error naming that key (never a value).'
         Host             = 'The server host. Default: PGHOST, else localhost.'
         Port             = 'The server port. Default: PGPORT, else 5432.'
         Database         = 'The target database; created if it does not exist. Overrides the database the schema script names. Default: the schema script''s, else PGDATABASE, else the user name.'
         Credential       = 'User name and password. Default: PGUSER and PGPASSWORD.'
-        Schema           = 'A schema script to load (instead of the schema-<date>.sql among the inputs).'
+        Plan             = 'Outputs the plan as ImportPlanStep objects (CreateDatabase, PreData, one Load per table in order with file, bytes and dialect, PostData) and does nothing else: no connection, no database. -WhatIf and a declined -Confirm write no objects.'
+        Schema           = 'A schema script to load (instead of the schema-<date>.sql among the inputs). Given alone, without -Path or pipeline input, it loads just that schema.'
         TableMap         = 'A hashtable of dataset (or file name) to table, for example @{ ''opinions'' = ''public.search_opinion'' }; overrides the load script and the publisher''s mapping.'
         Dialect          = 'The CSV dialect of every file: Escape (now), ForceQuote, Backtick (2024-12-31) or Rfc4180. Overrides the load script.'
         ThrottleLimit    = 'How many tables load at once. Default: one per processor.'
         Force            = 'Reloads every table, even those the journal says were loaded from the same file.'
         Verify           = 'After loading, outputs an ImportVerification per foreign key (orphan rows) and per key (duplicate values).'
-        WhatIf           = 'Outputs the plan (database, schema steps, tables in order with their files and dialects) and changes nothing.'
+        WhatIf           = 'Says what would be imported into which database and changes nothing; writes no objects (use -Plan for the plan as objects).'
         Confirm          = 'Asks before importing.'
     }
     Inputs      = @('BulkData.Engine.DumpFiles.BulkFile', 'System.IO.FileInfo', 'System.String')
@@ -66,7 +67,7 @@ errors.
         }
         @{
             Title   = 'See the plan'
-            Code    = 'Invoke-BulkImport -Path /srv/bulk-data -Database cl_test -WhatIf'
+            Code    = 'Invoke-BulkImport -Path /srv/bulk-data -Database cl_test -Plan'
             Remarks = 'Lists the database, the schema steps and each table with its file and dialect, without connecting to change anything.'
         }
         @{

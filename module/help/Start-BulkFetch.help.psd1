@@ -37,8 +37,8 @@ One BulkFile is written per input as soon as its outcome is known: Downloaded, E
 and time left, and a child bar per active transfer; -Verbose logs each change of state.
 '@
     Parameters  = @{
-        InputObject      = 'ManifestEntry objects, usually from Get-BulkManifest. They are collected and fetched together, largest first.'
-        Destination      = 'The folder to write the files to. It is created if missing.'
+        InputObject      = 'ManifestEntry objects, usually from Get-BulkManifest, also after Export-Clixml/Import-Clixml, Receive-Job or remoting; or any objects with the properties Key and Size (and Bucket, Region, EndpointUrl, ETag when not the public bucket''s), such as Select-Object Key,Size,Bucket,EndpointUrl. Without an ETag the object''s version is asked of the store first. A missing Key or Size is a binding error naming it. They are collected and fetched together, largest first.'
+        Destination      = 'The folder to write the files to. It is created if missing. Under a file, on a pseudo file system (proc, sysfs) or on a read-only mount it is an error that says which, before any request.'
         ThrottleLimit    = 'The most transfers running at once. Default: 4.'
         Extract          = 'Expands .bz2 files after download, in strict size order (largest first), overlapping with the downloads still running.'
         KeepCompressed   = 'With -Extract, keeps the .bz2 file after its verified extraction (by default it is deleted).'
@@ -46,7 +46,8 @@ and time left, and a child bar per active transfer; -Verbose logs each change of
         RetryCount       = 'Failed attempts in a row without progress allowed per transfer before it fails. An attempt that made progress does not count. Default: 5.'
         MinimumFreeSpace = 'Bytes to keep free on the destination''s file system: the plan check reserves them, and writes pause while less is free. Default: 256 MB.'
         LowSpaceTimeout  = 'How long writes may stay paused for lack of space before the run fails. Default: 30 minutes.'
-        Credential       = 'An access key (user name) and secret key (password) for buckets that are not public. Requests are anonymous without it.'
+        Credential       = 'An access key (user name) and secret key (password) for buckets that are not public. Without it the credentials come, as AWS users keep them, from -ProfileName, else AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN), else the profile AWS_PROFILE names; with none of them requests are anonymous, as the public CourtListener bucket allows. -Verbose says which was used; no key, secret or token is ever written anywhere.'
+        ProfileName      = 'A profile of the shared credentials file (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials) whose keys and session token sign the requests. Not with -Credential.'
         WhatIf           = 'Shows which objects would be downloaded, without downloading anything.'
         Confirm          = 'Asks before each object is downloaded.'
     }

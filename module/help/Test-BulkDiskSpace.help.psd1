@@ -13,7 +13,7 @@ with -Quiet only $true or $false.
 '@
     Parameters  = @{
         Path           = 'The folder the files will be written to. It need not exist yet.'
-        InputObject    = 'ManifestEntry objects, usually from Get-BulkManifest.'
+        InputObject    = 'ManifestEntry objects, usually from Get-BulkManifest (also deserialized, from Import-Clixml or Receive-Job), or objects with the properties Key and Size; a missing one is a binding error naming it.'
         RequiredBytes  = 'A number of bytes to check for instead of a manifest.'
         Extract        = 'Counts the expanded size of .bz2 files as well, as Start-BulkFetch -Extract needs.'
         ExpansionRatio = 'Expanded size over compressed size of .bz2 files. Default: 5.'

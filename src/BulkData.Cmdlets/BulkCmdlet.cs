@@ -40,6 +40,9 @@ public abstract class BulkCmdlet : PSCmdlet, IDisposable
         return result;
     }
 
+    /// <summary><see cref="RunEngine{T}"/> for the binding helpers of this assembly.</summary>
+    internal T RunEngineFor<T>(Func<IBulkReporter, Action<object>, CancellationToken, Task<T>> work, object? errorTarget) => RunEngine(work, errorTarget);
+
     protected void RunEngine(Func<IBulkReporter, Action<object>, CancellationToken, Task> work, object? errorTarget)
         => RunEngine<bool>(async (r, e, c) =>
         {
@@ -190,6 +193,8 @@ public abstract class BulkCmdlet : PSCmdlet, IDisposable
         BulkErrorKind.UnsafePath => ErrorCategory.SecurityError,
         BulkErrorKind.InvalidData => ErrorCategory.InvalidData,
         BulkErrorKind.DatabaseError => ErrorCategory.InvalidOperation,
+        BulkErrorKind.DatabaseAuthenticationFailed => ErrorCategory.AuthenticationError,
+        BulkErrorKind.DatabaseUnreachable => ErrorCategory.ConnectionError,
         BulkErrorKind.ExternalCommandFailed => ErrorCategory.InvalidOperation,
         BulkErrorKind.Cancelled => ErrorCategory.OperationStopped,
         BulkErrorKind.Timeout => ErrorCategory.OperationTimeout,

@@ -10,4 +10,15 @@ internal static class Credentials
         => credential is null || credential == PSCredential.Empty
             ? null
             : new S3Credentials(credential.UserName, credential.GetNetworkCredential().Password);
+
+    /// <summary>
+    /// The credentials of a run by the engine's one rule (<see cref="S3CredentialResolver"/>): -Credential,
+    /// -ProfileName, the AWS_* environment variables, AWS_PROFILE, else anonymous. Says which on -Verbose, never a key.
+    /// </summary>
+    public static S3Credentials? Resolve(BulkCmdlet cmdlet, PSCredential? credential, string? profileName, object? errorTarget)
+    {
+        var resolved = cmdlet.RunEngineFor((_, _, _) => Task.FromResult(S3CredentialResolver.Resolve(ToS3(credential), profileName)), errorTarget);
+        cmdlet.WriteVerbose($"S3 credentials: {resolved.Description}.");
+        return resolved.Credentials;
+    }
 }

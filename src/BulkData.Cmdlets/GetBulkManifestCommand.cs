@@ -30,6 +30,10 @@ public sealed class GetBulkManifestCommand : BulkCmdlet
     [Credential]
     public PSCredential? Credential { get; set; }
 
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ProfileName { get; set; }
+
     [Parameter(Position = 0)]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
@@ -63,7 +67,8 @@ public sealed class GetBulkManifestCommand : BulkCmdlet
             IncludeStub = IncludeStub.IsPresent,
         };
 
-        var result = RunEngine((reporter, _, ct) => ManifestService.GetAsync(location, Prefix, selection, Credentials.ToS3(Credential), reporter, ct), $"s3://{Bucket}/{Prefix}");
+        var credentials = Credentials.Resolve(this, Credential, ProfileName, ProfileName);
+        var result = RunEngine((reporter, _, ct) => ManifestService.GetAsync(location, Prefix, selection, credentials, reporter, ct), $"s3://{Bucket}/{Prefix}");
 
         foreach (var note in result.Notes)
         {

@@ -63,6 +63,10 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
     [Parameter]
     public SwitchParameter Verify { get; set; }
 
+    /// <summary>Outputs the plan (ImportPlanStep objects) and does nothing else; -WhatIf and a declined -Confirm write no objects.</summary>
+    [Parameter]
+    public SwitchParameter Plan { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var item in InputObject ?? Array.Empty<object>())
@@ -84,8 +88,21 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
                 case string s:
                     _inputs.Add(new ImportInput(GetUnresolvedProviderPathFromPSPath(s)));
                     break;
+                case var _ when PipelineObjects.TryBulkFile(item, out var path, out var dataset, out var etag, out var kind, out var state, out var error):
+                    if (Enum.TryParse<BulkFileState>(state, ignoreCase: true, out var st) && st == BulkFileState.Failed)
+                    {
+                        WriteWarning($"{path}: not imported, its fetch failed ({error}).");
+                    }
+                    else
+                    {
+                        _inputs.Add(new ImportInput(GetUnresolvedProviderPathFromPSPath(path), dataset, etag, kind));
+                    }
+
+                    break;
                 default:
-                    WriteError(new ErrorRecord(new ArgumentException($"Cannot import a {o.GetType().Name}: give BulkFile objects, files or paths."), "InvalidInput", ErrorCategory.InvalidArgument, o));
+                    WriteError(new ErrorRecord(new ArgumentException(o is PSCustomObject || item is PSObject { BaseObject: PSCustomObject }
+                        ? "Cannot import an object without a 'Path' property: give BulkFile objects (also from Import-Clixml or Receive-Job), files, paths or objects with a Path."
+                        : $"Cannot import a {o.GetType().Name}: give BulkFile objects, files or paths."), "InvalidInput", ErrorCategory.InvalidArgument, o));
                     break;
             }
         }
@@ -98,9 +115,10 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
             _inputs.Add(new ImportInput(GetUnresolvedProviderPathFromPSPath(p)));
         }
 
-        if (_inputs.Count == 0)
+        // -Schema alone loads the schema (pre-data and post-data into an empty database).
+        if (_inputs.Count == 0 && Schema is null)
         {
-            ThrowBulkError(new BulkDataException(BulkErrorKind.InvalidArgument, "Nothing to import: give -Path or pipe BulkFile objects, files or paths."), null);
+            ThrowBulkError(new BulkDataException(BulkErrorKind.InvalidArgument, "Nothing to import: give -Path or -Schema, or pipe BulkFile objects, files or paths."), null);
             return;
         }
 
@@ -134,10 +152,17 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
         }
 
         plan = RunEngine((reporter, _, _) => Task.FromResult(ImportPlan.Build(_inputs, options, reporter)), null);
+        if (Plan.IsPresent)
+        {
+            // The plan, asked for explicitly: nothing is connected to or created.
+            WriteObject(plan.Steps(), enumerateCollection: true);
+            return;
+        }
+
         string target = $"database {plan.Database} on {options.Connection.Host}:{options.Connection.Port}";
         if (!ShouldProcess(target, $"Import {plan.TableCount} table(s){(!plan.HasSchema ? "" : $" with schema {System.IO.Path.GetFileName(plan.SchemaPath)}")}"))
         {
-            WriteObject(plan.Steps(), enumerateCollection: true);
+            // -WhatIf or a declined -Confirm: the message above says what would be done; no objects (use -Plan).
             return;
         }
 

@@ -14,6 +14,7 @@ public sealed class StartBulkFetchCommand : BulkCmdlet
     private readonly List<ManifestEntry> _entries = new();
 
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
+    [ManifestEntryTransformation]
     public ManifestEntry[] InputObject { get; set; } = Array.Empty<ManifestEntry>();
 
     [Parameter(Mandatory = true, Position = 0)]
@@ -47,6 +48,10 @@ public sealed class StartBulkFetchCommand : BulkCmdlet
     [Parameter]
     [Credential]
     public System.Management.Automation.PSCredential? Credential { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ProfileName { get; set; }
 
     protected override void BeginProcessing()
     {
@@ -84,6 +89,7 @@ public sealed class StartBulkFetchCommand : BulkCmdlet
             return;
         }
 
+        var credentials = Credentials.Resolve(this, Credential, ProfileName, ProfileName);
         var options = new FetchOptions
         {
             Destination = destination,
@@ -94,7 +100,7 @@ public sealed class StartBulkFetchCommand : BulkCmdlet
             RetryCount = RetryCount,
             MinimumFreeSpace = MinimumFreeSpace,
             LowSpaceTimeout = LowSpaceTimeout,
-            Credentials = Credentials.ToS3(Credential),
+            Credentials = credentials,
         };
 
         RunEngine((reporter, emit, ct) => BulkFetcher.RunAsync(approved, options, reporter, WriteOutcomes<BulkFile>(emit, f => (object?)f.Key ?? f.Path), ct), destination);

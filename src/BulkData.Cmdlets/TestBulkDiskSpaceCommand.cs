@@ -16,6 +16,7 @@ public sealed class TestBulkDiskSpaceCommand : BulkCmdlet
     public string Path { get; set; } = string.Empty;
 
     [Parameter(ParameterSetName = "Manifest", ValueFromPipeline = true)]
+    [ManifestEntryTransformation]
     public ManifestEntry[]? InputObject { get; set; }
 
     [Parameter(ParameterSetName = "Bytes", Mandatory = true)]

@@ -34,7 +34,7 @@ public sealed class ArchitectureTests
     private static readonly (string Prefix, string[] Folders)[] Libraries =
     {
         ("Amazon", new[] { $"{Root}.Storage" }),
-        ("Npgsql", new[] { $"{Root}.Import", $"{Root}.Import.Schema", $"{Root}.Import.Schema.Tolerance", $"{Root}.Import.Tables" }),
+        ("Npgsql", new[] { $"{Root}.Import", $"{Root}.Import.Sql", $"{Root}.Import.Schema", $"{Root}.Import.Schema.Tolerance", $"{Root}.Import.Tables" }),
         ("System.Management.Automation", Array.Empty<string>()),
     };
 

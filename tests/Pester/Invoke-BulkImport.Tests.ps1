@@ -222,10 +222,13 @@ Describe 'Invoke-BulkImport of a published dump' {
         $r.Rows | Should -Be 0
     }
 
-    It '-WhatIf outputs the plan and creates nothing' {
+    It '-WhatIf writes no objects; -Plan outputs the plan; neither creates anything' {
         $d = New-Dump 'Backtick'
         $db = New-DbName
-        $plan = @(Invoke-BulkImport -Path $d.Dir -ConnectionString $script:PgConnectionString -Database $db -WhatIf)
+        $whatIf = @(Invoke-BulkImport -Path $d.Dir -ConnectionString $script:PgConnectionString -Database $db -WhatIf)
+        $whatIf.Count | Should -Be 0
+        $plan = @(Invoke-BulkImport -Path $d.Dir -ConnectionString $script:PgConnectionString -Database $db -Plan)
+        $plan | ForEach-Object { $_ | Should -BeOfType ([BulkData.Engine.Import.ImportPlanStep]) }
         $plan[0].Step | Should -Be 'CreateDatabase'
         $plan[1].Step | Should -Be 'PreData'
         $plan[-1].Step | Should -Be 'PostData'
@@ -323,12 +326,19 @@ Describe 'Invoke-BulkImport of the real CourtListener schema' {
         if (-not (Test-Path $real)) { Set-ItResult -Skipped -Because "the real schema is not in ../shared/fixtures/courtlistener ($real)"; return }
         $dir = New-TestDirectory; $script:Dirs.Add($dir)
         $db = New-DbName
-        $r = @(Invoke-BulkImport -Path $dir -Schema $real -ConnectionString $script:PgConnectionString -Database $db -WarningVariable w -WarningAction SilentlyContinue)
-        # No table files: the one result is the schema script's, counting every statement it skipped.
+        $verbose = $( $r = @(Invoke-BulkImport -Path $dir -Schema $real -ConnectionString $script:PgConnectionString -Database $db -WarningVariable w -WarningAction SilentlyContinue -Verbose) ) 4>&1
+        # No table files: the one result is the schema script's, listing every statement it skipped.
         $r.Count | Should -Be 1
         $r[0].Table | Should -Be '(schema)'
-        $r[0].Warnings.Count | Should -Be @($w | Where-Object { "$_" -like '*schema-2024-12-31.sql line *' }).Count
         $r[0].Warnings.Count | Should -BeGreaterOrEqual 390
+        # Each skipped statement is on -Verbose with its line; the warnings are one per kind, with its count.
+        $r[0].Warnings.Count | Should -Be @($verbose | Where-Object { "$_" -like '*schema-2024-12-31.sql line *: skipped *' }).Count
+        @($w | Where-Object { "$_" -like '*schema-2024-12-31.sql line *' }).Count | Should -Be 0
+        $summary = @($w | ForEach-Object { "$_" } | Where-Object { $_ -match '^schema-2024-12-31\.sql: \d+ statements? skipped' })
+        $summary.Count | Should -Be 5
+        $summary[0] | Should -Match '^schema-2024-12-31\.sql: 212 statements skipped \(lines \d+-\d+\): role django does not exist \(-Verbose shows each\)\.$'
+        ($summary | ForEach-Object { [int]([regex]::Match($_, ': (\d+) statements? skipped').Groups[1].Value) } | Measure-Object -Sum).Sum | Should -Be $r[0].Warnings.Count
+        $w.Count | Should -BeLessOrEqual 7
         [int](Invoke-Sql $db "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") | Should -Be 109
         [int](Invoke-Sql $db "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace") | Should -BeGreaterOrEqual 100
         [int](Invoke-Sql $db "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'") | Should -Be 602

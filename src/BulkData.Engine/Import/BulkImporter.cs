@@ -1,3 +1,4 @@
+using BulkData.Engine.Import.Sql;
 using BulkData.Engine.Import.Schema;
 using BulkData.Engine.Import.Tables;
 using Npgsql;
@@ -56,6 +57,8 @@ public sealed class BulkImporter
         await OpenAsync(main, conn, ct).ConfigureAwait(false);
         var journal = await ImportJournal.OpenAsync(main, ct).ConfigureAwait(false);
         var runner = new StatementRunner();
+        // One warning per kind of skipped schema statement, when the run ends (each statement is on -Verbose).
+        using var skippedSummary = runner.WarnOnDispose(plan.SchemaPath ?? "schema", _reporter);
         var steps = new SchemaSteps(runner, _reporter);
 
         bool preDone = plan.SchemaPath is not null && await journal.StepDoneAsync(SchemaSteps.PreData, plan.SchemaPath, ct).ConfigureAwait(false);
@@ -155,8 +158,8 @@ public sealed class BulkImporter
 
         if (plan.Schema is not null && schemaApplied)
         {
-            // The schema script has a result of its own: its skipped statements (each already a warning
-            // with its line and reason) are counted there.
+            // The schema script has a result of its own: every skipped statement is listed there (each was on
+            // -Verbose with its line and reason; the warnings count them per kind).
             var skipped = created.Skipped.Concat(runner.Warnings).Select(w => $"line {w.Line}: {w.Reason}").ToList();
             _reporter.Verbose($"{plan.SchemaPath}: {skipped.Count} schema statement(s) skipped with a warning.");
             Emit(new ImportResult
@@ -175,12 +178,14 @@ public sealed class BulkImporter
     {
         long total = todo.Sum(j => j.Bytes);
         long done = 0;
+        int tablesDone = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         using var progress = new ProgressReporter(_reporter);
         var bar = progress.Begin($"Importing into {plan.Database}");
         var loader = new TableLoader(_options.DecoderThreads, _reporter, (table, delta) =>
         {
             long now = Interlocked.Add(ref done, delta);
-            bar.Report(() => ($"{ByteSize.Format(now)} of {ByteSize.Format(total)} read", total > 0 ? (int)Math.Min(100, now * 100 / total) : -1, -1), table);
+            bar.Report(() => ImportProgress.Of(now, total, Volatile.Read(ref tablesDone), todo.Count, clock.Elapsed), table);
         });
 
         int failed = 0;
@@ -192,6 +197,9 @@ public sealed class BulkImporter
             }
 
             var load = await LoadOneAsync(conn, loader, job, replica, ct).ConfigureAwait(false);
+            int finished = Interlocked.Increment(ref tablesDone);
+            var state = ImportProgress.Of(Interlocked.Read(ref done), total, finished, todo.Count, clock.Elapsed);
+            bar.Status(state.Status, state.Percent, state.SecondsRemaining, $"{job.QualifiedTable} {(load.Error is null ? "done" : "failed")}", force: true);
             if (load.Error is not null)
             {
                 Interlocked.Increment(ref failed);
@@ -236,7 +244,7 @@ public sealed class BulkImporter
         }
         catch (NpgsqlException e) when (!ct.IsCancellationRequested)
         {
-            throw new BulkDataException(BulkErrorKind.DatabaseError, $"Cannot connect to PostgreSQL as {info.Describe()}: {e.Message}", info.Database, e);
+            throw PgErrors.Translate(e, $"Cannot connect to PostgreSQL as {info.Describe()}", info.Database);
         }
     }
 

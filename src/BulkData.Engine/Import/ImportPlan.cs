@@ -35,6 +35,7 @@ public sealed class ImportPlan
         {
             if (Directory.Exists(input.Path))
             {
+                int before = files.Count;
                 foreach (var f in Directory.EnumerateFiles(input.Path).Order(StringComparer.Ordinal))
                 {
                     var name = DumpFileName.TryParse(System.IO.Path.GetFileName(f));
@@ -42,6 +43,17 @@ public sealed class ImportPlan
                     {
                         files.Add(new ImportInput(f));
                     }
+                }
+
+                // A folder with no dump in it is a mistake (a wrong -Path), not an empty import: nothing is created.
+                // With -Schema it is only worth a warning: the schema is loaded.
+                if (files.Count == before && options.SchemaPath is not null)
+                {
+                    reporter.Warning($"The folder '{input.Path}' holds no dump file: only the schema {System.IO.Path.GetFileName(options.SchemaPath)} is loaded.");
+                }
+                else if (files.Count == before)
+                {
+                    throw new BulkDataException(BulkErrorKind.ObjectNotFound, $"The folder '{input.Path}' holds no dump file (<dataset>-<date>.csv[.bz2], schema-<date>.sql, load-bulk-data-<date>.sh): nothing was imported and no database was created.", input.Path);
                 }
             }
             else if (File.Exists(input.Path))
@@ -186,6 +198,11 @@ public sealed class ImportPlan
             {
                 reporter.Warning($"{other.FilePath}: not imported, {exports[0].FileName} is the newer file for table {group.Key}.");
             }
+        }
+
+        if (chosen.Count == 0 && unplanned.Count == 0 && schema is null)
+        {
+            throw new BulkDataException(BulkErrorKind.InvalidArgument, $"Nothing to import: the inputs hold no data file and no schema{(loadScriptPath is null ? "" : $" (only the load script '{loadScriptPath}')")}; no database was created.", loadScriptPath);
         }
 
         return new ImportPlan

@@ -38,8 +38,8 @@ public sealed class PgConnectionInfo
         }
         catch (ArgumentException e)
         {
-            // The message of a bad connection string can quote it: keep it out.
-            throw new BulkDataException(BulkErrorKind.InvalidArgument, "The connection string is not valid Npgsql syntax (Key=Value;...): " + e.GetType().Name + ".", "ConnectionString");
+            // The message of a bad connection string can quote it (a password): name the key, never a value.
+            throw new BulkDataException(BulkErrorKind.InvalidArgument, "The connection string is not valid: " + OffendingPart(connectionString!) + " (Npgsql syntax: Key=Value;...; " + e.GetType().Name + ").", "ConnectionString");
         }
 
         string? Env(string name) => environment(name) is { Length: > 0 } v ? v : null;
@@ -67,6 +67,63 @@ public sealed class PgConnectionInfo
         builder.CommandTimeout = 0;
         builder.IncludeErrorDetail = false;
         return new PgConnectionInfo(builder);
+    }
+
+    /// <summary>
+    /// Which part of a connection string Npgsql refuses: the first key it does not know, or whose value it cannot
+    /// take, or the position of a part that is not Key=Value. Values are never quoted (one may be a password).
+    /// </summary>
+    internal static string OffendingPart(string connectionString)
+    {
+        int position = 0;
+        foreach (string part in connectionString.Split(';'))
+        {
+            int start = position;
+            position += part.Length + 1;
+            if (part.Trim().Length == 0)
+            {
+                continue;
+            }
+
+            int eq = part.IndexOf('=');
+            if (eq <= 0 || part[..eq].Trim().Length == 0)
+            {
+                return $"the part at character {start + 1} is not Key=Value";
+            }
+
+            string key = part[..eq].Trim();
+            if (part[(eq + 1)..].TrimStart().StartsWith('"') || part[(eq + 1)..].TrimStart().StartsWith('\''))
+            {
+                // A quoted value may hold ';': Npgsql's own parser is the judge from here on.
+                break;
+            }
+
+            var probe = new NpgsqlConnectionStringBuilder();
+            try
+            {
+                probe[key] = part[(eq + 1)..].Trim();
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException or OverflowException)
+            {
+                return probe.ContainsKey(key) || IsKnownKey(key)
+                    ? $"the value of key '{key}' is not valid for it"
+                    : $"the key '{key}' is not a known Npgsql setting";
+            }
+        }
+
+        return "its syntax is not Key=Value;...";
+    }
+
+    private static bool IsKnownKey(string key)
+    {
+        try
+        {
+            return new NpgsqlConnectionStringBuilder().ContainsKey(key);
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     public string Host => _builder.Host ?? "localhost";

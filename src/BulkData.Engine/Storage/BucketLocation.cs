@@ -37,18 +37,23 @@ public sealed record BucketLocation
     internal string Where => EndpointUrl is null ? $" in {Region}" : $" at {EndpointUrl}";
 }
 
-/// <summary>An access key pair. Never printed: <see cref="ToString"/> hides the secret.</summary>
+/// <summary>An access key pair, with the session token of temporary credentials. Never printed: <see cref="ToString"/> hides the secret and the token.</summary>
 public sealed class S3Credentials
 {
-    public S3Credentials(string accessKey, string secretKey)
+    public S3Credentials(string accessKey, string secretKey, string? sessionToken = null)
     {
         AccessKey = accessKey;
         SecretKey = secretKey;
+        SessionToken = string.IsNullOrEmpty(sessionToken) ? null : sessionToken;
     }
 
     public string AccessKey { get; }
 
     internal string SecretKey { get; }
 
-    public override string ToString() => $"S3Credentials({AccessKey}, ****)";
+    internal string? SessionToken { get; }
+
+    public bool HasSessionToken => SessionToken is not null;
+
+    public override string ToString() => $"S3Credentials({AccessKey}, ****{(SessionToken is null ? "" : ", token ****")})";
 }

@@ -35,9 +35,12 @@ public static class S3ClientFactory
             config.RegionEndpoint = RegionEndpoint.GetBySystemName(location.Region);
         }
 
-        AWSCredentials creds = credentials is null
-            ? new AnonymousAWSCredentials()
-            : new BasicAWSCredentials(credentials.AccessKey, credentials.SecretKey);
+        AWSCredentials creds = credentials switch
+        {
+            null => new AnonymousAWSCredentials(),
+            { SessionToken: { } token } => new SessionAWSCredentials(credentials.AccessKey, credentials.SecretKey, token),
+            _ => new BasicAWSCredentials(credentials.AccessKey, credentials.SecretKey),
+        };
         return new AmazonS3Client(creds, config);
     }
 }

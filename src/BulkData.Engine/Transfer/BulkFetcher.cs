@@ -28,6 +28,7 @@ public static class BulkFetcher
         options.Validate();
         onFile = BoundedRunner.Serialized(onFile);
         string destination = Path.GetFullPath(options.Destination);
+        DestinationFolder.Check(destination);
         var results = new ConcurrentBag<BulkFile>();
         var reported = new ConcurrentDictionary<ManifestEntry, bool>(ReferenceEqualityComparer.Instance);
         var gate = new object();
@@ -38,8 +39,38 @@ public static class BulkFetcher
             onFile(file, error);
         }
 
+        using var stores = new StoreCache(options);
+
+        // 0. An entry rebuilt from bare properties (Select-Object Key,Size,Bucket,...) learns its version from the store.
+        var given = new List<ManifestEntry>();
+        foreach (var entry in entries.Where(e => e is not null))
+        {
+            if (entry.HasVersion)
+            {
+                given.Add(entry);
+                continue;
+            }
+
+            try
+            {
+                var store = stores.For(entry);
+                var head = await store.HeadAsync(entry.Key, cancellationToken).ConfigureAwait(false);
+                if (entry.Size > 0 && head.Size != entry.Size)
+                {
+                    throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{store.Describe(entry.Key)} is {head.Size} bytes, not the {entry.Size} bytes given: it changed since it was listed.", entry.Key);
+                }
+
+                reporter.Verbose($"{entry.Key}: no ETag given; the store reports {head.ETag} ({ByteSize.Format(head.Size)}).");
+                given.Add(entry.WithVersion(head.Size, head.ETag, head.LastModified));
+            }
+            catch (BulkDataException ex)
+            {
+                Report(entry, Failed(entry, string.Empty, ex, TimeSpan.Zero), ex);
+            }
+        }
+
         // 1. Where each object goes; keys that would leave the destination are refused here, before any I/O.
-        var ordered = entries.Where(e => e is not null).OrderByDescending(e => e.Size).ThenBy(e => e.Key, StringComparer.Ordinal).ToList();
+        var ordered = given.OrderByDescending(e => e.Size).ThenBy(e => e.Key, StringComparer.Ordinal).ToList();
         var items = new List<FetchItem>();
         var seen = new HashSet<string>(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
         foreach (var entry in ordered)
@@ -148,7 +179,6 @@ public static class BulkFetcher
         // 4. Run: downloads largest first, extraction by its own ordered queue.
         using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var guard = new DiskGuard(destination, options.MinimumFreeSpace, options.LowSpaceTimeout, options.SpacePollInterval, reporter);
-        using var stores = new StoreCache(options);
         BulkDataException? fatal = null;
         var failed = new ConcurrentBag<FetchItem>();
         var downloaded = toDownload.ToDictionary(i => i, _ => new TaskCompletionSource<DownloadResult?>(TaskCreationOptions.RunContinuationsAsynchronously));

@@ -23,8 +23,14 @@ public class BulkImporterTests
 
         public void Warning(string message) => Verbose("WARNING: " + message);
 
+        public List<ProgressUpdate> Updates { get; } = new();
+
         public void Progress(ProgressUpdate update)
         {
+            lock (Updates)
+            {
+                Updates.Add(update);
+            }
         }
     }
 
@@ -71,6 +77,9 @@ public class BulkImporterTests
             var results = await new BulkImporter(options, reporter).RunAsync(plan, (_, _) => { }, _ => { }, default);
             Assert.All(results, r => Assert.Equal(ImportStatus.Imported, r.Status));
             Assert.Contains(reporter.Messages, m => m.Contains("foreign-key order"));
+            // Progress: tables done of total as each table ends, with the bytes read.
+            Assert.Contains(reporter.Updates, u => u.Status.StartsWith("1 of 2 tables done; ", StringComparison.Ordinal));
+            Assert.Contains(reporter.Updates, u => u.Status.StartsWith("2 of 2 tables done; ", StringComparison.Ordinal) && u.Status.Contains(" read", StringComparison.Ordinal) && u.CurrentOperation == "public.search_docket done");
             Assert.Equal(500, results.Single(r => r.Table == "public.search_docket").Rows);
             Assert.Equal(2, results.Single(r => r.Table == "public.search_court").Rows);
             Assert.DoesNotContain(reporter.Messages, m => m.Contains(password));

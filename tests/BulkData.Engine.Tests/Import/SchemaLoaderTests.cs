@@ -82,7 +82,17 @@ public class SchemaLoaderTests
             Assert.Equal(86, byReason["trigger was skipped"]);
             Assert.Equal(5, byReason["foreign key to a table not in the dump"]);
             Assert.Equal(5, byReason.Count);
-            Assert.Equal(all.Count, reporter.Warnings.Count(w => w.Contains(" skipped '", StringComparison.Ordinal)));
+            // Each skipped statement is on -Verbose with its line; the warnings are one per kind, with its count.
+            Assert.Equal(all.Count, reporter.VerboseMessages.Count(w => w.Contains(" skipped '", StringComparison.Ordinal)));
+            Assert.DoesNotContain(reporter.Warnings, w => w.Contains(" skipped '", StringComparison.Ordinal));
+            var summary = StatementRunner.Summarize(loader.Warnings, "schema-2024-12-31.sql").ToList();
+            Assert.Equal(5, summary.Count);
+            Assert.StartsWith("schema-2024-12-31.sql: 212 statements skipped (lines ", summary[0]);
+            Assert.EndsWith("): role django does not exist (-Verbose shows each).", summary[0]);
+            Assert.Contains(summary, s => s.Contains(": 86 statements skipped (lines ", StringComparison.Ordinal) && s.Contains("): trigger function is not in the dump", StringComparison.Ordinal));
+            Assert.Contains(summary, s => s.Contains(": 86 statements skipped (lines ", StringComparison.Ordinal) && s.Contains("): refers to a trigger that was skipped", StringComparison.Ordinal));
+            Assert.Contains(summary, s => s.Contains(": 5 statements skipped (lines ", StringComparison.Ordinal) && s.Contains("): foreign key to a table that is not in the dump", StringComparison.Ordinal));
+            Assert.Contains(summary, s => s.StartsWith("schema-2024-12-31.sql: 1 statement skipped (line ", StringComparison.Ordinal) && s.Contains("setting transaction_timeout is unknown", StringComparison.Ordinal));
             Assert.Equal(loader.Warnings.Count, all.Count);
             Assert.Equal(script.PreData.Count + script.PostData.Count + script.DatabaseStatements.Count, database.Applied + pre.Applied + post.Applied + all.Count);
         }
@@ -141,13 +151,22 @@ public class SchemaLoaderTests
             expected.Add((LineOf("GRANT SELECT ON TABLE public.search_court TO readonly_role"), "role readonly_role does not exist"));
             Assert.Equal(expected, skipped);
 
-            // Each skip is a warning with its file, line and reason; the locale one comes from creating the database.
-            var warnings = reporter.Warnings.Where(w => w.Contains(" skipped '", StringComparison.Ordinal)).ToList();
+            // Each skip is a verbose message with its file, line and reason; the locale one is a warning from creating the database.
+            var warnings = reporter.VerboseMessages.Where(w => w.Contains(" skipped '", StringComparison.Ordinal)).ToList();
             Assert.Equal(expected.Count, warnings.Count);
             Assert.All(expected.Zip(warnings), p => Assert.StartsWith($"{source} line {p.First.Item1}: skipped '", p.Second));
             Assert.All(expected.Zip(warnings), p => Assert.EndsWith($": {p.First.Item2}.", p.Second));
             Assert.Equal(localeInstalled ? 0 : 1, reporter.Warnings.Count(w => w.Contains("skipped the locale of", StringComparison.Ordinal)));
-            Assert.Equal(expected.Count + (localeInstalled ? 0 : 1), reporter.Warnings.Count);
+            Assert.Equal(localeInstalled ? 0 : 1, reporter.Warnings.Count);
+            using (loader.WarnOnDispose(source, reporter))
+            {
+            }
+
+            // One warning per kind: role django (9), the setting, the trigger function, the trigger reference, role readonly_role.
+            Assert.Equal(5 + (localeInstalled ? 0 : 1), reporter.Warnings.Count);
+            var django = expected.Where(e => e.Item2 == "role django does not exist").Select(e => e.Item1).ToList();
+            Assert.Equal(9, django.Count);
+            Assert.Contains($"{source}: 9 statements skipped (lines {django.Min()}-{django.Max()}): role django does not exist (-Verbose shows each).", reporter.Warnings);
 
             Assert.Equal(8, await ImportTestEnvironment.CountAsync(conn, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"));
             Assert.Equal(13, await ImportTestEnvironment.CountAsync(conn, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace"));

@@ -47,7 +47,7 @@ internal static class DatabaseCreator
         }
         catch (NpgsqlException e) when (!ct.IsCancellationRequested)
         {
-            throw new BulkDataException(BulkErrorKind.DatabaseError, $"Cannot connect to PostgreSQL at {server} (database {builder.Database}) to create database {database}: {e.Message}", database, e);
+            throw PgErrors.Translate(e, $"Cannot connect to PostgreSQL at {server} (database {builder.Database}, user {builder.Username}) to create database {database}", database);
         }
 
         await using (var exists = new NpgsqlCommand("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", conn))
@@ -89,12 +89,12 @@ internal static class DatabaseCreator
             }
             catch (PostgresException e2)
             {
-                throw new BulkDataException(BulkErrorKind.DatabaseError, $"Cannot create database {database} on {server}: {e2.MessageText} (SQLSTATE {e2.SqlState}).", database, e2);
+                throw PgErrors.Translate(e2, $"Cannot create database {database} on {server}", database);
             }
         }
         catch (PostgresException e)
         {
-            throw new BulkDataException(BulkErrorKind.DatabaseError, $"Cannot create database {database} on {server}: {e.MessageText} (SQLSTATE {e.SqlState}).", database, e);
+            throw PgErrors.Translate(e, $"Cannot create database {database} on {server}", database);
         }
 
         reporter.Verbose($"Created database {database} on {server}.");

@@ -5,7 +5,11 @@ using Npgsql;
 namespace BulkData.Engine.Import.Schema;
 
 /// <summary>A statement that failed in a way a dump meets on another server, and was skipped.</summary>
-internal sealed record SchemaWarning(int Line, string Statement, string Reason);
+internal sealed record SchemaWarning(int Line, string Statement, string Reason, string? Kind = null)
+{
+    /// <summary>What the summary warning counts it under (the reason when no rule gave a kind).</summary>
+    public string KindOrReason => Kind ?? Reason;
+}
 
 /// <summary>What <see cref="StatementRunner.ApplyAsync(NpgsqlConnection, IEnumerable{SqlStatement}, string, IBulkReporter, CancellationToken)"/> did: statements applied, and those skipped with their reasons.</summary>
 internal sealed record SchemaApplyResult(int Applied, IReadOnlyList<SchemaWarning> Skipped);
@@ -29,6 +33,43 @@ internal sealed class StatementRunner
 
     /// <summary>Every statement skipped by this loader so far, over all calls.</summary>
     public IReadOnlyList<SchemaWarning> Warnings => _warnings;
+
+    /// <summary>
+    /// Writes the summary of every statement this runner skipped (<see cref="Summarize"/>) as warnings when disposed:
+    /// at the end of an import, whether it ended well or not, so a skipped statement is never only on -Verbose.
+    /// </summary>
+    private sealed class SummaryOnDispose(StatementRunner runner, string sourceName, IBulkReporter reporter) : IDisposable
+    {
+        private bool _done;
+
+        public void Dispose()
+        {
+            if (_done)
+            {
+                return;
+            }
+
+            _done = true;
+            foreach (string line in Summarize(runner._warnings, sourceName))
+            {
+                reporter.Warning(line);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Skipped statements as one line per kind (the same reason), most frequent first, e.g.
+    /// <c>schema-2024-12-31.sql: 212 statements skipped: role "django" does not exist (-Verbose shows each)</c>.
+    /// </summary>
+    public IDisposable WarnOnDispose(string sourceName, IBulkReporter reporter) => new SummaryOnDispose(this, sourceName, reporter);
+
+    internal static IEnumerable<string> Summarize(IEnumerable<SchemaWarning> skipped, string sourceName)
+        => skipped
+            .GroupBy(w => w.KindOrReason, StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.Min(w => w.Line))
+            .Select(g => g.Count() == 1
+                ? $"{Path.GetFileName(sourceName)}: 1 statement skipped (line {g.First().Line}): {g.Key} (-Verbose shows it)."
+                : $"{Path.GetFileName(sourceName)}: {g.Count()} statements skipped (lines {g.Min(w => w.Line)}-{g.Max(w => w.Line)}): {g.Key} (-Verbose shows each).");
 
     public Task<SchemaApplyResult> ApplyAsync(NpgsqlConnection connection, IEnumerable<SqlStatement> statements, string sourceName, IBulkReporter reporter, CancellationToken ct)
         => ApplyAsync(connection, statements, sourceName, reporter, null, ct);
@@ -103,11 +144,13 @@ internal sealed class StatementRunner
                     await transaction.RollbackAsync(Savepoint, ct).ConfigureAwait(false);
                 }
 
-                string? reason = await ToleranceRules.ReasonAsync(new ToleranceContext(connection, _skippedTriggers), statement, shape, e.SqlState, ct).ConfigureAwait(false);
-                if (reason is null)
+                var tolerated = await ToleranceRules.ToleranceAsync(new ToleranceContext(connection, _skippedTriggers), statement, shape, e.SqlState, ct).ConfigureAwait(false);
+                if (tolerated is not { } t)
                 {
                     throw Failure(sourceName, statement, e);
                 }
+
+                string reason = t.Reason;
 
                 if (e.SqlState == PostgresErrorCodes.UndefinedObject && UnknownSetting.SettingName(shape) is { } setting && !_skippedSettings.Add(setting))
                 {
@@ -116,14 +159,15 @@ internal sealed class StatementRunner
                     continue;
                 }
 
-                var warning = new SchemaWarning(statement.Line, statement.Summary(), reason);
+                var warning = new SchemaWarning(statement.Line, statement.Summary(), reason, t.Kind);
                 skipped.Add(warning);
                 _warnings.Add(warning);
-                reporter.Warning($"{sourceName} line {statement.Line}: skipped '{statement.Summary(120)}': {reason}.");
+                // Each statement on -Verbose (and in the schema's ImportResult); one warning per kind at the end.
+                reporter.Verbose($"{sourceName} line {statement.Line}: skipped '{statement.Summary(120)}': {reason}.");
             }
             catch (NpgsqlException e) when (e.InnerException is not OperationCanceledException && !ct.IsCancellationRequested)
             {
-                throw new BulkDataException(BulkErrorKind.DatabaseError, $"{sourceName} line {statement.Line}: the server connection failed while running '{statement.Summary(100)}': {e.Message}", sourceName, e);
+                throw PgErrors.Translate(e, $"{sourceName} line {statement.Line}: the server connection failed while running '{statement.Summary(100)}'", sourceName);
             }
         }
 
@@ -184,7 +228,8 @@ internal sealed class StatementRunner
             BulkErrorKind.DatabaseError,
             $"{sourceName} {where}: {e.MessageText} (SQLSTATE {e.SqlState}).{detail} Statement: '{statement.Summary(200)}'",
             sourceName,
-            e);
+            e,
+            e.SqlState);
     }
 
 

@@ -66,4 +66,30 @@ internal static class ToleranceRules
 
         return null;
     }
+
+    /// <summary>
+    /// As <see cref="ReasonAsync"/>, with the kind the summary counts it under: the reason itself where it names
+    /// no single object (a role, a setting), else the rule's own words ("trigger function is not in the dump").
+    /// </summary>
+    public static async Task<(string Reason, string Kind)?> ToleranceAsync(ToleranceContext context, SqlStatement statement, StatementShape shape, string sqlState, CancellationToken ct)
+    {
+        foreach (var rule in All)
+        {
+            if (rule.SqlState == sqlState && rule.Applies(shape))
+            {
+                string? reason = await rule.ReasonAsync(context, statement, shape, ct).ConfigureAwait(false);
+                return reason is null ? null : (reason, KindOf(rule, reason));
+            }
+        }
+
+        return null;
+    }
+
+    private static string KindOf(ITolerance rule, string reason) => rule switch
+    {
+        MissingTriggerFunction => "trigger function is not in the dump",
+        SkippedTriggerReference => "refers to a trigger that was skipped",
+        ForeignKeyToMissingTable => "foreign key to a table that is not in the dump",
+        _ => reason,
+    };
 }
