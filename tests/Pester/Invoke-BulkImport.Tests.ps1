@@ -375,7 +375,7 @@ Import-Module '$($script:ModulePath)'
     }
 
     It 'a second import while the first runs refuses at once with -NoWait, naming the first; the first ends exact' {
-        $d = New-Dump -Extra @('--dockets', '1500', '--words', '200')
+        $d = New-Dump -Extra @('--dockets', '3000', '--words', '400')
         $db = New-DbName
         $first = Start-ChildImport $d.Dir $db
         $deadline = [DateTime]::UtcNow.AddSeconds(120)
