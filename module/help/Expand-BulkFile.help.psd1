@@ -30,6 +30,7 @@ Start-BulkFetch and Invoke-BulkImport. Progress is reported by compressed bytes.
         ThrottleLimit  = 'How many files to expand at once. Default: 1, since each file is already decoded on all cores.'
         Threads        = 'Blocks decoded at once within one file. Default: 0, one per processor.'
         Force          = 'Replaces an existing expanded file. Without it, such a file is left alone and reported as Skipped.'
+        NoWait         = 'Another run holding a destination folder''s lock: fail at once with an InUse error naming its owner (process, host, start time) instead of waiting, with progress, for it to end.'
         WhatIf         = 'Shows which files would be expanded, and where, without doing it.'
         Confirm        = 'Asks before expanding each file.'
     }

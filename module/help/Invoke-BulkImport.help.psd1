@@ -46,6 +46,7 @@ errors.
         Dialect          = 'The CSV dialect of every file: Escape (now), ForceQuote, Backtick (2024-12-31) or Rfc4180. Overrides the load script.'
         ThrottleLimit    = 'How many tables load at once. Default: one per processor.'
         Force            = 'Reloads every table, even those the journal says were loaded from the same file.'
+        NoWait           = 'Another import holding the target database''s advisory lock: fail at once with an InUse error naming it (its process, host and start time, and its server session) instead of waiting, with progress, for it to end.'
         Verify           = 'After loading, outputs an ImportVerification per foreign key (orphan rows) and per key (duplicate values).'
         WhatIf           = 'Says what would be imported into which database and changes nothing; writes no objects (use -Plan for the plan as objects).'
         Confirm          = 'Asks before importing.'

@@ -198,6 +198,7 @@ public abstract class BulkCmdlet : PSCmdlet, IDisposable
         BulkErrorKind.ExternalCommandFailed => ErrorCategory.InvalidOperation,
         BulkErrorKind.Cancelled => ErrorCategory.OperationStopped,
         BulkErrorKind.Timeout => ErrorCategory.OperationTimeout,
+        BulkErrorKind.InUse => ErrorCategory.ResourceBusy,
         _ => ErrorCategory.NotSpecified,
     };
 

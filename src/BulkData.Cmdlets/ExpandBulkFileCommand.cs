@@ -39,6 +39,9 @@ public sealed class ExpandBulkFileCommand : BulkCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    [Parameter]
+    public SwitchParameter NoWait { get; set; }
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == "BulkFile")
@@ -123,7 +126,7 @@ public sealed class ExpandBulkFileCommand : BulkCmdlet
             Directory.CreateDirectory(destination);
         }
 
-        var options = new ExpandOptions { KeepCompressed = KeepCompressed.IsPresent, Force = Force.IsPresent, Threads = Threads };
+        var options = new ExpandOptions { KeepCompressed = KeepCompressed.IsPresent, Force = Force.IsPresent, Threads = Threads, NoWait = NoWait.IsPresent };
         // A file's failure is written as soon as that file fails; the other files go on.
         RunEngine((reporter, emit, ct) => BulkExpander.RunAsync(approved, options, ThrottleLimit, reporter, WriteOutcomes<BulkFile>(emit, f => f.Path), ct), Destination);
     }

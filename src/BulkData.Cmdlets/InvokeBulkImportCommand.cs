@@ -61,6 +61,9 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
     public SwitchParameter Force { get; set; }
 
     [Parameter]
+    public SwitchParameter NoWait { get; set; }
+
+    [Parameter]
     public SwitchParameter Verify { get; set; }
 
     /// <summary>Outputs the plan (ImportPlanStep objects) and does nothing else; -WhatIf and a declined -Confirm write no objects.</summary>
@@ -142,6 +145,7 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
                 Dialect = Dialect is null ? null : CopyDialect.FromName(Dialect),
                 ThrottleLimit = ThrottleLimit,
                 Force = Force.IsPresent,
+                NoWait = NoWait.IsPresent,
                 Verify = Verify.IsPresent,
             };
         }

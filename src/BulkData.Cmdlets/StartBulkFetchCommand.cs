@@ -35,6 +35,9 @@ public sealed class StartBulkFetchCommand : BulkCmdlet
     public SwitchParameter Force { get; set; }
 
     [Parameter]
+    public SwitchParameter NoWait { get; set; }
+
+    [Parameter]
     [ValidateRange(0, 1000)]
     public int RetryCount { get; set; } = 5;
 
@@ -44,6 +47,9 @@ public sealed class StartBulkFetchCommand : BulkCmdlet
 
     [Parameter]
     public TimeSpan LowSpaceTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    [Parameter]
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     [Parameter]
     [Credential]
@@ -58,6 +64,11 @@ public sealed class StartBulkFetchCommand : BulkCmdlet
         if (LowSpaceTimeout < TimeSpan.Zero)
         {
             ThrowBulkError(new BulkDataException(BulkErrorKind.InvalidArgument, "-LowSpaceTimeout cannot be negative."), LowSpaceTimeout);
+        }
+
+        if (StallTimeout <= TimeSpan.Zero)
+        {
+            ThrowBulkError(new BulkDataException(BulkErrorKind.InvalidArgument, "-StallTimeout must be positive."), StallTimeout);
         }
     }
 
@@ -97,9 +108,11 @@ public sealed class StartBulkFetchCommand : BulkCmdlet
             Extract = Extract.IsPresent,
             KeepCompressed = KeepCompressed.IsPresent,
             Force = Force.IsPresent,
+            NoWait = NoWait.IsPresent,
             RetryCount = RetryCount,
             MinimumFreeSpace = MinimumFreeSpace,
             LowSpaceTimeout = LowSpaceTimeout,
+            StallTimeout = StallTimeout,
             Credentials = credentials,
         };
 

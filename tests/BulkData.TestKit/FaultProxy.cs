@@ -40,6 +40,17 @@ public sealed class FaultProxy : IAsyncDisposable
 
     public long ResetAfterBytes { get; }
 
+    /// <summary>For this long after <see cref="Start"/>, every request is answered 503 SlowDown (as S3 throttles), with <see cref="RetryAfterSeconds"/>.</summary>
+    public TimeSpan SlowDownFor { get; init; }
+
+    /// <summary>The Retry-After (seconds) of the 503 answers; 0 sends none.</summary>
+    public int RetryAfterSeconds { get; init; }
+
+    private DateTime _slowDownUntil;
+
+    /// <summary>At <see cref="ResetAfterBytes"/>, stop sending and hold the connection open (a stalled server) instead of resetting it.</summary>
+    public bool Stall { get; init; }
+
     /// <summary>Response bytes per second per connection; 0 for no limit.</summary>
     public long BytesPerSecond { get; }
 
@@ -51,6 +62,7 @@ public sealed class FaultProxy : IAsyncDisposable
 
     public void Start()
     {
+        _slowDownUntil = DateTime.UtcNow + SlowDownFor;
         _listener.Start();
         _accept = Task.Run(AcceptLoopAsync);
     }
@@ -82,6 +94,12 @@ public sealed class FaultProxy : IAsyncDisposable
 
     private async Task ServeAsync(Socket client)
     {
+        if (DateTime.UtcNow < _slowDownUntil)
+        {
+            await SlowDownAsync(client);
+            return;
+        }
+
         using var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         client.NoDelay = true;
         try
@@ -107,6 +125,42 @@ public sealed class FaultProxy : IAsyncDisposable
         }
         catch (Exception)
         {
+        }
+    }
+
+    /// <summary>Answers each request of the connection with S3's 503 SlowDown while the storm lasts, then closes it.</summary>
+    private async Task SlowDownAsync(Socket client)
+    {
+        try
+        {
+            var buffer = new byte[64 * 1024];
+            var head = new StringBuilder();
+            while (!head.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                int n = await client.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+                if (n == 0)
+                {
+                    return;
+                }
+
+                head.Append(Encoding.ASCII.GetString(buffer, 0, n));
+            }
+
+            string line = head.ToString().Split("\r\n")[0];
+            Interlocked.Increment(ref _requests);
+            Log($"SLOWDOWN {(DateTime.UtcNow - (_slowDownUntil - SlowDownFor)).TotalMilliseconds:0} {line}");
+            const string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+            string retry = RetryAfterSeconds > 0 ? $"Retry-After: {RetryAfterSeconds}\r\n" : string.Empty;
+            string response = $"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n{retry}Content-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}";
+            await client.SendAsync(Encoding.ASCII.GetBytes(response), SocketFlags.None, _stop.Token);
+            client.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception)
+        {
+        }
+        finally
+        {
+            client.Dispose();
         }
     }
 
@@ -180,6 +234,13 @@ public sealed class FaultProxy : IAsyncDisposable
 
             await to.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, ct);
             sent += n;
+            if (armed && sent >= ResetAfterBytes && Stall)
+            {
+                Interlocked.Increment(ref _resets);
+                Log($"STALL after {sent} response bytes");
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+
             if (armed && sent >= ResetAfterBytes)
             {
                 Interlocked.Increment(ref _resets);

@@ -22,7 +22,7 @@ using BulkData.TestKit;
 //   bzip2-craft --kind false-magics --bytes N --out <path> [--seed N]   (a valid .bz2 whose compressed bits spell
 //            the block magics over and over; prints the number of false magics; see Bzip2Crafter.cs)
 //   proxy    --upstream <url or host:port> [--port N] [--reset-after bytes] [--resets N (-1: every connection)]
-//            [--drop-first N] [--rate bytes-per-second] [--log path]   (fault-injecting TCP proxy; prints its port, runs until stdin closes)
+//            [--drop-first N] [--rate bytes-per-second] [--stall 1: hold instead of reset] [--slowdown-for seconds] [--retry-after seconds] [--log path]   (fault-injecting TCP proxy; prints its port, runs until stdin closes)
 var opts = ParseArgs(args.Skip(1));
 string Get(string name, string? fallback = null) => opts.TryGetValue(name, out var v) ? v : fallback ?? throw new ArgumentException($"--{name} is required");
 string[] List(string name) => opts.TryGetValue(name, out var v) ? v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : Array.Empty<string>();
@@ -119,7 +119,7 @@ switch (args.FirstOrDefault())
     {
         string upstream = Get("upstream");
         var uri = upstream.Contains("://") ? new Uri(upstream) : new Uri("tcp://" + upstream);
-        await using var proxy = new FaultProxy(uri.Host, uri.Port, long.Parse(Get("reset-after", "0")), int.Parse(Get("resets", "-1")), int.Parse(Get("drop-first", "0")), opts.GetValueOrDefault("log"), int.Parse(Get("port", "0")), long.Parse(Get("rate", "0")));
+        await using var proxy = new FaultProxy(uri.Host, uri.Port, long.Parse(Get("reset-after", "0")), int.Parse(Get("resets", "-1")), int.Parse(Get("drop-first", "0")), opts.GetValueOrDefault("log"), int.Parse(Get("port", "0")), long.Parse(Get("rate", "0"))) { Stall = Get("stall", "0") == "1", SlowDownFor = TimeSpan.FromSeconds(double.Parse(Get("slowdown-for", "0"), System.Globalization.CultureInfo.InvariantCulture)), RetryAfterSeconds = int.Parse(Get("retry-after", "0")) };
         proxy.Start();
         Console.WriteLine(proxy.Port);
         Console.Out.Flush();

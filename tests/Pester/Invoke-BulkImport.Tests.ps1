@@ -195,6 +195,26 @@ Describe 'Invoke-BulkImport of a published dump' {
         ($results | Where-Object Table -eq 'public.people_db_person').Error | Should -Match 'invalid byte sequence'
     }
 
+    It 'names PostgreSQL''s own error, SQLSTATE and line for a file that ends inside a quoted value, not the client''s' {
+        $d = New-Dump
+        $db = New-DbName
+        $dir = New-TestDirectory; $script:Dirs.Add($dir)
+        foreach ($f in $d.Dump.Files) {
+            if ($f.Kind -eq 'Data') { & lbzip2 -d -c $f.Path > (Join-Path $dir ($f.FileName -replace '\.bz2$', '')) } else { Copy-Item $f.Path $dir }
+        }
+        $court = Join-Path $dir (($d.Dump.Files | Where-Object Table -eq 'search_court').FileName -replace '\.bz2$', '')
+        # A last record whose quoted value never closes (as the publisher's tracker reports for a 200 GB file).
+        [IO.File]::AppendAllText($court, "`"never closed,`n")
+        $lines = [IO.File]::ReadAllText($court).Split("`n").Count - 2   # the last line's number, before the one appended
+        $results = @(Invoke-BulkImport -Path $dir -ConnectionString $script:PgConnectionString -Database $db -ErrorVariable errs -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
+        $err = ($results | Where-Object Table -eq 'public.search_court').Error
+        $err | Should -Match 'unterminated CSV quoted field'
+        $err | Should -Match '\[SQLSTATE 22P04\]'
+        $err | Should -Match "COPY search_court, line $($lines + 1)\b"
+        $err | Should -Not -Match 'COPY operation has already ended'
+        [long](Invoke-Sql $db 'SELECT count(*) FROM public.search_court') | Should -Be 0 -Because 'the table was rolled back'
+    }
+
     It 'refuses a header column the table lacks before loading any row' {
         $d = New-Dump
         $db = New-DbName
@@ -312,6 +332,65 @@ Invoke-BulkImport -Path '$($d.Dir)' -ConnectionString '$($script:PgConnectionStr
         }
         foreach ($t in $script:Tables) { (Export-Table $db $t) | Should -BeExactly (Export-Table $d.Source $t) }
         [int](Invoke-Sql $db "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND connamespace = 'public'::regnamespace") | Should -Be 8
+    }
+}
+
+Describe 'Two imports into one database' {
+    BeforeAll {
+        function Start-ChildImport([string] $Dir, [string] $Database, [string] $Extra = '') {
+            $id = [guid]::NewGuid().ToString('N').Substring(0, 6)
+            $result = Join-Path $Dir "child-$id.json"
+            $file = Join-Path $Dir "child-$id.ps1"
+            @"
+Import-Module '$($script:ModulePath)'
+`$r = @(Invoke-BulkImport -Path '$Dir' -ConnectionString '$($script:PgConnectionString)' -Database '$Database' $Extra -ThrottleLimit 2 -WarningAction SilentlyContinue -ErrorVariable errs -Verbose 4>'$result.verbose')
+[pscustomobject]@{ Status = @(`$r | Where-Object Table -ne '(schema)' | ForEach-Object { "`$(`$_.Status)" }); Errors = @(`$errs | ForEach-Object { "`$(`$_.FullyQualifiedErrorId)|`$(`$_.Exception.Message)" }) } | ConvertTo-Json | Set-Content '$result'
+"@ | Set-Content $file
+            $psi = [Diagnostics.ProcessStartInfo]::new($script:PwshCommand[0])
+            foreach ($a in @($script:PwshCommand | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $file)) { if ($a) { $psi.ArgumentList.Add($a) } }
+            $psi.UseShellExecute = $false; $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true
+            $p = [Diagnostics.Process]::Start($psi)
+            [pscustomobject]@{ Process = $p; Result = $result; Stdout = $p.StandardOutput.ReadToEndAsync(); Stderr = $p.StandardError.ReadToEndAsync() }
+        }
+
+        function Wait-ChildImport($Child) {
+            if (-not $Child.Process.WaitForExit(240000)) { $Child.Process.Kill($true); throw 'The child import did not end within 240 s.' }
+            if (-not (Test-Path $Child.Result)) { throw "The child import wrote no result. stdout: $($Child.Stdout.Result) stderr: $($Child.Stderr.Result)" }
+            Get-Content -Raw $Child.Result | ConvertFrom-Json
+        }
+    }
+
+    It 'two imports started together end with exact tables: one loads, the other waits for its lock and skips' {
+        $d = New-Dump
+        $db = New-DbName
+        $a = Start-ChildImport $d.Dir $db
+        $b = Start-ChildImport $d.Dir $db
+        $ra = Wait-ChildImport $a; $rb = Wait-ChildImport $b
+        $ra.Errors | Should -BeNullOrEmpty; $rb.Errors | Should -BeNullOrEmpty
+        $sa = @($ra.Status | Sort-Object -Unique) -join ','
+        $sb = @($rb.Status | Sort-Object -Unique) -join ','
+        @($sa, $sb) | Sort-Object | Should -Be @('Imported', 'Skipped')
+        $waiter = if (($ra.Status | Select-Object -First 1) -eq 'Skipped') { $a } else { $b }
+        $owner = if ($waiter -eq $a) { $b } else { $a }
+        (Get-Content -Raw "$($waiter.Result).verbose") | Should -Match "The database '$db' is being imported by BulkData import pid $($owner.Process.Id) .+ \(server session \d+ from .+\): waiting"
+        foreach ($t in $script:Tables) { (Export-Table $db $t) | Should -BeExactly (Export-Table $d.Source $t) }
+        [int](Invoke-Sql $db 'SELECT count(*) FROM bulkdata.import_journal') | Should -Be 8
+    }
+
+    It 'a second import while the first runs refuses at once with -NoWait, naming the first; the first ends exact' {
+        $d = New-Dump -Extra @('--dockets', '3000', '--words', '400')
+        $db = New-DbName
+        $first = Start-ChildImport $d.Dir $db
+        $deadline = [DateTime]::UtcNow.AddSeconds(120)
+        while ([DateTime]::UtcNow -lt $deadline -and -not $first.Process.HasExited -and
+            [int](Invoke-Sql 'postgres' "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'BulkData import pid $($first.Process.Id) %'") -eq 0) { Start-Sleep -Milliseconds 50 }
+        $err = { Invoke-BulkImport -Path $d.Dir -ConnectionString $script:PgConnectionString -Database $db -Force -NoWait -WarningAction SilentlyContinue } | Should -Throw -ErrorId 'InUse*' -PassThru
+        $err.CategoryInfo.Category | Should -Be 'ResourceBusy'
+        $err.Exception.Message | Should -Match "The database '$db' is being imported by BulkData import pid $($first.Process.Id) .+; -NoWait was given, so nothing was done"
+        $r = Wait-ChildImport $first
+        $r.Errors | Should -BeNullOrEmpty
+        $r.Status | Sort-Object -Unique | Should -Be 'Imported'
+        foreach ($t in $script:Tables) { (Export-Table $db $t) | Should -BeExactly (Export-Table $d.Source $t) }
     }
 }
 

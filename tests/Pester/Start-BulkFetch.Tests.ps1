@@ -44,11 +44,11 @@ BeforeAll {
     }
 
     function Start-FaultProxy {
-        param([long] $ResetAfter = 0, [int] $Resets = -1, [int] $DropFirst = 0, [long] $Rate = 0)
+        param([long] $ResetAfter = 0, [int] $Resets = -1, [int] $DropFirst = 0, [long] $Rate = 0, [switch] $Stall, [double] $SlowDownFor = 0, [int] $RetryAfter = 0)
         $log = Join-Path $script:Work "proxy-$([guid]::NewGuid().ToString('N').Substring(0,6)).log"
         New-Item -ItemType File -Path $log | Out-Null
         $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
-        foreach ($a in @($script:TestKit, 'proxy', '--upstream', $script:S3Endpoint, '--reset-after', "$ResetAfter", '--resets', "$Resets", '--drop-first', "$DropFirst", '--rate', "$Rate", '--log', $log)) { $psi.ArgumentList.Add($a) }
+        foreach ($a in @($script:TestKit, 'proxy', '--upstream', $script:S3Endpoint, '--reset-after', "$ResetAfter", '--resets', "$Resets", '--drop-first', "$DropFirst", '--rate', "$Rate", '--stall', $(if ($Stall) { '1' } else { '0' }), '--slowdown-for', "$SlowDownFor", '--retry-after', "$RetryAfter", '--log', $log)) { $psi.ArgumentList.Add($a) }
         $psi.RedirectStandardInput = $true; $psi.RedirectStandardOutput = $true; $psi.UseShellExecute = $false
         $process = [System.Diagnostics.Process]::Start($psi)
         $port = [int]$process.StandardOutput.ReadLine()
@@ -248,6 +248,56 @@ Describe 'Start-BulkFetch' {
             Test-Path (Join-Path $dest $entry.FileName) | Should -BeFalse
             Stop-FaultProxy $proxy
         }
+        It 'cuts a stalled transfer after -StallTimeout, names the idle time and the object, and resumes' {
+            $proxy = Start-FaultProxy -ResetAfter 700000 -Resets 1 -Stall
+            $dest = Join-Path $script:Work (New-TestName 'stall')
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $out = Get-Entries -Endpoint $proxy.Endpoint -Dataset opinions | Start-BulkFetch -Destination $dest -StallTimeout '00:00:02' -RetryCount 0 -Verbose 4>&1
+            $file = @($out | Where-Object { $_ -is [BulkData.Engine.DumpFiles.BulkFile] })
+            $file.State | Should -Be 'Downloaded'
+            $stalled = @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like '*attempt failed*' })
+            $stalled.Count | Should -Be 1
+            $stalled[0].Message | Should -Match "no byte came for 2 s from s3://$($script:Bucket)/bulk-data/opinions-2026-09-30\.csv\.bz2 \(at byte [\d,]+ of 5,243,003\)"
+            $stalled[0].Message | Should -Match 'it made progress, so it does not count'
+            $clock.Elapsed.TotalSeconds | Should -BeLessThan 60
+            Assert-SameBytes $script:Objects.opinions.Path (Join-Path $dest $script:Objects.opinions.Name)
+            @(Get-Content $proxy.Log | Where-Object { $_ -like 'STALL after*' }).Count | Should -Be 1
+            Stop-FaultProxy $proxy
+        }
+
+        It 'lists and fetches through a storm of 503 SlowDown longer than -RetryCount allows, waiting at least Retry-After' {
+            # The listing: the store's requests follow the same policy (the SDK's own 3 retries are off).
+            $storm = Start-FaultProxy -SlowDownFor 12 -RetryAfter 3
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $listed = @(Get-Entries -Endpoint $storm.Endpoint -Dataset opinions, schema)
+            $listed.Count | Should -Be 2
+            $clock.Elapsed.TotalSeconds | Should -BeGreaterThan 11 -Because 'it waited the storm out'
+            @(Get-Content $storm.Log | Where-Object { $_ -like 'SLOWDOWN *' }).Count | Should -BeGreaterOrEqual 3
+            Stop-FaultProxy $storm
+            # The fetch: GETs answered 503 with Retry-After 3 for 12 s, with -RetryCount 1 (two network failures would end it).
+            $proxy = Start-FaultProxy -SlowDownFor 12 -RetryAfter 3
+            $entries = foreach ($e in $listed) {
+                $h = @{}; foreach ($p in $e.PSObject.Properties) { if ($p.IsSettable) { $h[$p.Name] = $p.Value } }
+                $h.EndpointUrl = $proxy.Endpoint
+                [BulkData.Engine.Manifest.ManifestEntry]$h
+            }
+            $dest = Join-Path $script:Work (New-TestName 'slowdown')
+            $out = $entries | Start-BulkFetch -Destination $dest -RetryCount 1 -Verbose 4>&1
+            $files = @($out | Where-Object { $_ -is [BulkData.Engine.DumpFiles.BulkFile] })
+            $files.State | Sort-Object -Unique | Should -Be 'Downloaded'
+            Assert-SameBytes $script:Objects.opinions.Path (Join-Path $dest $script:Objects.opinions.Name)
+            Assert-SameBytes $script:Objects.schema.Path (Join-Path $dest $script:Objects.schema.Name)
+            @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like '*HTTP 503*asked to slow down*' }).Count | Should -BeGreaterThan 2
+            # Retry-After honoured: the 503s for one object are at least 3 s apart.
+            $times = @(Get-Content $proxy.Log | Where-Object { $_ -match '^SLOWDOWN (\d+) GET /[^ ]*opinions-' } | ForEach-Object { [int]($_ -split ' ')[1] })
+            $times.Count | Should -BeGreaterOrEqual 3
+            for ($i = 1; $i -lt $times.Count; $i++) { ($times[$i] - $times[$i - 1]) | Should -BeGreaterOrEqual 2900 }
+            Stop-FaultProxy $proxy
+        }
+
+        It 'refuses a -StallTimeout that is not positive' {
+            { Get-Entries -Dataset schema | Start-BulkFetch -Destination (Join-Path $script:Work 'stall0') -StallTimeout 0 } | Should -Throw -ErrorId 'InvalidArgument*' -ExpectedMessage '*-StallTimeout must be positive*'
+        }
     }
 
     Context 'safety' {
@@ -444,6 +494,86 @@ Describe 'Start-BulkFetch' {
             $done.State | Where-Object { $_ -eq 'Failed' } | Should -BeNullOrEmpty
             foreach ($o in $script:Objects.Values) { Assert-SameBytes $o.Path (Join-Path $dest $o.Name) }
             @(Get-ChildItem $dest | Where-Object Name -match 'bulkdata-') | Should -BeNullOrEmpty
+            Stop-FaultProxy $proxy
+        }
+    }
+
+    Context 'two runs into one folder' {
+        It 'two fetches started together through a resetting link end byte-identical: one downloads, the other waits and skips' {
+            $proxy = Start-FaultProxy -ResetAfter 400000
+            $dest = Join-Path $script:Work (New-TestName 'together')
+            $a = Start-ChildFetch -Endpoint $proxy.Endpoint -Destination $dest -Extra '-RetryCount 3 -Verbose' -Dataset opinions, dockets, courts, schema
+            $b = Start-ChildFetch -Endpoint $proxy.Endpoint -Destination $dest -Extra '-RetryCount 3 -Verbose' -Dataset opinions, dockets, courts, schema
+            $ra = Wait-Child $a 240; $rb = Wait-Child $b 240
+            foreach ($r in $ra, $rb) {
+                $r.Errors | Should -BeNullOrEmpty
+                @($r.Files).Count | Should -Be 4 -Because ($r | ConvertTo-Json -Depth 4)
+                @($r.Files | Where-Object State -notin 'Downloaded', 'Skipped') | Should -BeNullOrEmpty
+            }
+            foreach ($o in $script:Objects.Values) { Assert-SameBytes $o.Path (Join-Path $dest $o.Name) }
+            # Exactly one of them downloaded everything; the other waited for its lock and then found every file complete.
+            $sa = @($ra.Files.State | Sort-Object -Unique) -join ','
+            $sb = @($rb.Files.State | Sort-Object -Unique) -join ','
+            @($sa, $sb) | Sort-Object | Should -Be @('Downloaded', 'Skipped')
+            $waiter = if (($ra.Files.State | Select-Object -First 1) -eq 'Skipped') { $a } else { $b }
+            $owner = if ($waiter -eq $a) { $b } else { $a }
+            (Get-Content -Raw "$($waiter.Result).verbose") | Should -Match "is in use by Start-BulkFetch \(process $($owner.Process.Id) on host .+, started .+\): waiting"
+            @(Get-ChildItem $dest -Force | Where-Object Name -match 'bulkdata-') | Should -BeNullOrEmpty
+            Test-Path (Join-Path $dest '.bulkdata.lock.owner') | Should -BeFalse -Because 'the owner note goes with the lock'
+            Stop-FaultProxy $proxy
+        }
+
+        It 'a second fetch started while the first is mid-file refuses at once with -NoWait, naming the owner; the first ends byte-identical' {
+            $proxy = Start-FaultProxy -ResetAfter 400000 -Rate 1MB
+            $dest = Join-Path $script:Work (New-TestName 'staggered')
+            $first = Start-ChildFetch -Endpoint $proxy.Endpoint -Destination $dest -Extra '-RetryCount 3' -Dataset opinions, dockets, courts, schema
+            $partial = Join-Path $dest "$($script:Objects.opinions.Name).bulkdata-partial"
+            Wait-Until { (Test-Path $partial) -and (Get-Item $partial).Length -gt 500KB } -What 'the first download to be under way'
+            $gets = @(Get-ObjectGets $proxy).Count
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $err = { Get-Entries -Endpoint $proxy.Endpoint | Start-BulkFetch -Destination $dest -NoWait } | Should -Throw -ErrorId 'InUse*' -PassThru
+            $clock.Elapsed.TotalSeconds | Should -BeLessThan 10
+            $err.CategoryInfo.Category | Should -Be 'ResourceBusy'
+            $err.Exception.Message | Should -Match "in use by Start-BulkFetch \(process $($first.Process.Id) on host $([regex]::Escape([Environment]::MachineName)), started .+ UTC\); -NoWait"
+            $r = Wait-Child $first 240
+            $r.Errors | Should -BeNullOrEmpty
+            @($r.Files | Where-Object State -ne 'Downloaded') | Should -BeNullOrEmpty
+            foreach ($o in $script:Objects.Values) { Assert-SameBytes $o.Path (Join-Path $dest $o.Name) }
+            @(Get-ChildItem $dest -Force | Where-Object Name -match 'bulkdata-') | Should -BeNullOrEmpty
+            Stop-FaultProxy $proxy
+        }
+
+        It 'a second fetch started while the first is mid-file waits for it, then skips what it finished' {
+            $proxy = Start-FaultProxy -Rate 1MB
+            $dest = Join-Path $script:Work (New-TestName 'waits')
+            $first = Start-ChildFetch -Endpoint $proxy.Endpoint -Destination $dest -Dataset opinions, dockets, courts, schema
+            $partial = Join-Path $dest "$($script:Objects.opinions.Name).bulkdata-partial"
+            Wait-Until { (Test-Path $partial) -and (Get-Item $partial).Length -gt 500KB } -What 'the first download to be under way'
+            $entries = Get-Entries -Endpoint $proxy.Endpoint
+            $out = $entries | Start-BulkFetch -Destination $dest -Verbose 4>&1
+            $files = @($out | Where-Object { $_ -is [BulkData.Engine.DumpFiles.BulkFile] })
+            $files.State | Sort-Object -Unique | Should -Be 'Skipped' -Because 'the second run held off until the first released the folder'
+            @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like '*is in use by Start-BulkFetch (process*waiting*' }).Count | Should -Be 1
+            (Wait-Child $first 240).Errors | Should -BeNullOrEmpty
+            foreach ($o in $script:Objects.Values) { Assert-SameBytes $o.Path (Join-Path $dest $o.Name) }
+            Stop-FaultProxy $proxy
+        }
+
+        It 'takes over the lock of a killed run at once and resumes its partial' {
+            $proxy = Start-FaultProxy -Rate 2MB
+            $dest = Join-Path $script:Work (New-TestName 'killed')
+            $child = Start-ChildFetch -Endpoint $proxy.Endpoint -Destination $dest -Dataset opinions
+            $partial = Join-Path $dest "$($script:Objects.opinions.Name).bulkdata-partial"
+            Wait-Until { (Test-Path $partial) -and (Get-Item $partial).Length -gt 500KB } -What 'the download to be under way'
+            & kill -KILL $child.Process.Id
+            $child.Process.WaitForExit(15000) | Should -BeTrue
+            Test-Path (Join-Path $dest '.bulkdata.lock.owner') | Should -BeTrue -Because 'a killed run leaves its owner note'
+            $out = Get-Entries -Dataset opinions | Start-BulkFetch -Destination $dest -NoWait -Verbose 4>&1
+            $file = @($out | Where-Object { $_ -is [BulkData.Engine.DumpFiles.BulkFile] })
+            $file.State | Should -Be 'Downloaded'
+            @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like "*left by a run that no longer runs (Start-BulkFetch (process $($child.Process.Id) *" }).Count | Should -Be 1
+            @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like '*resuming at byte*' }).Count | Should -Be 1
+            Assert-SameBytes $script:Objects.opinions.Path (Join-Path $dest $script:Objects.opinions.Name)
             Stop-FaultProxy $proxy
         }
     }

@@ -24,6 +24,9 @@ public enum BulkErrorKind
     ExternalCommandFailed,
     Cancelled,
     Timeout,
+
+    /// <summary>Another run holds the lock of the folder or database (and -NoWait was given).</summary>
+    InUse,
 }
 
 /// <summary>

@@ -59,6 +59,28 @@ public static class BulkExpander
             return;
         }
 
+        // Each destination folder's lock, for the whole run (in one order, so two runs never wait on each other in a circle).
+        var locks = new List<FolderLock>();
+        try
+        {
+            foreach (string folder in items.Select(i => Path.GetDirectoryName(i.DestinationPath)!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+            {
+                locks.Add(await FolderLock.AcquireAsync(folder, "Expand-BulkFile", options.NoWait, reporter, ct).ConfigureAwait(false));
+            }
+
+            await RunLockedAsync(items, options, throttleLimit, reporter, completed, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var held in Enumerable.Reverse(locks))
+            {
+                held.Dispose();
+            }
+        }
+    }
+
+    private static async Task RunLockedAsync(IReadOnlyList<ExpandItem> items, ExpandOptions options, int throttleLimit, IBulkReporter reporter, OutcomeCallback<BulkFile> completed, CancellationToken ct)
+    {
         completed = BoundedRunner.Serialized(completed);
         long total = items.Sum(i => i.CompressedSize);
         long finished = 0;

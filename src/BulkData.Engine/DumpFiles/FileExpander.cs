@@ -14,6 +14,9 @@ public sealed record ExpandOptions
 
     /// <summary>Replace an existing file at the destination (otherwise the file is skipped).</summary>
     public bool Force { get; init; }
+
+    /// <summary>Fail at once, naming the owner, when another run holds a destination folder's lock (instead of waiting for it).</summary>
+    public bool NoWait { get; init; }
 }
 
 /// <summary>What expanding one file did.</summary>

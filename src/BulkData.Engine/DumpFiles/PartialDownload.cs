@@ -29,9 +29,15 @@ internal sealed record PartialDownload(string FinalPath)
 
     public bool HasNote => File.Exists(ETagPath);
 
-    /// <summary>Gives the complete, verified bytes their final name and drops the note.</summary>
-    public void Complete()
+    /// <summary>Gives the complete, verified bytes their final name and drops the note; the size on disk is checked once more first.</summary>
+    public void Complete(long size)
     {
+        long onDisk = new FileInfo(PartialPath).Length;
+        if (onDisk != size)
+        {
+            throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"'{PartialPath}' holds {onDisk:N0} bytes where {size:N0} were verified: not renamed to '{FinalPath}'.", FinalPath);
+        }
+
         File.Move(PartialPath, FinalPath, overwrite: true);
         FetchLayout.TryDelete(ETagPath);
     }

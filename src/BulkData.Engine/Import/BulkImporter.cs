@@ -49,6 +49,8 @@ public sealed class BulkImporter
             Emit(u);
         }
 
+        // One import per target database at a time (taken before the database is created: two runs never race to create it).
+        await using var databaseLock = await DatabaseLock.AcquireAsync(_options.Connection, plan.Database, _options.NoWait, _reporter, ct).ConfigureAwait(false);
         var conn = _options.Connection.WithDatabase(plan.Database).WithoutPooling();
         var created = await DatabaseCreator.EnsureDatabaseAsync(_options.Connection.AdminConnectionString, plan.Database, plan.Schema?.CreateDatabaseStatement, plan.SchemaPath, _reporter, ct).ConfigureAwait(false);
         bool schemaApplied = created.Created;

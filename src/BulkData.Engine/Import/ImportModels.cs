@@ -102,6 +102,9 @@ public sealed record ImportOptions
 
     public bool Force { get; init; }
 
+    /// <summary>Fail at once, naming the owner, when another import holds the target database's lock (instead of waiting for it).</summary>
+    public bool NoWait { get; init; }
+
     public bool Verify { get; init; }
 
     /// <summary>Threads of each .bz2 decoder (0: the decoder's default).</summary>

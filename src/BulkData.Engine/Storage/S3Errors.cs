@@ -57,6 +57,11 @@ internal static class S3Errors
             }
 
             int code = (int)s3.StatusCode;
+            if (code is 429 or 503 || s3.ErrorCode is "SlowDown")
+            {
+                return new ThrottledException($"HTTP {code} {s3.ErrorCode}", s3.StatusCode, null, ex);
+            }
+
             if (code == 0 || code == 408 || code == 429 || code >= 500 || s3.ErrorCode is "RequestTimeout" or "SlowDown" or "InternalError")
             {
                 return new HttpRequestException($"HTTP {code} {s3.ErrorCode}", ex, s3.StatusCode);
@@ -68,12 +73,13 @@ internal static class S3Errors
         return NetworkFailure(ex) is not null || ex is AmazonClientException ? new IOException(ex.Message, ex) : ex;
     }
 
-    /// <summary>The error for an HTTP status other than 200/206 on a read of <paramref name="version"/>; transient statuses as HttpRequestException.</summary>
-    public static Exception Status(int code, string? reason, string? nowETag, BucketLocation location, StoredObject version)
+    /// <summary>The error for an HTTP status other than 200/206 on a read of <paramref name="version"/>; transient statuses as HttpRequestException (a <see cref="ThrottledException"/> for 429 and 503, with the server's Retry-After).</summary>
+    public static Exception Status(int code, string? reason, string? nowETag, BucketLocation location, StoredObject version, TimeSpan? retryAfter = null)
     {
         string target = $"s3://{location.Bucket}/{version.Key}";
         return code switch
         {
+            429 or 503 => new ThrottledException($"HTTP {code} {reason}{(retryAfter is { } ra ? $" (Retry-After {ra.TotalSeconds:0.#} s)" : string.Empty)}", (HttpStatusCode)code, retryAfter),
             304 or 412 or 416 => Changed(location, version, nowETag),
             404 => NotFound(location, version.Key),
             401 or 403 => new BulkDataException(BulkErrorKind.AccessDenied, $"Reading {target}{Where(location)} was denied (HTTP {code}); it may need -Credential.", target),
@@ -111,5 +117,30 @@ internal static class S3Errors
         }
 
         return null;
+    }
+}
+
+/// <summary>The server asked to slow down (429, 503 SlowDown): transient, retried after at least <see cref="RetryAfter"/> when it sent one.</summary>
+internal sealed class ThrottledException : HttpRequestException
+{
+    public ThrottledException(string message, HttpStatusCode status, TimeSpan? retryAfter, Exception? inner = null)
+        : base(message, inner, status)
+    {
+        RetryAfter = retryAfter;
+    }
+
+    /// <summary>The server's Retry-After, when it sent one.</summary>
+    public TimeSpan? RetryAfter { get; }
+
+    /// <summary>The Retry-After of a response (seconds or a date), if any.</summary>
+    public static TimeSpan? Of(HttpResponseMessage response)
+    {
+        var header = response.Headers.RetryAfter;
+        if (header?.Delta is { } delta)
+        {
+            return delta;
+        }
+
+        return header?.Date is { } date ? (date - DateTimeOffset.UtcNow) is var d && d > TimeSpan.Zero ? d : TimeSpan.Zero : null;
     }
 }

@@ -34,7 +34,8 @@ internal sealed class S3ObjectStore : IObjectStore
         _location = location;
         _credentials = credentials;
         _location.EndpointUri(); // a bad endpoint fails here, before any request
-        _s3 = new Lazy<IAmazonS3>(() => S3ClientFactory.Create(location, credentials), LazyThreadSafetyMode.ExecutionAndPublication);
+        // The SDK's own retries are off: listing and HEAD follow the one RetryPolicy (as GETs do).
+        _s3 = new Lazy<IAmazonS3>(() => S3ClientFactory.Create(location, credentials, maxErrorRetry: 0), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     public BucketLocation Location => _location;
@@ -47,7 +48,7 @@ internal sealed class S3ObjectStore : IObjectStore
         ListObjectsV2Response response;
         try
         {
-            response = await _s3.Value.ListObjectsV2Async(request, ct).ConfigureAwait(false);
+            response = await WithRetryAsync(() => _s3.Value.ListObjectsV2Async(request, ct), ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -64,7 +65,7 @@ internal sealed class S3ObjectStore : IObjectStore
     {
         try
         {
-            var head = await _s3.Value.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _location.Bucket, Key = key }, ct).ConfigureAwait(false);
+            var head = await WithRetryAsync(() => _s3.Value.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _location.Bucket, Key = key }, ct), ct).ConfigureAwait(false);
             return new StoredObject(key, head.ContentLength, Unquote(head.ETag), head.LastModified ?? DateTime.MinValue);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -95,7 +96,7 @@ internal sealed class S3ObjectStore : IObjectStore
             string now = Unquote(response.Headers.ETag?.Tag);
             if (code is not (200 or 206))
             {
-                throw S3Errors.Status(code, response.ReasonPhrase, now.Length > 0 ? now : null, _location, version);
+                throw S3Errors.Status(code, response.ReasonPhrase, now.Length > 0 ? now : null, _location, version, ThrottledException.Of(response));
             }
 
             if (now.Length > 0 && !string.Equals(now, version.ETag, StringComparison.Ordinal))
@@ -125,6 +126,55 @@ internal sealed class S3ObjectStore : IObjectStore
             response.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Attempts of a listing page or HEAD, by the one <see cref="RetryPolicy"/>: retries and budget as for a transfer's GETs.</summary>
+    internal TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Attempts in a row that failed on the network (not throttled) before a listing or HEAD gives up.</summary>
+    internal const int RequestRetryCount = 10;
+
+    private async Task<T> WithRetryAsync<T>(Func<Task<T>> call, CancellationToken ct)
+    {
+        var policy = new RetryPolicy(RequestRetryCount, RetryBaseDelay, TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            try
+            {
+                return await call().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested && Retryable(ex, out bool throttled))
+            {
+                var delay = policy.OnFailure(false, throttled);
+                if (delay is null)
+                {
+                    throw;
+                }
+
+                await Task.Delay(delay.Value, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static bool Retryable(Exception ex, out bool throttled)
+    {
+        throttled = false;
+        if (ex is AmazonS3Exception s3)
+        {
+            int code = (int)s3.StatusCode;
+            throttled = code is 429 or 503 || s3.ErrorCode is "SlowDown";
+            return throttled || code is 0 or 408 or >= 500 || s3.ErrorCode is "RequestTimeout" or "InternalError";
+        }
+
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is HttpRequestException or System.Net.Sockets.SocketException or IOException or TimeoutException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The unsigned URL of an object.</summary>

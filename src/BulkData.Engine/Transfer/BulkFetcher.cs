@@ -79,9 +79,9 @@ public static class BulkFetcher
             {
                 string name = FetchLayout.FileNameOfKey(entry.Key);
                 string final = FetchLayout.ResolveInside(destination, name);
-                if (FetchLayout.IsTemporaryName(name))
+                if (FetchLayout.IsTemporaryName(name) || FolderLock.IsLockName(name) || FolderLock.IsLockName(FetchLayout.ExpandedName(name)))
                 {
-                    throw new BulkDataException(BulkErrorKind.UnsafePath, $"The object key '{entry.Key}' ends in a name reserved for temporary files: refused.", entry.Key);
+                    throw new BulkDataException(BulkErrorKind.UnsafePath, $"The object key '{entry.Key}' ends in a name reserved for temporary or lock files: refused.", entry.Key);
                 }
 
                 if (!seen.Add(final) || (options.Extract && entry.IsCompressed && !seen.Add(FetchLayout.ExpandedName(final))))
@@ -97,6 +97,21 @@ public static class BulkFetcher
                 Report(entry, Failed(entry, string.Empty, ex, TimeSpan.Zero), ex);
             }
         }
+
+        if (items.Count == 0)
+        {
+            return results.ToList();
+        }
+
+        // The destination's lock, held for the rest of the run: what is already there, the downloads, the extraction and the
+        // clean-up are decided and done by one run at a time. A folder that does not exist yet is checked for room first
+        // (with nothing in it, every file is needed), so that a plan that cannot fit creates nothing.
+        if (!Directory.Exists(destination))
+        {
+            CheckRoom(destination, items, items.Where(i => options.Extract && i.Entry.IsCompressed).ToList(), 0, options, reporter);
+        }
+
+        using var folderLock = await FolderLock.AcquireAsync(destination, "Start-BulkFetch", options.NoWait, reporter, cancellationToken).ConfigureAwait(false);
 
         // 2. What is already there.
         var toDownload = new List<FetchItem>();
@@ -154,27 +169,12 @@ public static class BulkFetcher
 
         if (toDownload.Count == 0 && toExtract.Count == 0)
         {
-            if (items.Count > 0)
-            {
-                CleanUp(destination, Array.Empty<FetchItem>(), reporter);
-            }
-
+            CleanUp(items, Array.Empty<FetchItem>(), reporter);
             return results.ToList();
         }
 
         // 3. Room for the whole plan, before anything is downloaded (the Test-BulkDiskSpace rules).
-        var plan = toDownload.Concat(toExtract).Distinct().Select(i => new SpaceItem(i.FileName, i.Entry.Size, i.Entry.ETag)).ToList();
-        var space = DiskSpace.Measure(destination, plan, options.Extract, options.ExpansionRatio, options.MinimumFreeSpace, forceExtra);
-        reporter.Verbose($"Plan: {toDownload.Count} files to download, {toExtract.Count} to extract; {ByteSize.Format(space.RequiredBytes)} needed plus {ByteSize.Format(space.ReserveBytes)} kept free, {ByteSize.Format(space.AvailableBytes)} available on '{space.MeasuredPath}'.");
-        if (!space.IsSufficient)
-        {
-            throw new BulkDataException(
-                BulkErrorKind.InsufficientSpace,
-                $"Not enough space on '{space.MeasuredPath}' for the plan: {ByteSize.Format(space.RequiredBytes)} needed for {toDownload.Count} downloads{(options.Extract ? " and their extraction" : string.Empty)} plus {ByteSize.Format(space.ReserveBytes)} -MinimumFreeSpace, {ByteSize.Format(space.AvailableBytes)} available: short by {ByteSize.Format(space.ShortfallBytes)} ({space.ShortfallBytes:N0} bytes). Nothing was downloaded.",
-                destination);
-        }
-
-        Directory.CreateDirectory(destination);
+        CheckRoom(destination, toDownload, toExtract, forceExtra, options, reporter);
 
         // 4. Run: downloads largest first, extraction by its own ordered queue.
         using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -269,8 +269,22 @@ public static class BulkFetcher
             throw fatal;
         }
 
-        CleanUp(destination, failed.ToList(), reporter);
+        CleanUp(items, failed.ToList(), reporter);
         return results.ToList();
+    }
+
+    private static void CheckRoom(string destination, List<FetchItem> toDownload, List<FetchItem> toExtract, long forceExtra, FetchOptions options, IBulkReporter reporter)
+    {
+        var plan = toDownload.Concat(toExtract).Distinct().Select(i => new SpaceItem(i.FileName, i.Entry.Size, i.Entry.ETag)).ToList();
+        var space = DiskSpace.Measure(destination, plan, options.Extract, options.ExpansionRatio, options.MinimumFreeSpace, forceExtra);
+        reporter.Verbose($"Plan: {toDownload.Count} files to download, {toExtract.Count} to extract; {ByteSize.Format(space.RequiredBytes)} needed plus {ByteSize.Format(space.ReserveBytes)} kept free, {ByteSize.Format(space.AvailableBytes)} available on '{space.MeasuredPath}'.");
+        if (!space.IsSufficient)
+        {
+            throw new BulkDataException(
+                BulkErrorKind.InsufficientSpace,
+                $"Not enough space on '{space.MeasuredPath}' for the plan: {ByteSize.Format(space.RequiredBytes)} needed for {toDownload.Count} downloads{(options.Extract ? " and their extraction" : string.Empty)} plus {ByteSize.Format(space.ReserveBytes)} -MinimumFreeSpace, {ByteSize.Format(space.AvailableBytes)} available: short by {ByteSize.Format(space.ShortfallBytes)} ({space.ShortfallBytes:N0} bytes). Nothing was downloaded.",
+                destination);
+        }
     }
 
     private static async Task ExtractInOrderAsync(
@@ -336,20 +350,16 @@ public static class BulkFetcher
     }
 
     /// <summary>
-    /// After a run: temporary files in the destination go, except the resumable partials of transfers that failed
-    /// in this run (a re-run resumes them).
+    /// After a run: the temporary files of this run's plan go (partials, their notes, expanding files), except the
+    /// resumable partials of transfers that failed in this run (a re-run resumes them). Temporary files of other
+    /// objects are never touched: they may be another plan's partials, kept for its resume.
     /// </summary>
-    internal static void CleanUp(string destination, IReadOnlyCollection<FetchItem> keep, IBulkReporter reporter)
+    internal static void CleanUp(IReadOnlyCollection<FetchItem> plan, IReadOnlyCollection<FetchItem> keep, IBulkReporter reporter)
     {
-        if (!Directory.Exists(destination))
-        {
-            return;
-        }
-
         var kept = new HashSet<string>(keep.SelectMany(i => new[] { i.PartialPath, i.ETagPath }));
-        foreach (var path in Directory.EnumerateFiles(destination))
+        foreach (var path in plan.SelectMany(i => new[] { i.PartialPath, i.ETagPath, FetchLayout.ExpandingPath(FetchLayout.ExpandedName(i.FinalPath)) }))
         {
-            if (FetchLayout.IsTemporaryName(Path.GetFileName(path)) && !kept.Contains(path) && FetchLayout.TryDelete(path))
+            if (!kept.Contains(path) && File.Exists(path) && FetchLayout.TryDelete(path))
             {
                 reporter.Verbose($"Removed the leftover temporary file '{path}'.");
             }

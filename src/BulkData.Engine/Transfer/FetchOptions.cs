@@ -26,6 +26,9 @@ public sealed record FetchOptions
     /// <summary>First backoff delay; doubles with each failed attempt that made no progress (plus jitter).</summary>
     public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a transfer keeps retrying while the server asks to slow down (429, 503 SlowDown), Retry-After honoured.</summary>
+    public TimeSpan RetryBudget { get; init; } = RetryPolicy.DefaultBudget;
+
     /// <summary>Largest backoff delay.</summary>
     public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -42,6 +45,9 @@ public sealed record FetchOptions
     public double ExpansionRatio { get; init; } = DiskSpace.DefaultExpansionRatio;
 
     public S3Credentials? Credentials { get; init; }
+
+    /// <summary>Fail at once, naming the owner, when another run holds the destination's lock (instead of waiting for it).</summary>
+    public bool NoWait { get; init; }
 
     /// <summary>Read every object from this store instead of the S3 bucket each entry names (tests, local mirrors). Not disposed by the fetch.</summary>
     internal IObjectStore? Store { get; init; }

@@ -76,7 +76,7 @@ internal sealed class ObjectDownloader
         await loop.RunAsync(token => AttemptAsync(item, writer, bar, md5, token), () => writer.Confirmed, size, item.PartialPath, ct).ConfigureAwait(false);
 
         var method = Verify(item, writer);
-        item.Partial.Complete();
+        item.Partial.Complete(size);
         _reporter.Verbose($"{item.FileName}: verified ({method}{(method == VerificationMethod.SizeAndChecksum ? " " + writer.Checksum!.Algorithm : string.Empty)}) and renamed to '{item.FinalPath}'{(loop.Policy.TotalFailures > 0 ? $" after {loop.Policy.TotalFailures} interrupted attempts" : string.Empty)}.");
         return new DownloadResult(method, size, loop.Policy.TotalFailures);
     }
@@ -87,28 +87,46 @@ internal sealed class ObjectDownloader
         long size = item.Entry.Size;
         using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
         stall.CancelAfter(_options.StallTimeout);
-        using var read = await _store.OpenReadAsync(item.Version, writer.Confirmed, wantChecksum: !md5, stall.Token).ConfigureAwait(false);
-        if (read.Offset < writer.Confirmed)
+        try
         {
-            _reporter.Verbose($"{item.FileName}: the server ignored the byte range; starting again from zero.");
-            bar.Remove(writer.Confirmed);
-            writer.Restart();
-        }
+            using var read = await _store.OpenReadAsync(item.Version, writer.Confirmed, wantChecksum: !md5, stall.Token).ConfigureAwait(false);
+            if (read.Offset < writer.Confirmed)
+            {
+                _reporter.Verbose($"{item.FileName}: the server ignored the byte range; starting again from zero.");
+                bar.Remove(writer.Confirmed);
+                writer.Restart();
+            }
 
-        if (read.Offset == 0)
-        {
-            writer.UseChecksum(read.Checksum);
-        }
+            if (read.Offset == 0)
+            {
+                writer.UseChecksum(read.Checksum);
+            }
 
-        using (var file = new FileStream(item.PartialPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 1, FileOptions.None))
+            // Opened exclusively (an exclusive lock on Unix too): no other writer can change the bytes being hashed.
+            using (var file = new FileStream(item.PartialPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+            {
+                await writer.CopyAsync(read.Body, file, () => stall.CancelAfter(_options.StallTimeout), stall.Token, ct, n => bar.Add(n), _guard.ShouldPause).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException ex) when (stall.IsCancellationRequested && !ct.IsCancellationRequested)
         {
-            await writer.CopyAsync(read.Body, file, () => stall.CancelAfter(_options.StallTimeout), stall.Token, ct, n => bar.Add(n), _guard.ShouldPause).ConfigureAwait(false);
+            // Not "The operation was canceled": say what happened (a transient failure, retried like a reset).
+            throw new TimeoutException($"no byte came for {_options.StallTimeout.TotalSeconds:0.#} s from {item.Target} (at byte {writer.Confirmed:N0} of {size:N0}): the connection was cut (-StallTimeout)", ex);
         }
 
         if (writer.Confirmed < size)
         {
             throw new IOException($"The connection closed after {writer.Confirmed:N0} of {size:N0} bytes.");
         }
+    }
+
+    /// <summary>Files up to this size are hashed again from disk before they get their final name.</summary>
+    internal const long OnDiskHashLimit = 64L * 1024 * 1024;
+
+    private static string Md5OfFile(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        return Convert.ToHexString(System.Security.Cryptography.MD5.HashData(stream)).ToLowerInvariant();
     }
 
     /// <summary>Size, then the MD5 (single-part ETag) or the store's checksum; a mismatch discards the download.</summary>
@@ -127,6 +145,13 @@ internal sealed class ObjectDownloader
             {
                 item.Partial.Delete();
                 throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{item.Target}: the MD5 of the downloaded bytes is {actual}, not the ETag {entry.ETag}; the download was discarded.", item.Target);
+            }
+
+            // Where it is cheap, the bytes on disk are hashed again: the file that gets the final name is the one checked.
+            if (entry.Size <= OnDiskHashLimit && Md5OfFile(item.PartialPath) is var onDiskMd5 && !string.Equals(onDiskMd5, entry.ETag, StringComparison.OrdinalIgnoreCase))
+            {
+                item.Partial.Delete();
+                throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{item.Target}: the bytes received match the ETag, but the MD5 of the file on disk is {onDiskMd5}; it was changed while it was written, and the download was discarded.", item.Target);
             }
 
             return VerificationMethod.SizeAndMD5;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using BulkData.Engine.Storage;
 
 namespace BulkData.Engine.Transfer;
 
@@ -25,7 +26,7 @@ internal sealed class RetryLoop
         _bar = bar;
         _name = name;
         _target = target;
-        Policy = new RetryPolicy(options.RetryCount, options.RetryBaseDelay, options.RetryMaxDelay);
+        Policy = new RetryPolicy(options.RetryCount, options.RetryBaseDelay, options.RetryMaxDelay, budget: options.RetryBudget);
     }
 
     public RetryPolicy Policy { get; }
@@ -78,7 +79,17 @@ internal sealed class RetryLoop
             catch (Exception ex) when (IsTransient(ex))
             {
                 long confirmed = position();
-                var delay = Policy.OnFailure(confirmed > before);
+                var throttled = Throttled(ex);
+                var delay = Policy.OnFailure(confirmed > before, throttled is not null, throttled?.RetryAfter);
+                if (delay is null && Policy.BudgetSpent)
+                {
+                    throw new BulkDataException(
+                        BulkErrorKind.EndpointUnreachable,
+                        $"{_target}: gave up after the server asked to slow down for longer than the retry budget of {Policy.Budget.TotalSeconds:0} s ({confirmed:N0} of {size:N0} bytes kept in '{partialPath}' for a resume): {Describe(ex)}",
+                        _target,
+                        ex);
+                }
+
                 if (delay is null)
                 {
                     throw new BulkDataException(
@@ -88,7 +99,7 @@ internal sealed class RetryLoop
                         ex);
                 }
 
-                _reporter.Verbose($"{_name}: attempt failed at byte {confirmed:N0} of {size:N0} ({Describe(ex)}); {(confirmed > before ? "it made progress, so it does not count" : $"{Policy.FailuresWithoutProgress} of {_options.RetryCount} retries used")}; retrying in {delay.Value.TotalSeconds:0.##} s.");
+                _reporter.Verbose($"{_name}: attempt failed at byte {confirmed:N0} of {size:N0} ({Describe(ex)}); {(confirmed > before ? "it made progress, so it does not count" : throttled is not null ? "the server asked to slow down, which counts against the time budget, not -RetryCount" : $"{Policy.FailuresWithoutProgress} of {_options.RetryCount} retries used")}; retrying in {delay.Value.TotalSeconds:0.##} s.");
                 _bar.Status = $"retrying in {delay.Value.TotalSeconds:0.#} s";
                 await Task.Delay(delay.Value, ct).ConfigureAwait(false);
                 _bar.Status = null;
@@ -102,6 +113,19 @@ internal sealed class RetryLoop
                 throw new BulkDataException(BulkErrorKind.EndpointUnreachable, $"Fetching {_target} failed: {ex.Message}", _target, ex);
             }
         }
+    }
+
+    private static ThrottledException? Throttled(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is ThrottledException t)
+            {
+                return t;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Network and I/O failures worth another attempt.</summary>

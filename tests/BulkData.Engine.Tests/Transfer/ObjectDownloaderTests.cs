@@ -138,16 +138,24 @@ public sealed class ObjectDownloaderTests : IDisposable
     }
 
     [SkippableFact]
-    public async Task Temporary_files_left_over_are_removed_after_a_finished_run()
+    public async Task Only_the_temporary_files_of_the_run_s_own_plan_are_removed_after_it()
     {
         var (entry, _) = await PutAsync("clean-2026-09-30.csv.bz2", 1000, 7);
         Directory.CreateDirectory(Path.Combine(_dir, "dest"));
-        string stray = Dest("old-2026-06-30.csv" + FetchLayout.ExpandingSuffix);
-        await File.WriteAllTextAsync(stray, "half");
+        string own = FetchLayout.ExpandingPath(Dest("clean-2026-09-30.csv"));
+        string otherPartial = FetchLayout.PartialPath(Dest("old-2026-06-30.csv.bz2"));
+        string otherExpanding = Dest("old-2026-06-30.csv" + FetchLayout.ExpandingSuffix);
+        await File.WriteAllTextAsync(own, "half");
+        await File.WriteAllTextAsync(otherPartial, "another plan's resumable bytes");
+        await File.WriteAllTextAsync(otherExpanding, "half");
 
-        var (results, _) = await FetchAsync(entry);
+        var (results, verbose) = await FetchAsync(entry);
 
         Assert.Null(Assert.Single(results).Error);
-        Assert.False(File.Exists(stray));
+        Assert.False(File.Exists(own));
+        Assert.Contains(verbose, v => v.Contains($"Removed the leftover temporary file '{own}'", StringComparison.Ordinal));
+        Assert.Equal("another plan's resumable bytes", await File.ReadAllTextAsync(otherPartial));
+        Assert.True(File.Exists(otherExpanding));
+        Assert.False(File.Exists(Dest(FolderLock.OwnerFileName)));
     }
 }

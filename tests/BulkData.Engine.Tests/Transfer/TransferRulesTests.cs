@@ -40,6 +40,35 @@ public sealed class TransferRulesTests
         Assert.Null(policy.OnFailure(madeProgress: false));
     }
 
+    [Fact]
+    public void Retry_policy_waits_at_least_Retry_After_and_bounds_throttling_by_its_time_budget_not_the_count()
+    {
+        var now = TimeSpan.Zero;
+        var policy = new RetryPolicy(1, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), new Random(3), budget: TimeSpan.FromSeconds(60), clock: () => now);
+        var waits = new List<TimeSpan>();
+        while (policy.OnFailure(madeProgress: false, throttled: true, retryAfter: TimeSpan.FromSeconds(2)) is { } wait)
+        {
+            waits.Add(wait);
+            now += wait;
+        }
+
+        // Far more than RetryCount 1 throttled answers were retried, each after at least its Retry-After, until the budget ran out.
+        Assert.True(waits.Count > 5, $"{waits.Count} retries");
+        Assert.All(waits.Take(waits.Count - 1), w => Assert.True(w >= TimeSpan.FromSeconds(2), $"{w}"));
+        Assert.InRange(now.TotalSeconds, 60, 60.001);
+        Assert.True(policy.BudgetSpent);
+        Assert.Equal(0, policy.FailuresWithoutProgress);
+
+        // Backoff grows past a short Retry-After; an answer with progress starts the budget again.
+        var fresh = new RetryPolicy(1, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(8), new Random(3), budget: TimeSpan.FromSeconds(60), clock: () => now);
+        var delays = Enumerable.Range(0, 5).Select(_ => fresh.OnFailure(false, throttled: true, retryAfter: TimeSpan.FromMilliseconds(100))!.Value).ToList();
+        Assert.InRange(delays[4].TotalSeconds, 4, 8);
+        Assert.NotNull(fresh.OnFailure(madeProgress: true));
+        now += TimeSpan.FromSeconds(120);
+        Assert.NotNull(fresh.OnFailure(false, throttled: true));
+        Assert.False(fresh.BudgetSpent);
+    }
+
     [Theory]
     [InlineData("crc32", "cbf43926")]
     [InlineData("crc32c", "e3069283")]

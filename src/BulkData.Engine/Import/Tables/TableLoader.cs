@@ -87,6 +87,8 @@ internal sealed class TableLoader
             string copy = $"COPY {table} ({string.Join(", ", columns.Select(QualifiedName.QuoteIdentifier))}) FROM STDIN WITH ({job.Dialect.ToCopyOptions()})";
             _reporter.Verbose($"{job.QualifiedTable}: {copy} <- {job.FileName}");
             long records;
+            bool inQuotes;
+            long quoteLine;
             // A text COPY (Npgsql allows raw streams for binary COPY only): the bytes go to the writer's base
             // stream untouched, so nothing is decoded or re-encoded here and PostgreSQL checks the encoding.
             await using (var writer = await c.BeginTextImportAsync(copy, ct).ConfigureAwait(false))
@@ -108,26 +110,38 @@ internal sealed class TableLoader
                         reported = now;
                     }
 
-                    if (counter.InQuotes)
-                    {
-                        throw new BulkDataException(BulkErrorKind.InvalidData, $"{where}: the file ends inside a quoted value (line {counter.Line}): truncated or not in the {job.Dialect.Name} dialect.", job.FilePath);
-                    }
                 }
-                catch (Exception) when (!ct.IsCancellationRequested)
+                catch (Exception first) when (!ct.IsCancellationRequested)
                 {
+                    // A write fails once the server has ended the COPY with an error ("The COPY operation has already
+                    // ended"): the server's own error is what cancelling reads back, and it names the cause and line.
+                    Exception? server = null;
                     try
                     {
                         await ((NpgsqlCopyTextWriter)writer).CancelAsync().ConfigureAwait(false);
                     }
-                    catch (Exception)
+                    catch (Exception e)
                     {
-                        // The COPY is abandoned with its transaction either way.
+                        server = e;
+                    }
+
+                    if (FindPostgres(first) is null && FindPostgres(server) is { } pg)
+                    {
+                        throw pg;
                     }
 
                     throw;
                 }
 
                 records = counter.Records;
+                inQuotes = counter.InQuotes;
+                quoteLine = counter.Line;
+            }
+
+            // Only now (PostgreSQL's own "unterminated CSV quoted field", with its line, comes first when it sees it).
+            if (inQuotes)
+            {
+                throw new BulkDataException(BulkErrorKind.InvalidData, $"{where}: the file ends inside a quoted value (line {quoteLine}): truncated or not in the {job.Dialect.Name} dialect.", job.FilePath);
             }
 
             long rows = await InsertedRowsAsync(c, tx, table, ct).ConfigureAwait(false) - insertedBefore;
@@ -156,12 +170,49 @@ internal sealed class TableLoader
         }
     }
 
+    /// <summary>PostgreSQL's own error inside <paramref name="e"/> (itself, an inner exception, or one of an aggregate's).</summary>
+    private static PostgresException? FindPostgres(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException pg)
+            {
+                return pg;
+            }
+
+            if (e is AggregateException agg)
+            {
+                return agg.InnerExceptions.Select(FindPostgres).FirstOrDefault(p => p is not null);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>True when the connection to the server broke (not an error the server reported).</summary>
+    private static bool IsConnectionLost(Exception e)
+    {
+        for (var x = e; x is not null; x = x.InnerException)
+        {
+            if (x is NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException or EndOfStreamException
+                || (x is NpgsqlException && x.InnerException is IOException or System.Net.Sockets.SocketException))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static string Describe(Exception e, string where, CountingStream? counting)
     {
-        if (e is PostgresException pg)
+        if (FindPostgres(e) is { } pg)
         {
             // PostgreSQL's context names the line of the file ("COPY search_docket, line 5, column x: ...").
-            string context = string.IsNullOrEmpty(pg.Where) ? "" : $" ({pg.Where.Split('\n')[^1]})";
+            // The line of the context that names the COPY's line (a quoted value in it may hold newlines of its own).
+            var lines = string.IsNullOrEmpty(pg.Where) ? Array.Empty<string>() : pg.Where.Split('\n');
+            string copyLine = lines.LastOrDefault(l => l.StartsWith("COPY ", StringComparison.Ordinal)) ?? lines.LastOrDefault() ?? string.Empty;
+            string context = copyLine.Length == 0 ? "" : $" ({(copyLine.Length > 300 ? copyLine[..300] + "..." : copyLine)})";
             return $"{where}: {pg.MessageText}{context} [SQLSTATE {pg.SqlState}]";
         }
 
@@ -171,7 +222,23 @@ internal sealed class TableLoader
         }
 
         string at = counting is null ? "" : $" (after {counting.BytesRead} bytes of the file)";
+        if (IsConnectionLost(e))
+        {
+            // The server rolls back a transaction whose session is gone: nothing of this table was kept.
+            return $"{where}: the connection to the PostgreSQL server was lost{at}; the table was rolled back ({Innermost(e).Message}).";
+        }
+
         return $"{where}: {e.Message}{at}";
+    }
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null)
+        {
+            e = e.InnerException;
+        }
+
+        return e;
     }
 
     private static async Task<int> ReadAsync(Stream source, byte[] buffer, string where, CountingStream counting, CancellationToken ct)
