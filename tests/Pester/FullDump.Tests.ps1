@@ -9,7 +9,7 @@ BeforeDiscovery {
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
-    Add-Type -Path (Join-Path (Split-Path $script:ModulePath) 'Npgsql.dll')
+    Add-Type -Path (Join-Path (Split-Path $script:ModulePath) 'dependencies/Npgsql.dll')
     $script:Created = [System.Collections.Generic.List[string]]::new()
     $script:Dirs = [System.Collections.Generic.List[string]]::new()
 
