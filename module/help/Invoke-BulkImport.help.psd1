@@ -13,14 +13,23 @@ by name).
 The target database is -Database, else the one the schema script creates (CREATE DATABASE x + \connect x),
 else the connection's. It is created when missing. Into a fresh database the schema's pre-data (tables) is
 applied first, then the data, then its post-data (indexes, constraints, triggers), as pg_restore does.
+Post-data runs one statement at a time, each recorded in the journal, so a re-run resumes after the last
+one done. Foreign keys are added NOT VALID and then validated: the publisher exports table by table, so a
+dump carries orphans (rows whose parent was deleted between two exports). A key whose rows have orphans
+stays NOT VALID (it still checks new rows), one warning per key names the count and a few keys, and the
+schema's result lists them (Orphans); every index and other key is built all the same. -RemoveOrphans
+deletes those rows and validates the key.
 Into tables that already exist (made by migrations) the data is loaded as they are, with
 session_replication_role = replica when the role may set it (orphans are then reported as warnings), else
 one table at a time in foreign-key order.
 
 Each file's table comes from -TableMap, else from the load script's COPY lines, else from the publisher's
 dataset-to-table mapping. The CSV dialect comes from -Dialect, else from the load script's COPY options,
-else the current dialect (FORMAT csv, HEADER, ESCAPE '\'). The column list comes from the CSV header; a
-header column the table lacks is an error before any row is loaded.
+else the current dialect (FORMAT csv, HEADER, ESCAPE '\'). The column list comes from the CSV header.
+Before any table is emptied, a preflight reads every file's header (the first block of a .bz2) and compares it
+with its table: columns the table lacks, NOT NULL columns without a default that the file lacks, a missing
+table. Every table's problems come in one error and nothing is loaded; -ExcludeExtraColumns loads the shared
+columns instead of failing for columns the table lacks.
 
 Each table loads in one transaction (TRUNCATE and COPY); -ThrottleLimit tables at once, largest first. A
 table that fails (corrupt or truncated file, wrong column count, invalid UTF-8) rolls back alone and is
@@ -46,6 +55,8 @@ errors.
         ThrottleLimit    = 'How many tables load at once. Default: one per processor.'
         Force            = 'Reloads every table, even those the journal says were loaded from the same file.'
         Verify           = 'After loading, outputs an ImportVerification per foreign key (orphan rows) and per key (duplicate values).'
+        ExcludeExtraColumns = 'Loads the columns a file and its table share: the file''s columns the table lacks (a newer dump into an older database) are dropped from every record while streaming, counted in the result (ExcludedColumns, DroppedValues). Without it such drift is an error before anything is loaded.'
+        RemoveOrphans    = 'Deletes the orphans of a foreign key whose validation fails (rows whose key names no parent; reported with their count and sample keys), then validates the key. Orphans still referred to by other rows are kept, and the key stays NOT VALID.'
         WhatIf           = 'Outputs the plan (database, schema steps, tables in order with their files and dialects) and changes nothing.'
         Confirm          = 'Asks before importing.'
     }
@@ -73,6 +84,11 @@ errors.
             Title   = 'Reload everything and check keys'
             Code    = 'Invoke-BulkImport -Path /srv/bulk-data -Database courtlistener -Force -Verify | Where-Object { $_ -is [BulkData.Engine.Import.ImportVerification] -and -not $_.Passed }'
             Remarks = 'Shows the foreign keys with orphan rows and the keys with duplicate values.'
+        }
+        @{
+            Title   = 'See the orphans of a dump, then remove them'
+            Code    = 'Invoke-BulkImport -Path /srv/bulk-data -Database courtlistener | Where-Object Table -eq ''(schema)'' | ForEach-Object Orphans; Invoke-BulkImport -Path /srv/bulk-data -Database courtlistener -RemoveOrphans'
+            Remarks = 'The first run builds every index and key and leaves the keys with orphans NOT VALID, listing each with its count and sample keys; the second loads nothing again (the journal) and deletes the orphans, then validates the keys.'
         }
     )
 }

@@ -5,7 +5,11 @@ using Npgsql;
 namespace BulkData.Engine.Import.Schema;
 
 /// <summary>A statement that failed in a way a dump meets on another server, and was skipped.</summary>
-internal sealed record SchemaWarning(int Line, string Statement, string Reason);
+internal sealed record SchemaWarning(int Line, string Statement, string Reason)
+{
+    /// <summary>A setting already reported by this runner, skipped again without a new warning (not counted).</summary>
+    public bool Repeated { get; init; }
+}
 
 /// <summary>What <see cref="StatementRunner.ApplyAsync(NpgsqlConnection, IEnumerable{SqlStatement}, string, IBulkReporter, CancellationToken)"/> did: statements applied, and those skipped with their reasons.</summary>
 internal sealed record SchemaApplyResult(int Applied, IReadOnlyList<SchemaWarning> Skipped);
@@ -80,50 +84,16 @@ internal sealed class StatementRunner
                 bar.Status($"Statement {index + 1} of {list.Count}", index * 100 / list.Count, currentOperation: statement.Summary(80), force: true);
             }
 
-            var shape = new StatementShape(statement.Text);
-            if (transaction is not null)
+            if (await ApplyOneAsync(connection, statement, sourceName, reporter, transaction, ct).ConfigureAwait(false) is { } warning)
             {
-                await transaction.SaveAsync(Savepoint, ct).ConfigureAwait(false);
-            }
-
-            try
-            {
-                await ExecuteAsync(connection, statement.Text, shape, ct).ConfigureAwait(false);
-                if (transaction is not null)
+                if (!warning.Repeated)
                 {
-                    await transaction.ReleaseAsync(Savepoint, ct).ConfigureAwait(false);
+                    skipped.Add(warning);
                 }
-
+            }
+            else
+            {
                 applied++;
-            }
-            catch (PostgresException e)
-            {
-                if (transaction is not null)
-                {
-                    await transaction.RollbackAsync(Savepoint, ct).ConfigureAwait(false);
-                }
-
-                string? reason = await ToleranceRules.ReasonAsync(new ToleranceContext(connection, _skippedTriggers), statement, shape, e.SqlState, ct).ConfigureAwait(false);
-                if (reason is null)
-                {
-                    throw Failure(sourceName, statement, e);
-                }
-
-                if (e.SqlState == PostgresErrorCodes.UndefinedObject && UnknownSetting.SettingName(shape) is { } setting && !_skippedSettings.Add(setting))
-                {
-                    // The same session settings re-applied on another connection: reported once per loader.
-                    reporter.Verbose($"{sourceName} line {statement.Line}: skipped '{statement.Summary(120)}' again: {reason}.");
-                    continue;
-                }
-
-                var warning = new SchemaWarning(statement.Line, statement.Summary(), reason);
-                skipped.Add(warning);
-                _warnings.Add(warning);
-                reporter.Warning($"{sourceName} line {statement.Line}: skipped '{statement.Summary(120)}': {reason}.");
-            }
-            catch (NpgsqlException e) when (e.InnerException is not OperationCanceledException && !ct.IsCancellationRequested)
-            {
-                throw new BulkDataException(BulkErrorKind.DatabaseError, $"{sourceName} line {statement.Line}: the server connection failed while running '{statement.Summary(100)}': {e.Message}", sourceName, e);
             }
         }
 
@@ -135,6 +105,60 @@ internal sealed class StatementRunner
 
 
 
+
+    /// <summary>
+    /// Runs one SQL statement as <see cref="ApplyAsync(NpgsqlConnection, IEnumerable{SqlStatement}, string, IBulkReporter, NpgsqlTransaction?, CancellationToken)"/> does:
+    /// null when it was applied, else the warning it was skipped with (a tolerated failure; a setting already
+    /// reported is skipped with no new warning and returned as the earlier one).
+    /// </summary>
+    public async Task<SchemaWarning?> ApplyOneAsync(NpgsqlConnection connection, SqlStatement statement, string sourceName, IBulkReporter reporter, NpgsqlTransaction? transaction, CancellationToken ct)
+    {
+        var shape = new StatementShape(statement.Text);
+        if (transaction is not null)
+        {
+            await transaction.SaveAsync(Savepoint, ct).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await ExecuteAsync(connection, statement.Text, shape, ct).ConfigureAwait(false);
+            if (transaction is not null)
+            {
+                await transaction.ReleaseAsync(Savepoint, ct).ConfigureAwait(false);
+            }
+
+            return null;
+        }
+        catch (PostgresException e)
+        {
+            if (transaction is not null)
+            {
+                await transaction.RollbackAsync(Savepoint, ct).ConfigureAwait(false);
+            }
+
+            string? reason = await ToleranceRules.ReasonAsync(new ToleranceContext(connection, _skippedTriggers), statement, shape, e.SqlState, ct).ConfigureAwait(false);
+            if (reason is null)
+            {
+                throw Failure(sourceName, statement, e);
+            }
+
+            var warning = new SchemaWarning(statement.Line, statement.Summary(), reason);
+            if (e.SqlState == PostgresErrorCodes.UndefinedObject && UnknownSetting.SettingName(shape) is { } setting && !_skippedSettings.Add(setting))
+            {
+                // The same session settings re-applied on another connection: reported once per loader.
+                reporter.Verbose($"{sourceName} line {statement.Line}: skipped '{statement.Summary(120)}' again: {reason}.");
+                return warning with { Repeated = true };
+            }
+
+            _warnings.Add(warning);
+            reporter.Warning($"{sourceName} line {statement.Line}: skipped '{statement.Summary(120)}': {reason}.");
+            return warning;
+        }
+        catch (NpgsqlException e) when (e.InnerException is not OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            throw new BulkDataException(BulkErrorKind.DatabaseError, $"{sourceName} line {statement.Line}: the server connection failed while running '{statement.Summary(100)}': {e.Message}", sourceName, e);
+        }
+    }
 
     internal static async Task ExecuteAsync(NpgsqlConnection connection, string sql, StatementShape? shape, CancellationToken ct)
     {
@@ -186,13 +210,4 @@ internal sealed class StatementRunner
             sourceName,
             e);
     }
-
-
-
-
-
-
-
-
-
 }
