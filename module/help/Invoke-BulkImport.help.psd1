@@ -25,7 +25,12 @@ one table at a time in foreign-key order.
 
 Each file's table comes from -TableMap, else from the load script's COPY lines, else from the publisher's
 dataset-to-table mapping. The CSV dialect comes from -Dialect, else from the load script's COPY options,
-else the current dialect (FORMAT csv, HEADER, ESCAPE '\'). The column list comes from the CSV header.
+else from the bytes: the first blocks of the file (a backtick quote; \" or doubled quotes inside values),
+else the dialect the publisher used at the dump's date. Every file is checked while it streams: a sequence the
+chosen dialect reads differently from the other plausible one (a doubled quote under ESCAPE '\', text after a
+closing quote) rolls the table back; a sniffed dialect is then reloaded in the right one, a stated one fails the
+table naming the dialect to use. ImportResult.DialectReason says why (stated, sniffed, prior).
+The column list comes from the CSV header.
 Before any table is emptied, a preflight reads every file's header (the first block of a .bz2) and compares it
 with its table: columns the table lacks, NOT NULL columns without a default that the file lacks, a missing
 table. Every table's problems come in one error and nothing is loaded; -ExcludeExtraColumns loads the shared
@@ -51,7 +56,7 @@ errors.
         Credential       = 'User name and password. Default: PGUSER and PGPASSWORD.'
         Schema           = 'A schema script to load (instead of the schema-<date>.sql among the inputs).'
         TableMap         = 'A hashtable of dataset (or file name) to table, for example @{ ''opinions'' = ''public.search_opinion'' }; overrides the load script and the publisher''s mapping.'
-        Dialect          = 'The CSV dialect of every file: Escape (now), ForceQuote, Backtick (2024-12-31) or Rfc4180. Overrides the load script.'
+        Dialect          = 'The CSV dialect of every file: Escape (now), ForceQuote (2023-07 to 2024-07, read as Rfc4180), Backtick (2024-07-25 to 2025-01) or Rfc4180. Overrides the load script and the sniffing; still checked against the bytes (a mismatch fails the table, naming the dialect to use).'
         ThrottleLimit    = 'How many tables load at once. Default: one per processor.'
         Force            = 'Reloads every table, even those the journal says were loaded from the same file.'
         Verify           = 'After loading, outputs an ImportVerification per foreign key (orphan rows) and per key (duplicate values).'

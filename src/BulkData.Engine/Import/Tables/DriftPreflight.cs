@@ -34,7 +34,7 @@ internal sealed record TableDrift(TableJob Job, bool TableMissing, IReadOnlyList
 /// Column drift found before any table is emptied: reads the CSV header of every file (the first block of a
 /// .bz2, decoded on one thread) and compares it with its table: columns the table lacks, NOT NULL columns
 /// without a default (nor identity, nor generated) that the file lacks, the table missing. A file with no header
-/// (a stub, an empty or unreadable file) is left to the load, which fails that table alone with its reason.
+/// (a stub, an empty, binary or unreadable file) is left to the load, which fails that table alone with its reason.
 /// </summary>
 internal static class DriftPreflight
 {
@@ -91,6 +91,12 @@ internal static class DriftPreflight
                 if (n == 0)
                 {
                     return counter.HeaderColumns(atEnd: true);
+                }
+
+                if (total == 0 && buffer.AsSpan(0, n).StartsWith("PGCOPY\n"u8))
+                {
+                    // A binary COPY file (the 2022-07-31 export) has no CSV header: its load refuses it with the reason.
+                    return null;
                 }
 
                 counter.Feed(buffer.AsSpan(0, n));
