@@ -13,14 +13,28 @@ by name).
 The target database is -Database, else the one the schema script creates (CREATE DATABASE x + \connect x),
 else the connection's. It is created when missing. Into a fresh database the schema's pre-data (tables) is
 applied first, then the data, then its post-data (indexes, constraints, triggers), as pg_restore does.
+Post-data runs one statement at a time, each recorded in the journal, so a re-run resumes after the last
+one done. Foreign keys are added NOT VALID and then validated: the publisher exports table by table, so a
+dump carries orphans (rows whose parent was deleted between two exports). A key whose rows have orphans
+stays NOT VALID (it still checks new rows), one warning per key names the count and a few keys, and the
+schema's result lists them (Orphans); every index and other key is built all the same. -RemoveOrphans
+deletes those rows and validates the key.
 Into tables that already exist (made by migrations) the data is loaded as they are, with
 session_replication_role = replica when the role may set it (orphans are then reported as warnings), else
 one table at a time in foreign-key order.
 
 Each file's table comes from -TableMap, else from the load script's COPY lines, else from the publisher's
 dataset-to-table mapping. The CSV dialect comes from -Dialect, else from the load script's COPY options,
-else the current dialect (FORMAT csv, HEADER, ESCAPE '\'). The column list comes from the CSV header; a
-header column the table lacks is an error before any row is loaded.
+else from the bytes: the first blocks of the file (a backtick quote; \" or doubled quotes inside values),
+else the dialect the publisher used at the dump's date. Every file is checked while it streams: a sequence the
+chosen dialect reads differently from the other plausible one (a doubled quote under ESCAPE '\', text after a
+closing quote) rolls the table back; a sniffed dialect is then reloaded in the right one, a stated one fails the
+table naming the dialect to use. ImportResult.DialectReason says why (stated, sniffed, prior).
+The column list comes from the CSV header.
+Before any table is emptied, a preflight reads every file's header (the first block of a .bz2) and compares it
+with its table: columns the table lacks, NOT NULL columns without a default that the file lacks, a missing
+table. Every table's problems come in one error and nothing is loaded; -ExcludeExtraColumns loads the shared
+columns instead of failing for columns the table lacks.
 
 Each table loads in one transaction (TRUNCATE and COPY); -ThrottleLimit tables at once, largest first. A
 table that fails (corrupt or truncated file, wrong column count, invalid UTF-8) rolls back alone and is
@@ -43,12 +57,13 @@ errors.
         Plan             = 'Outputs the plan as ImportPlanStep objects (CreateDatabase, PreData, one Load per table in order with file, bytes and dialect, PostData) and does nothing else: no connection, no database. -WhatIf and a declined -Confirm write no objects.'
         Schema           = 'A schema script to load (instead of the schema-<date>.sql among the inputs). Given alone, without -Path or pipeline input, it loads just that schema.'
         TableMap         = 'A hashtable of dataset (or file name) to table, for example @{ ''opinions'' = ''public.search_opinion'' }; overrides the load script and the publisher''s mapping.'
-        Dialect          = 'The CSV dialect of every file: Escape (now), ForceQuote, Backtick (2024-12-31) or Rfc4180. Overrides the load script.'
+        Dialect          = 'The CSV dialect of every file: Escape (now), ForceQuote (2023-07 to 2024-07, read as Rfc4180), Backtick (2024-07-25 to 2025-01) or Rfc4180. Overrides the load script and the sniffing; still checked against the bytes (a mismatch fails the table, naming the dialect to use).'
         ThrottleLimit    = 'How many tables load at once. Default: one per processor.'
         Force            = 'Reloads every table, even those the journal says were loaded from the same file.'
         NoWait           = 'Another import holding the target database''s advisory lock: fail at once with an InUse error naming it (its process, host and start time, and its server session) instead of waiting, with progress, for it to end.'
         Verify           = 'After loading, outputs an ImportVerification per foreign key (orphan rows) and per key (duplicate values).'
-        WhatIf           = 'Says what would be imported into which database and changes nothing; writes no objects (use -Plan for the plan as objects).'
+        ExcludeExtraColumns = 'Loads the columns a file and its table share: the file''s columns the table lacks (a newer dump into an older database) are dropped from every record while streaming, counted in the result (ExcludedColumns, DroppedValues). Without it such drift is an error before anything is loaded.'
+        RemoveOrphans    = 'Deletes the orphans of a foreign key whose validation fails (rows whose key names no parent; reported with their count and sample keys), then validates the key. Orphans still referred to by other rows are kept, and the key stays NOT VALID.'
         Confirm          = 'Asks before importing.'
     }
     Inputs      = @('BulkData.Engine.DumpFiles.BulkFile', 'System.IO.FileInfo', 'System.String')
@@ -75,6 +90,11 @@ errors.
             Title   = 'Reload everything and check keys'
             Code    = 'Invoke-BulkImport -Path /srv/bulk-data -Database courtlistener -Force -Verify | Where-Object { $_ -is [BulkData.Engine.Import.ImportVerification] -and -not $_.Passed }'
             Remarks = 'Shows the foreign keys with orphan rows and the keys with duplicate values.'
+        }
+        @{
+            Title   = 'See the orphans of a dump, then remove them'
+            Code    = 'Invoke-BulkImport -Path /srv/bulk-data -Database courtlistener | Where-Object Table -eq ''(schema)'' | ForEach-Object Orphans; Invoke-BulkImport -Path /srv/bulk-data -Database courtlistener -RemoveOrphans'
+            Remarks = 'The first run builds every index and key and leaves the keys with orphans NOT VALID, listing each with its count and sample keys; the second loads nothing again (the journal) and deletes the orphans, then validates the keys.'
         }
     )
 }

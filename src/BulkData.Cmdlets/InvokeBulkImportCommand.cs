@@ -70,6 +70,14 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
     [Parameter]
     public SwitchParameter Plan { get; set; }
 
+    /// <summary>Deletes the orphans of a foreign key whose validation fails (reported), then validates it.</summary>
+    [Parameter]
+    public SwitchParameter RemoveOrphans { get; set; }
+
+    /// <summary>Loads the columns a file and its table share, dropping the file's other columns from every record.</summary>
+    [Parameter]
+    public SwitchParameter ExcludeExtraColumns { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var item in InputObject ?? Array.Empty<object>())
@@ -147,6 +155,8 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
                 Force = Force.IsPresent,
                 NoWait = NoWait.IsPresent,
                 Verify = Verify.IsPresent,
+                RemoveOrphans = RemoveOrphans.IsPresent,
+                ExcludeExtraColumns = ExcludeExtraColumns.IsPresent,
             };
         }
         catch (BulkDataException ex)

@@ -216,6 +216,7 @@ Describe 'Invoke-BulkImport of a published dump' {
     }
 
     It 'refuses a header column the table lacks before loading any row' {
+        # Found by the drift preflight before any table is emptied: one error for the run, nothing loaded.
         $d = New-Dump
         $db = New-DbName
         $dir = New-TestDirectory; $script:Dirs.Add($dir)
@@ -224,11 +225,9 @@ Describe 'Invoke-BulkImport of a published dump' {
         & lbzip2 -d -c $court.Path > $csv
         $lines = [IO.File]::ReadAllLines($csv); $lines[0] = $lines[0] -replace '^id,', 'id_renamed,'; [IO.File]::WriteAllLines($csv, $lines)
         Copy-Item ($d.Dump.Files | Where-Object Kind -eq 'Schema').Path $dir
-        $r = Invoke-BulkImport -Path $dir -ConnectionString $script:PgConnectionString -Database $db -ErrorAction SilentlyContinue -WarningAction SilentlyContinue |
-            Where-Object Table -ne '(schema)'
-        $r.Status | Should -Be 'Failed'
-        $r.Error | Should -Match 'id_renamed'
-        $r.Error | Should -Match 'does not have'
+        { Invoke-BulkImport -Path $dir -ConnectionString $script:PgConnectionString -Database $db -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ExpectedMessage '*nothing was loaded*public.search_court (courts-2026-09-30.csv): column(s) the table lacks: id_renamed; NOT NULL column(s) without a default the file lacks: id*'
+        [long](Invoke-Sql $db 'SELECT count(*) FROM public.search_court') | Should -Be 0
     }
 
     It 'imports a header-only file as a table of 0 rows' {

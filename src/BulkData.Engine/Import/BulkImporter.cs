@@ -1,5 +1,5 @@
-using BulkData.Engine.Import.Sql;
 using BulkData.Engine.Import.Schema;
+using BulkData.Engine.Import.Sql;
 using BulkData.Engine.Import.Tables;
 using Npgsql;
 
@@ -117,9 +117,21 @@ public sealed class BulkImporter
             todo = order.Select(t => byName[t]).ToList();
         }
 
+        // Drift found before any table is emptied: every file's header against its table, all problems in one error.
+        var problems = (await DriftPreflight.CheckAsync(main, todo, ct).ConfigureAwait(false)).Where(d => d.IsProblem(_options.ExcludeExtraColumns)).ToList();
+        if (problems.Count > 0)
+        {
+            throw new BulkDataException(
+                BulkErrorKind.InvalidData,
+                $"The dump's files do not fit {problems.Count} table(s) of database {plan.Database}; nothing was loaded:{Environment.NewLine}  "
+                + string.Join(Environment.NewLine + "  ", problems.Select(p => p.Describe(_options.ExcludeExtraColumns))),
+                plan.Database);
+        }
+
         int failed = await LoadTablesAsync(conn, plan, todo, mode, replica, Emit, ct).ConfigureAwait(false);
 
-        if (mode == LoadMode.Fresh && plan.Schema is not null)
+        var orphans = new List<ForeignKeyOrphans>();
+        if (fresh && plan.Schema is not null)
         {
             if (failed > 0 || plan.Unplanned.Count > 0)
             {
@@ -127,8 +139,18 @@ public sealed class BulkImporter
             }
             else
             {
-                await steps.RunAsync(main, SchemaSteps.PostData, plan.Schema.Settings.Concat(plan.Schema.PostData), plan.SchemaPath!, ct).ConfigureAwait(false);
-                schemaApplied = true;
+                // Statement by statement, each journalled; after a completed post-data only the foreign keys
+                // left NOT VALID (orphans) are tried again.
+                var jobs = PostDataJobs.Build(plan.Schema.PostData);
+                if (postDone)
+                {
+                    jobs = jobs.Where(j => j.Kind == PostDataJobKind.Validate).ToList();
+                }
+
+                var post = await new PostDataSteps(runner, _reporter, _options.RemoveOrphans)
+                    .RunAsync(main, journal, postDone ? Array.Empty<SqlStatement>() : plan.Schema.Settings, jobs, plan.SchemaPath!, ct).ConfigureAwait(false);
+                orphans.AddRange(post.Orphans);
+                schemaApplied |= !postDone || post.Orphans.Count > 0;
             }
         }
 
@@ -168,7 +190,7 @@ public sealed class BulkImporter
             {
                 Table = SchemaResultTable, Dataset = "schema", File = plan.SchemaPath!, Rows = 0,
                 Bytes = new FileInfo(plan.SchemaPath!).Length, Status = ImportStatus.Imported, Warnings = skipped,
-                Database = plan.Database,
+                Database = plan.Database, Orphans = orphans,
             });
         }
 
@@ -188,7 +210,8 @@ public sealed class BulkImporter
         {
             long now = Interlocked.Add(ref done, delta);
             bar.Report(() => ImportProgress.Of(now, total, Volatile.Read(ref tablesDone), todo.Count, clock.Elapsed), table);
-        });
+        })
+        { ExcludeExtraColumns = _options.ExcludeExtraColumns };
 
         int failed = 0;
         await BoundedRunner.RunAsync(todo, LoadModePolicy.Parallelism(mode, _options.ThrottleLimit), async (job, slot) =>
@@ -199,6 +222,16 @@ public sealed class BulkImporter
             }
 
             var load = await LoadOneAsync(conn, loader, job, replica, ct).ConfigureAwait(false);
+            if (load.OtherDialect is { } other && !job.DialectReason.StartsWith(DialectSniffer.Stated, StringComparison.Ordinal) && other != load.Dialect)
+            {
+                // Chosen from the bytes or the date, and the bytes said otherwise: rolled back; load it again in
+                // the dialect they point to (checked the same way).
+                _reporter.Warning($"{job.QualifiedTable}: {load.Error} Loading it again as {other.Name}.");
+                var retry = job with { Dialect = other, DialectReason = $"{DialectSniffer.Sniffed} (reloaded: {load.Dialect?.Name} misread the bytes)" };
+                var second = await LoadOneAsync(conn, loader, retry, replica, ct).ConfigureAwait(false);
+                load = second with { DialectReason = second.DialectReason ?? retry.DialectReason };
+            }
+
             int finished = Interlocked.Increment(ref tablesDone);
             var state = ImportProgress.Of(Interlocked.Read(ref done), total, finished, todo.Count, clock.Elapsed);
             bar.Status(state.Status, state.Percent, state.SecondsRemaining, $"{job.QualifiedTable} {(load.Error is null ? "done" : "failed")}", force: true);
@@ -208,7 +241,7 @@ public sealed class BulkImporter
                 _reporter.Warning($"{job.QualifiedTable} failed and was rolled back: {load.Error}");
             }
 
-            emit(Result(job, plan, load.Error is null ? ImportStatus.Imported : ImportStatus.Failed, load.Rows, load.BytesRead, load.Duration, load.Error));
+            emit(Result(job, plan, load.Error is null ? ImportStatus.Imported : ImportStatus.Failed, load.Rows, load.BytesRead, load.Duration, load.Error, load));
         }, ct).ConfigureAwait(false);
         bar.Complete();
         ct.ThrowIfCancellationRequested();
@@ -231,11 +264,15 @@ public sealed class BulkImporter
         return await loader.LoadAsync(c, job, replica, null, ct).ConfigureAwait(false);
     }
 
-    private static ImportResult Result(TableJob job, ImportPlan plan, ImportStatus status, long rows, long bytes, TimeSpan duration, string? error)
+    private static ImportResult Result(TableJob job, ImportPlan plan, ImportStatus status, long rows, long bytes, TimeSpan duration, string? error, TableLoad? load = null)
         => new()
         {
             Table = job.QualifiedTable, Dataset = job.Dataset, File = job.FilePath, Rows = rows, Bytes = bytes, Duration = duration,
-            Status = status, Error = error, Warnings = Array.Empty<string>(), Database = plan.Database, Dialect = job.Dialect.Name,
+            Status = status, Error = error, Database = plan.Database, Dialect = load?.Dialect?.Name ?? job.Dialect.Name, DialectReason = load?.DialectReason ?? job.DialectReason,
+            ExcludedColumns = load?.ExcludedColumns ?? Array.Empty<string>(), DroppedValues = load?.DroppedValues ?? 0,
+            Warnings = load is null || load.ExcludedColumns.Count == 0
+                ? Array.Empty<string>()
+                : new[] { $"column(s) {string.Join(", ", load.ExcludedColumns)} of {job.FileName} not in the table: {load.DroppedValues} value(s) dropped (-ExcludeExtraColumns)" },
         };
 
     private static async Task OpenAsync(NpgsqlConnection c, PgConnectionInfo info, CancellationToken ct)

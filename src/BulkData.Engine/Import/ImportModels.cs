@@ -36,6 +36,18 @@ public sealed class ImportResult
 
     public string Dialect { get; init; } = "";
 
+    /// <summary>Why that dialect: stated (-Dialect, load script), sniffed (from the first blocks), prior (the dump's date), or reloaded after a finding.</summary>
+    public string DialectReason { get; init; } = "";
+
+    /// <summary>Columns of the file the table lacks, dropped from every record (-ExcludeExtraColumns).</summary>
+    public IReadOnlyList<string> ExcludedColumns { get; init; } = Array.Empty<string>();
+
+    /// <summary>Values dropped with <see cref="ExcludedColumns"/> (records times columns).</summary>
+    public long DroppedValues { get; init; }
+
+    /// <summary>On the schema's result: the foreign keys whose validation found orphans (each NOT VALID, or validated after -RemoveOrphans).</summary>
+    public IReadOnlyList<ForeignKeyOrphans> Orphans { get; init; } = Array.Empty<ForeignKeyOrphans>();
+
     public override string ToString() => $"{Table}: {Status} ({Rows} rows)";
 }
 
@@ -107,6 +119,44 @@ public sealed record ImportOptions
 
     public bool Verify { get; init; }
 
+    /// <summary>Delete the orphans of a foreign key whose validation fails, then validate it (else it stays NOT VALID).</summary>
+    public bool RemoveOrphans { get; init; }
+
+    /// <summary>Load the columns a file and its table share, dropping the file's others from each record (else drift is an error).</summary>
+    public bool ExcludeExtraColumns { get; init; }
+
     /// <summary>Threads of each .bz2 decoder (0: the decoder's default).</summary>
     public int DecoderThreads { get; init; }
+}
+
+/// <summary>
+/// A foreign key whose check of the loaded rows failed because of orphans (rows whose key names no parent, as a
+/// dump exported table by table carries): it exists <c>NOT VALID</c> (it guards new rows) unless the orphans
+/// were removed (-RemoveOrphans) and it was validated.
+/// </summary>
+public sealed class ForeignKeyOrphans
+{
+    public required string Table { get; init; }
+
+    public required string Constraint { get; init; }
+
+    public required string Columns { get; init; }
+
+    public required string References { get; init; }
+
+    /// <summary>Rows of <see cref="Table"/> whose key has no match in <see cref="References"/>.</summary>
+    public long Count { get; init; }
+
+    /// <summary>A few of the orphans' key values (at most <see cref="MaxSamples"/>), for the report.</summary>
+    public IReadOnlyList<string> SampleKeys { get; init; } = Array.Empty<string>();
+
+    /// <summary>Orphans deleted (-RemoveOrphans).</summary>
+    public long Removed { get; init; }
+
+    /// <summary>The foreign key is validated (false: it stays NOT VALID).</summary>
+    public bool Validated { get; init; }
+
+    public const int MaxSamples = 5;
+
+    public override string ToString() => $"{Table} ({Constraint}): {Count} orphan(s){(Validated ? $", {Removed} removed, validated" : ", NOT VALID")}";
 }

@@ -154,11 +154,15 @@ public sealed class ImportPlan
                 continue;
             }
 
-            var dialect = options.Dialect ?? entry?.Dialect ?? CopyDialect.Escape;
+            var dumpDate = DumpFileName.TryParse(System.IO.Path.GetFileName(input.Path))?.Date;
+            var dialect = options.Dialect ?? entry?.Dialect ?? DialectSniffer.PriorFor(dumpDate);
+            string reason = options.Dialect is not null ? $"{DialectSniffer.Stated} (-Dialect)"
+                : entry?.Dialect is not null ? $"{DialectSniffer.Stated} (load script)"
+                : dumpDate is null ? DialectSniffer.Prior : $"{DialectSniffer.Prior} (dump of {dumpDate:yyyy-MM-dd})";
             jobs.Add(new TableJob
             {
                 Schema = schemaName, Table = table, Dataset = dataset, FilePath = System.IO.Path.GetFullPath(input.Path), ETag = input.ETag?.Trim('"'),
-                Bytes = info.Length, LastWriteUtc = info.LastWriteTimeUtc, Dialect = dialect,
+                Bytes = info.Length, LastWriteUtc = info.LastWriteTimeUtc, Dialect = dialect, DialectReason = reason,
                 ScriptColumns = source == "LoadScript" || (entry is not null && DatasetCatalog.CorrectTable(entry.Table) == table) ? entry?.Columns : null, Source = source,
             });
         }

@@ -26,6 +26,73 @@ internal static class ImportVerifier
         return list;
     }
 
+    /// <summary>
+    /// The orphans of one foreign key (<paramref name="constraint"/> of <paramref name="table"/>): their count and a
+    /// few sample keys; with <paramref name="remove"/>, deletes them too (in <paramref name="tx"/>) and returns the
+    /// count deleted in <see cref="ForeignKeyOrphans.Removed"/>.
+    /// </summary>
+    public static async Task<ForeignKeyOrphans> OrphansOfAsync(NpgsqlConnection c, NpgsqlTransaction? tx, string table, string constraint, bool remove, CancellationToken ct)
+    {
+        const string sql = """
+            SELECT ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(num, ord) JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord),
+                   (SELECT rn.nspname || '.' || rc.relname FROM pg_class rc JOIN pg_namespace rn ON rn.oid = rc.relnamespace WHERE rc.oid = con.confrelid),
+                   ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(num, ord) JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord)
+            FROM pg_constraint con WHERE con.conrelid = to_regclass($1) AND con.conname = $2 AND con.contype = 'f'
+            """;
+        string[] columns;
+        string refTable;
+        string[] refColumns;
+        await using (var cmd = new NpgsqlCommand(sql, c, tx))
+        {
+            cmd.Parameters.Add(new NpgsqlParameter { Value = Qualify(table) });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = constraint });
+            await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            if (!await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                throw new BulkDataException(BulkErrorKind.ObjectNotFound, $"{table}: foreign key {constraint} not found.", table);
+            }
+
+            columns = r.GetFieldValue<string[]>(0);
+            refTable = r.GetString(1);
+            refColumns = r.GetFieldValue<string[]>(2);
+        }
+
+        string join = string.Join(" AND ", columns.Zip(refColumns, (a, b) => $"p.{QualifiedName.QuoteIdentifier(b)} = c.{QualifiedName.QuoteIdentifier(a)}"));
+        string notNull = string.Join(" AND ", columns.Select(a => $"c.{QualifiedName.QuoteIdentifier(a)} IS NOT NULL"));
+        string orphan = $"{notNull} AND NOT EXISTS (SELECT 1 FROM {Qualify(refTable)} p WHERE {join})";
+        string key = columns.Length == 1
+            ? $"c.{QualifiedName.QuoteIdentifier(columns[0])}::text"
+            : "concat_ws(', ', " + string.Join(", ", columns.Select(a => $"c.{QualifiedName.QuoteIdentifier(a)}::text")) + ")";
+        long count;
+        await using (var cmd = new NpgsqlCommand($"SELECT count(*) FROM {Qualify(table)} c WHERE {orphan}", c, tx) { CommandTimeout = 0 })
+        {
+            count = Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false));
+        }
+
+        var samples = new List<string>();
+        await using (var cmd = new NpgsqlCommand($"SELECT DISTINCT {key} FROM {Qualify(table)} c WHERE {orphan} ORDER BY 1 LIMIT {ForeignKeyOrphans.MaxSamples}", c, tx) { CommandTimeout = 0 })
+        {
+            await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                samples.Add(r.GetString(0));
+            }
+        }
+
+        long removed = 0;
+        if (remove && count > 0)
+        {
+            await using var cmd = new NpgsqlCommand($"DELETE FROM {Qualify(table)} c WHERE {orphan}", c, tx) { CommandTimeout = 0 };
+            removed = await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+
+        return new ForeignKeyOrphans
+        {
+            Table = table, Constraint = constraint, Columns = string.Join(", ", columns), References = $"{refTable} ({string.Join(", ", refColumns)})",
+            Count = count, SampleKeys = samples, Removed = removed,
+        };
+    }
+
     public static async Task<IReadOnlyList<ImportVerification>> DuplicatesAsync(NpgsqlConnection c, IReadOnlyList<string> tables, CancellationToken ct)
     {
         var list = new List<ImportVerification>();

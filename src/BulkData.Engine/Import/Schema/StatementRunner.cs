@@ -9,6 +9,9 @@ internal sealed record SchemaWarning(int Line, string Statement, string Reason, 
 {
     /// <summary>What the summary warning counts it under (the reason when no rule gave a kind).</summary>
     public string KindOrReason => Kind ?? Reason;
+
+    /// <summary>A setting already reported by this runner, skipped again without a new warning (not counted).</summary>
+    public bool Repeated { get; init; }
 }
 
 /// <summary>What <see cref="StatementRunner.ApplyAsync(NpgsqlConnection, IEnumerable{SqlStatement}, string, IBulkReporter, CancellationToken)"/> did: statements applied, and those skipped with their reasons.</summary>
@@ -121,53 +124,16 @@ internal sealed class StatementRunner
                 bar.Status($"Statement {index + 1} of {list.Count}", index * 100 / list.Count, currentOperation: statement.Summary(80), force: true);
             }
 
-            var shape = new StatementShape(statement.Text);
-            if (transaction is not null)
+            if (await ApplyOneAsync(connection, statement, sourceName, reporter, transaction, ct).ConfigureAwait(false) is { } warning)
             {
-                await transaction.SaveAsync(Savepoint, ct).ConfigureAwait(false);
-            }
-
-            try
-            {
-                await ExecuteAsync(connection, statement.Text, shape, ct).ConfigureAwait(false);
-                if (transaction is not null)
+                if (!warning.Repeated)
                 {
-                    await transaction.ReleaseAsync(Savepoint, ct).ConfigureAwait(false);
+                    skipped.Add(warning);
                 }
-
+            }
+            else
+            {
                 applied++;
-            }
-            catch (PostgresException e)
-            {
-                if (transaction is not null)
-                {
-                    await transaction.RollbackAsync(Savepoint, ct).ConfigureAwait(false);
-                }
-
-                var tolerated = await ToleranceRules.ToleranceAsync(new ToleranceContext(connection, _skippedTriggers), statement, shape, e.SqlState, ct).ConfigureAwait(false);
-                if (tolerated is not { } t)
-                {
-                    throw Failure(sourceName, statement, e);
-                }
-
-                string reason = t.Reason;
-
-                if (e.SqlState == PostgresErrorCodes.UndefinedObject && UnknownSetting.SettingName(shape) is { } setting && !_skippedSettings.Add(setting))
-                {
-                    // The same session settings re-applied on another connection: reported once per loader.
-                    reporter.Verbose($"{sourceName} line {statement.Line}: skipped '{statement.Summary(120)}' again: {reason}.");
-                    continue;
-                }
-
-                var warning = new SchemaWarning(statement.Line, statement.Summary(), reason, t.Kind);
-                skipped.Add(warning);
-                _warnings.Add(warning);
-                // Each statement on -Verbose (and in the schema's ImportResult); one warning per kind at the end.
-                reporter.Verbose($"{sourceName} line {statement.Line}: skipped '{statement.Summary(120)}': {reason}.");
-            }
-            catch (NpgsqlException e) when (e.InnerException is not OperationCanceledException && !ct.IsCancellationRequested)
-            {
-                throw PgErrors.Translate(e, $"{sourceName} line {statement.Line}: the server connection failed while running '{statement.Summary(100)}'", sourceName);
             }
         }
 
@@ -179,6 +145,62 @@ internal sealed class StatementRunner
 
 
 
+
+    /// <summary>
+    /// Runs one SQL statement as <see cref="ApplyAsync(NpgsqlConnection, IEnumerable{SqlStatement}, string, IBulkReporter, NpgsqlTransaction?, CancellationToken)"/> does:
+    /// null when it was applied, else the warning it was skipped with (a tolerated failure; a setting already
+    /// reported is skipped with no new warning and returned as the earlier one).
+    /// </summary>
+    public async Task<SchemaWarning?> ApplyOneAsync(NpgsqlConnection connection, SqlStatement statement, string sourceName, IBulkReporter reporter, NpgsqlTransaction? transaction, CancellationToken ct)
+    {
+        var shape = new StatementShape(statement.Text);
+        if (transaction is not null)
+        {
+            await transaction.SaveAsync(Savepoint, ct).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await ExecuteAsync(connection, statement.Text, shape, ct).ConfigureAwait(false);
+            if (transaction is not null)
+            {
+                await transaction.ReleaseAsync(Savepoint, ct).ConfigureAwait(false);
+            }
+
+            return null;
+        }
+        catch (PostgresException e)
+        {
+            if (transaction is not null)
+            {
+                await transaction.RollbackAsync(Savepoint, ct).ConfigureAwait(false);
+            }
+
+            var tolerated = await ToleranceRules.ToleranceAsync(new ToleranceContext(connection, _skippedTriggers), statement, shape, e.SqlState, ct).ConfigureAwait(false);
+            if (tolerated is not { } t)
+            {
+                throw Failure(sourceName, statement, e);
+            }
+
+            string reason = t.Reason;
+            var warning = new SchemaWarning(statement.Line, statement.Summary(), reason, t.Kind);
+            if (e.SqlState == PostgresErrorCodes.UndefinedObject && UnknownSetting.SettingName(shape) is { } setting && !_skippedSettings.Add(setting))
+            {
+                // The same session settings re-applied on another connection: reported once per loader.
+                reporter.Verbose($"{sourceName} line {statement.Line}: skipped '{statement.Summary(120)}' again: {reason}.");
+                return warning with { Repeated = true };
+            }
+
+            _warnings.Add(warning);
+            // Each statement on -Verbose (and in the schema's ImportResult); one warning per kind at the end.
+            reporter.Verbose($"{sourceName} line {statement.Line}: skipped '{statement.Summary(120)}': {reason}.");
+            return warning;
+        }
+        catch (NpgsqlException e) when (e.InnerException is not OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            throw PgErrors.Translate(e, $"{sourceName} line {statement.Line}: the server connection failed while running '{statement.Summary(100)}'", sourceName);
+        }
+    }
 
     internal static async Task ExecuteAsync(NpgsqlConnection connection, string sql, StatementShape? shape, CancellationToken ct)
     {
@@ -231,13 +253,4 @@ internal sealed class StatementRunner
             e,
             e.SqlState);
     }
-
-
-
-
-
-
-
-
-
 }

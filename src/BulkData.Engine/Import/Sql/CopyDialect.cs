@@ -34,11 +34,11 @@ public sealed partial record CopyDialect
     /// <summary>The NULL string, when not the default (an unquoted empty field).</summary>
     public string? Null { get; init; }
 
-    /// <summary>A dialect by name (Escape, ForceQuote, Backtick, Rfc4180); ForceQuote reads as Escape.</summary>
+    /// <summary>A dialect by name (Escape, ForceQuote, Backtick, Rfc4180); ForceQuote (the 2023-07-18 to 2024-07 exports: FORCE_QUOTE *, no ESCAPE) reads as RFC 4180.</summary>
     public static CopyDialect FromName(string name) => name.Trim().ToLowerInvariant() switch
     {
         "escape" or "current" => Escape,
-        "forcequote" or "force_quote" => Escape with { Name = "ForceQuote" },
+        "forcequote" or "force_quote" => Rfc4180 with { Name = "ForceQuote" },
         "backtick" => Backtick,
         "rfc4180" or "csv" or "plain" => Rfc4180,
         _ => throw new BulkDataException(BulkErrorKind.InvalidArgument, $"Unknown CSV dialect '{name}': expected Escape, ForceQuote, Backtick or Rfc4180.", name),

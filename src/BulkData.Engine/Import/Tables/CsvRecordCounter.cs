@@ -21,6 +21,9 @@ internal sealed class CsvRecordCounter
     private bool _recordOpen;
     private long _newlines;
     private long _lineBreaks;
+    private bool _afterClose;
+    private byte _beforeClose;
+    private byte _lastByte;
 
     public CsvRecordCounter(CopyDialect dialect)
     {
@@ -54,7 +57,50 @@ internal sealed class CsvRecordCounter
     /// <summary>True while inside a quoted value (at the end of input: an unterminated quote).</summary>
     public bool InQuotes => _inQuotes;
 
+    /// <summary>
+    /// The first byte sequence this dialect reads differently from another plausible one (a quote right after a
+    /// closing quote under an escape dialect: RFC 4180's doubled quote; text right after a closing quote: the
+    /// value held an escaped quote of another dialect), with its line; null while there is none.
+    /// </summary>
+    public string? Finding { get; private set; }
+
+    /// <summary>The dialect the <see cref="Finding"/> points to (the one that reads the sequence as one value).</summary>
+    public CopyDialect? FindingDialect { get; private set; }
+
+    private void Check(byte next)
+    {
+        _afterClose = false;
+        if (Finding is not null || !_headerDone || next == _delimiter || next == (byte)'\n' || next == (byte)'\r')
+        {
+            return;
+        }
+
+        if (next == _quote)
+        {
+            if (_quote != _escape)
+            {
+                Finding = $"line {Line}: a doubled quote inside a quoted value, which RFC 4180 reads as one quote and this dialect drops";
+                FindingDialect = _quote == (byte)'"' ? CopyDialect.Rfc4180 : CopyDialect.Backtick;
+            }
+
+            return;
+        }
+
+        Finding = $"line {Line}: text right after a closing quote ('{(char)_beforeClose}{(char)_quote}{(char)next}'), which this dialect joins to the value";
+        // The other plausible dialect with the same quote: ESCAPE '\' for RFC 4180 and back.
+        FindingDialect = _quote != (byte)'"' ? null : _quote == _escape ? CopyDialect.Escape : CopyDialect.Rfc4180;
+    }
+
     public void Feed(ReadOnlySpan<byte> data)
+    {
+        FeedCore(data);
+        if (data.Length > 0)
+        {
+            _lastByte = data[^1];
+        }
+    }
+
+    private void FeedCore(ReadOnlySpan<byte> data)
     {
         int i = 0;
         if (!_headerDone)
@@ -75,6 +121,11 @@ internal sealed class CsvRecordCounter
             {
                 i = ScanQuoted(data, i);
                 continue;
+            }
+
+            if (_afterClose)
+            {
+                Check(data[i]);
             }
 
             // Outside quotes: find the next quote or newline.
@@ -145,6 +196,8 @@ internal sealed class CsvRecordCounter
             {
                 // The quote closes the value; a doubled quote (RFC 4180) reopens it at once, which counts the same.
                 _inQuotes = false;
+                _afterClose = true;
+                _beforeClose = k > 0 ? rest[k - 1] : _lastByte;
                 return i;
             }
         }

@@ -76,6 +76,21 @@ internal sealed class ImportJournal
         return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null;
     }
 
+    /// <summary>The steps recorded as done for <paramref name="source"/> (the schema script).</summary>
+    public async Task<HashSet<string>> StepsDoneAsync(string source, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand($"SELECT step FROM {Schema}.import_steps WHERE source_file = $1", _connection);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = Path.GetFileName(source) });
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        {
+            set.Add(r.GetString(0));
+        }
+
+        return set;
+    }
+
     /// <summary>Records a schema step as done, inside the transaction that ran it.</summary>
     public static async Task RecordStepAsync(NpgsqlTransaction tx, string step, string source, CancellationToken ct)
     {

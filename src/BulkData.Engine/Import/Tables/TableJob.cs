@@ -23,6 +23,9 @@ internal sealed record TableJob
 
     public required CopyDialect Dialect { get; init; }
 
+    /// <summary>Why this dialect: stated (-Dialect, load script), prior (the dump's date; sniffed from the bytes at load), sniffed.</summary>
+    public string DialectReason { get; init; } = Tables.DialectSniffer.Stated;
+
     public IReadOnlyList<string>? ScriptColumns { get; init; }
 
     /// <summary>Where the table and dialect came from: LoadScript, TableMap, Catalog.</summary>

@@ -6,7 +6,22 @@ using Npgsql;
 namespace BulkData.Engine.Import.Tables;
 
 /// <summary>What loading one table did: rows and bytes of the file read, or the error it was rolled back for.</summary>
-internal sealed record TableLoad(long Rows, long BytesRead, TimeSpan Duration, string? Error);
+internal sealed record TableLoad(long Rows, long BytesRead, TimeSpan Duration, string? Error)
+{
+    /// <summary>Header columns the table lacks, dropped from every record (-ExcludeExtraColumns).</summary>
+    public IReadOnlyList<string> ExcludedColumns { get; init; } = Array.Empty<string>();
+
+    /// <summary>Values dropped: records times excluded columns.</summary>
+    public long DroppedValues { get; init; }
+
+    /// <summary>The dialect the table was read in, and why (stated, sniffed, prior).</summary>
+    public CopyDialect? Dialect { get; init; }
+
+    public string? DialectReason { get; init; }
+
+    /// <summary>Set when the bytes showed another dialect (the table was rolled back): the dialect they point to.</summary>
+    public CopyDialect? OtherDialect { get; init; }
+}
 
 /// <summary>
 /// Loads one table from one file: the whole of a table's load transaction (TRUNCATE, or DELETE where a foreign key
@@ -20,6 +35,9 @@ internal sealed class TableLoader
     private readonly int _decoderThreads;
     private readonly IBulkReporter _reporter;
     private readonly Action<string, long> _progress;
+
+    /// <summary>Header columns the table lacks are dropped from each record while streaming, instead of failing the table.</summary>
+    public bool ExcludeExtraColumns { get; init; }
 
     /// <param name="progress">Gets each table name and the count of file bytes just read, from the loading thread.</param>
     public TableLoader(int decoderThreads, IBulkReporter reporter, Action<string, long> progress)
@@ -44,6 +62,16 @@ internal sealed class TableLoader
         string schema = intoSchema ?? job.Schema;
         string table = new QualifiedName(schema, job.Table).Sql;
         string where = $"file {job.FilePath}, table {job.QualifiedTable}";
+        DialectMismatch? mismatch = null;
+        void Check(CsvRecordCounter counter)
+        {
+            if (counter.Finding is not null)
+            {
+                mismatch = Mismatch(counter, job, where);
+                throw mismatch;
+            }
+        }
+
         try
         {
             if (replica)
@@ -83,7 +111,51 @@ internal sealed class TableLoader
                 pending.Add(buffer.AsSpan(0, n).ToArray());
             }
 
-            IReadOnlyList<string> columns = ResolveColumns(job, counter.HeaderColumns(eof), tableColumns, where);
+            if (job.DialectReason.StartsWith(DialectSniffer.Prior, StringComparison.Ordinal) && pending.Count > 0)
+            {
+                // Nothing states the dialect: the first blocks choose it, the dump's date when they cannot tell.
+                var (sniffed, why) = DialectSniffer.Sniff(pending.SelectMany(b => b).ToArray(), job.Dialect);
+                if (why == DialectSniffer.Sniffed)
+                {
+                    job = job with { Dialect = sniffed, DialectReason = DialectSniffer.Sniffed };
+                    counter = new CsvRecordCounter(job.Dialect);
+                    foreach (var chunk in pending)
+                    {
+                        counter.Feed(chunk);
+                    }
+                }
+            }
+
+            var header = counter.HeaderColumns(eof);
+            var excluded = ExcludeExtraColumns && header is not null ? header.Where(h => !tableColumns.Contains(h, StringComparer.Ordinal)).ToList() : new List<string>();
+            CsvColumnFilter? filter = null;
+            if (excluded.Count > 0)
+            {
+                if (job.ScriptColumns is not null && !job.ScriptColumns.SequenceEqual(header!, StringComparer.Ordinal))
+                {
+                    throw new BulkDataException(BulkErrorKind.InvalidData, $"{where}: the header ({string.Join(", ", header!)}) differs from the load script's column list ({string.Join(", ", job.ScriptColumns)}).", job.FilePath);
+                }
+
+                filter = new CsvColumnFilter(job.Dialect, header!.Select(h => excluded.Contains(h, StringComparer.Ordinal)).ToList());
+                header = header!.Where(h => !excluded.Contains(h, StringComparer.Ordinal)).ToList();
+                _reporter.Verbose($"{job.QualifiedTable}: column(s) {string.Join(", ", excluded)} of {job.FileName} are not in the table: dropped from every record (-ExcludeExtraColumns).");
+            }
+
+            IReadOnlyList<string> columns = ResolveColumns(job with { ScriptColumns = filter is null ? job.ScriptColumns : null }, header, tableColumns, where);
+            var filtered = new List<byte>(filter is null ? 0 : ChunkSize + 4096);
+            async Task WriteAsync(Stream raw, ReadOnlyMemory<byte> chunk)
+            {
+                if (filter is null)
+                {
+                    await raw.WriteAsync(chunk, ct).ConfigureAwait(false);
+                    return;
+                }
+
+                filtered.Clear();
+                filter.Filter(chunk.Span, filtered);
+                await raw.WriteAsync(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(filtered).ToArray(), ct).ConfigureAwait(false);
+            }
+
             string copy = $"COPY {table} ({string.Join(", ", columns.Select(QualifiedName.QuoteIdentifier))}) FROM STDIN WITH ({job.Dialect.ToCopyOptions()})";
             _reporter.Verbose($"{job.QualifiedTable}: {copy} <- {job.FileName}");
             long records;
@@ -98,13 +170,15 @@ internal sealed class TableLoader
                 {
                     foreach (var chunk in pending)
                     {
-                        await raw.WriteAsync(chunk, ct).ConfigureAwait(false);
+                        await WriteAsync(raw, chunk).ConfigureAwait(false);
                     }
 
+                    Check(counter);
                     while (!eof && (n = await ReadAsync(source, buffer, where, counting, ct).ConfigureAwait(false)) > 0)
                     {
                         counter.Feed(buffer.AsSpan(0, n));
-                        await raw.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                        Check(counter);
+                        await WriteAsync(raw, buffer.AsMemory(0, n)).ConfigureAwait(false);
                         long now = counting.BytesRead;
                         _progress(job.QualifiedTable, now - reported);
                         reported = now;
@@ -154,12 +228,17 @@ internal sealed class TableLoader
 
             await tx.CommitAsync(ct).ConfigureAwait(false);
             _reporter.Verbose($"{job.QualifiedTable}: {rows} rows from {job.FileName} in {watch.Elapsed.TotalSeconds:0.0} s.");
-            return new TableLoad(rows, counting.BytesRead, watch.Elapsed, null);
+            return new TableLoad(rows, counting.BytesRead, watch.Elapsed, null) { ExcludedColumns = excluded, DroppedValues = rows * excluded.Count, Dialect = job.Dialect, DialectReason = job.DialectReason };
+        }
+        catch (Exception) when (!ct.IsCancellationRequested && mismatch is not null)
+        {
+            // A finding of the dialect check (ending the COPY early may surface as another exception on the way out).
+            return new TableLoad(0, counting?.BytesRead ?? 0, watch.Elapsed, mismatch.Message) { Dialect = job.Dialect, DialectReason = job.DialectReason, OtherDialect = mismatch.Other };
         }
         catch (Exception e) when (!ct.IsCancellationRequested && e is not OperationCanceledException)
         {
             string message = Describe(e, where, counting);
-            return new TableLoad(0, counting?.BytesRead ?? 0, watch.Elapsed, message);
+            return new TableLoad(0, counting?.BytesRead ?? 0, watch.Elapsed, message) { Dialect = job.Dialect, DialectReason = job.DialectReason };
         }
         finally
         {
@@ -202,6 +281,18 @@ internal sealed class TableLoader
         }
 
         return false;
+    }
+
+    private sealed class DialectMismatch(string message, CopyDialect? other) : Exception(message)
+    {
+        public CopyDialect? Other { get; } = other;
+    }
+
+    private static DialectMismatch Mismatch(CsvRecordCounter counter, TableJob job, string where)
+    {
+        var other = counter.FindingDialect;
+        string use = other is null ? "" : $"; use -Dialect {other.Name}";
+        return new DialectMismatch($"{where}: the bytes are not in the {job.Dialect.Name} dialect ({job.DialectReason}): {counter.Finding}{use}; rolled back, nothing loaded.", other);
     }
 
     private static string Describe(Exception e, string where, CountingStream? counting)
