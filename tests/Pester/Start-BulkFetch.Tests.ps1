@@ -252,7 +252,13 @@ Describe 'Start-BulkFetch' {
             $proxy = Start-FaultProxy -ResetAfter 700000 -Resets 1 -Stall
             $dest = Join-Path $script:Work (New-TestName 'stall')
             $clock = [Diagnostics.Stopwatch]::StartNew()
-            $out = Get-Entries -Endpoint $proxy.Endpoint -Dataset opinions | Start-BulkFetch -Destination $dest -StallTimeout '00:00:02' -RetryCount 0 -Verbose 4>&1
+            # Listed directly (a listing through the proxy would take its one stalling connection), read through the proxy.
+            $entries = foreach ($e in @(Get-Entries -Dataset opinions)) {
+                $h = @{}; foreach ($p in $e.PSObject.Properties) { if ($p.IsSettable) { $h[$p.Name] = $p.Value } }
+                $h.EndpointUrl = $proxy.Endpoint
+                [BulkData.Engine.Manifest.ManifestEntry]$h
+            }
+            $out = $entries | Start-BulkFetch -Destination $dest -StallTimeout '00:00:02' -RetryCount 0 -Verbose 4>&1
             $file = @($out | Where-Object { $_ -is [BulkData.Engine.DumpFiles.BulkFile] })
             $file.State | Should -Be 'Downloaded'
             $stalled = @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like '*attempt failed*' })
