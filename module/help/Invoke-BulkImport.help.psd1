@@ -64,6 +64,7 @@ errors.
         Verify           = 'After loading, outputs an ImportVerification per foreign key (orphan rows) and per key (duplicate values).'
         ExcludeExtraColumns = 'Loads the columns a file and its table share: the file''s columns the table lacks (a newer dump into an older database) are dropped from every record while streaming, counted in the result (ExcludedColumns, DroppedValues). Without it such drift is an error before anything is loaded.'
         RemoveOrphans    = 'Deletes the orphans of a foreign key whose validation fails (rows whose key names no parent; reported with their count and sample keys), then validates the key. Orphans still referred to by other rows are kept, and the key stays NOT VALID.'
+        WhatIf           = 'Says what would be imported into which database and changes nothing; writes no objects (use -Plan for the plan as objects).'
         Confirm          = 'Asks before importing.'
     }
     Inputs      = @('BulkData.Engine.DumpFiles.BulkFile', 'System.IO.FileInfo', 'System.String')
