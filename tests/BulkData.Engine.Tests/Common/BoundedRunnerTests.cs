@@ -39,11 +39,18 @@ public sealed class BoundedRunnerTests
         using var cts = new CancellationTokenSource();
         var finished = new List<int>();
         var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await BoundedRunner.RunAsync(Enumerable.Range(0, 10), 2, async (item, _) =>
         {
+            if (item == 1)
+            {
+                secondStarted.SetResult();
+            }
+
             if (item == 0)
             {
-                cts.Cancel(); // while both slots are held: nothing after items 0 and 1 can start
+                await secondStarted.Task; // both slots are held now: nothing after items 0 and 1 can start
+                cts.Cancel();
                 cancelled.SetResult();
             }
 
