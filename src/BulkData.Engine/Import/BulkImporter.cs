@@ -275,7 +275,8 @@ public sealed class BulkImporter
                 : new[] { $"column(s) {string.Join(", ", load.ExcludedColumns)} of {job.FileName} not in the table: {load.DroppedValues} value(s) dropped (-ExcludeExtraColumns)" },
         };
 
-    private static async Task OpenAsync(NpgsqlConnection c, PgConnectionInfo info, CancellationToken ct)
+    /// <summary>Opens <paramref name="c"/>; a failure is the one translated database error (authentication, unreachable, SQLSTATE).</summary>
+    internal static async Task OpenAsync(NpgsqlConnection c, PgConnectionInfo info, CancellationToken ct)
     {
         try
         {

@@ -39,7 +39,7 @@ internal sealed class DatabaseLock : IAsyncDisposable
         ProgressReporter? progress = null;
         try
         {
-            await conn.OpenAsync(ct).ConfigureAwait(false);
+            await BulkImporter.OpenAsync(conn, connection, ct).ConfigureAwait(false);
             var waited = Stopwatch.StartNew();
             var poll = pollInterval ?? TimeSpan.FromMilliseconds(250);
             ProgressReporter.Bar? bar = null;
