@@ -347,8 +347,9 @@ Describe 'Two imports into one database' {
             $file = Join-Path $Dir "child-$id.ps1"
             @"
 Import-Module '$($script:ModulePath)'
+# A terminating error is kept in -ErrorVariable as the exception that carries its ErrorRecord.
 `$r = @(Invoke-BulkImport -Path '$Dir' -ConnectionString '$($script:PgConnectionString)' -Database '$Database' $Extra -ThrottleLimit 2 -WarningAction SilentlyContinue -ErrorVariable errs -Verbose 4>'$result.verbose')
-[pscustomobject]@{ Status = @(`$r | Where-Object Table -ne '(schema)' | ForEach-Object { "`$(`$_.Status)" }); Errors = @(`$errs | ForEach-Object { "`$(`$_.FullyQualifiedErrorId)|`$(`$_.Exception.Message)" }) } | ConvertTo-Json | Set-Content '$result'
+[pscustomobject]@{ Status = @(`$r | Where-Object Table -ne '(schema)' | ForEach-Object { "`$(`$_.Status)" }); Errors = @(`$errs | ForEach-Object { `$e = if (`$_ -is [System.Management.Automation.ErrorRecord]) { `$_ } else { `$_.ErrorRecord }; "`$(`$e.FullyQualifiedErrorId)|`$(`$e.CategoryInfo.Category)|`$(`$e.Exception.Message)" }) } | ConvertTo-Json | Set-Content '$result'
 "@ | Set-Content $file
             $psi = [Diagnostics.ProcessStartInfo]::new($script:PwshCommand[0])
             foreach ($a in @($script:PwshCommand | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $file)) { if ($a) { $psi.ArgumentList.Add($a) } }
@@ -357,8 +358,8 @@ Import-Module '$($script:ModulePath)'
             [pscustomobject]@{ Process = $p; Result = $result; Stdout = $p.StandardOutput.ReadToEndAsync(); Stderr = $p.StandardError.ReadToEndAsync() }
         }
 
-        function Wait-ChildImport($Child) {
-            if (-not $Child.Process.WaitForExit(240000)) { $Child.Process.Kill($true); throw 'The child import did not end within 240 s.' }
+        function Wait-ChildImport($Child, [int] $Seconds = 240) {
+            if (-not $Child.Process.WaitForExit($Seconds * 1000)) { $Child.Process.Kill($true); throw "The child import did not end within $Seconds s." }
             if (-not (Test-Path $Child.Result)) { throw "The child import wrote no result. stdout: $($Child.Stdout.Result) stderr: $($Child.Stderr.Result)" }
             Get-Content -Raw $Child.Result | ConvertFrom-Json
         }
@@ -382,31 +383,43 @@ Import-Module '$($script:ModulePath)'
     }
 
     It 'a second import while the first runs refuses at once with -NoWait, naming the first; the first ends exact' {
-        $d = New-Dump -Extra @('--dockets', '3000', '--words', '400')
+        # Deterministic, whatever the machine's load: the first import is held inside its run. A first load gives
+        # the database its tables; this test then locks one of them, so the -Force child takes the import lock and
+        # waits on that table until the test lets it go.
+        $d = New-Dump
         $db = New-DbName
-        $first = Start-ChildImport $d.Dir $db
-        $deadline = [DateTime]::UtcNow.AddSeconds(120)
-        while ([DateTime]::UtcNow -lt $deadline -and -not $first.Process.HasExited -and
-            [int](Invoke-Sql 'postgres' "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'BulkData import pid $($first.Process.Id) %'") -eq 0) { Start-Sleep -Milliseconds 50 }
-        $held = [int](Invoke-Sql 'postgres' "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'BulkData import pid $($first.Process.Id) %'") -gt 0
-        if (-not $held) {
-            # The first import ended before this test saw its lock: the race is lost, nothing to assert.
-            $null = Wait-ChildImport $first
-            Set-ItResult -Inconclusive -Because 'the first import had finished before its lock could be seen'
-            return
+        $null = Invoke-BulkImport -Path $d.Dir -ConnectionString $script:PgConnectionString -Database $db -WarningAction SilentlyContinue
+        $blocker = [Npgsql.NpgsqlConnection]::new((Get-Cs $db))
+        $blocker.Open()
+        $first = $null
+        try {
+            $tx = $blocker.BeginTransaction()
+            $cmd = $blocker.CreateCommand(); $cmd.Transaction = $tx
+            $cmd.CommandText = 'LOCK TABLE public.search_court IN ACCESS EXCLUSIVE MODE'; $null = $cmd.ExecuteNonQuery()
+            $first = Start-ChildImport $d.Dir $db '-Force'
+            $heldSql = "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'BulkData import pid $($first.Process.Id) %'"
+            $waitingSql = "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'relation' AND relation = 'public.search_court'::regclass"
+            $deadline = [DateTime]::UtcNow.AddSeconds(120)
+            while (-not ([int](Invoke-Sql 'postgres' $heldSql) -gt 0 -and [int](Invoke-Sql $db $waitingSql) -gt 0)) {
+                if ($first.Process.HasExited) { throw "The first import ended before it waited on the locked table. stderr: $($first.Stderr.Result)" }
+                if ([DateTime]::UtcNow -gt $deadline) { throw 'The first import neither took its lock nor waited on the locked table within 120 s.' }
+                Start-Sleep -Milliseconds 100
+            }
+            # The second in a process of its own: if it waited instead of refusing, it would wait on this test's
+            # lock for ever; here it is killed after 120 s and the test fails.
+            $second = Start-ChildImport $d.Dir $db '-Force -NoWait'
+            $rs = Wait-ChildImport $second 120
+            $rs.Errors | Should -HaveCount 1 -Because '-NoWait must refuse while the first import holds the lock'
+            $id, $category, $message = $rs.Errors[0] -split '\|', 3
+            $id | Should -BeLike 'InUse*'
+            $category | Should -Be 'ResourceBusy'
+            $message | Should -Match "The database '$db' is being imported by BulkData import pid $($first.Process.Id) .+; -NoWait was given, so nothing was done"
+            $rs.Status | Should -BeNullOrEmpty -Because 'the refused import loads nothing'
+            $first.Process.HasExited | Should -BeFalse -Because 'the first import is still held on the locked table'
+        } finally {
+            # Ending the blocking transaction lets the first import go on.
+            $blocker.Dispose()
         }
-        $err = $null
-        try { $null = Invoke-BulkImport -Path $d.Dir -ConnectionString $script:PgConnectionString -Database $db -Force -NoWait -WarningAction SilentlyContinue } catch { $err = $_ }
-        if (-not $err -and $first.Process.HasExited) {
-            # The first import ended (releasing its lock) before the second asked: the race is lost, nothing to assert.
-            $null = Wait-ChildImport $first
-            Set-ItResult -Inconclusive -Because 'the first import had finished before the second one asked for the lock'
-            return
-        }
-        $err | Should -Not -BeNullOrEmpty -Because '-NoWait must refuse while the first import holds the lock'
-        $err.FullyQualifiedErrorId | Should -BeLike 'InUse*'
-        $err.CategoryInfo.Category | Should -Be 'ResourceBusy'
-        $err.Exception.Message | Should -Match "The database '$db' is being imported by BulkData import pid $($first.Process.Id) .+; -NoWait was given, so nothing was done"
         $r = Wait-ChildImport $first
         $r.Errors | Should -BeNullOrEmpty
         $r.Status | Sort-Object -Unique | Should -Be 'Imported'
