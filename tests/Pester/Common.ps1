@@ -69,7 +69,8 @@ function Get-Cs {
 function Invoke-Sql {
     <# Runs one statement in a database and returns its first value (no command timeout). #>
     param([string] $Database, [string] $Sql)
-    $conn = [Npgsql.NpgsqlConnection]::new((Get-Cs $Database))
+    $cs = Get-Cs $Database
+    $conn = [Npgsql.NpgsqlConnection]::new($cs)
     $conn.Open()
     try { $cmd = $conn.CreateCommand(); $cmd.CommandText = $Sql; $cmd.CommandTimeout = 0; $cmd.ExecuteScalar() } finally { $conn.Dispose() }
 }
@@ -77,7 +78,8 @@ function Invoke-Sql {
 function Invoke-Query {
     <# Runs a query in a database; its rows as hashtables (column name -> value, NULL as $null). #>
     param([string] $Database, [string] $Sql)
-    $conn = [Npgsql.NpgsqlConnection]::new((Get-Cs $Database))
+    $cs = Get-Cs $Database
+    $conn = [Npgsql.NpgsqlConnection]::new($cs)
     $conn.Open()
     try {
         $cmd = $conn.CreateCommand(); $cmd.CommandText = $Sql; $cmd.CommandTimeout = 0
@@ -93,7 +95,8 @@ function Invoke-Query {
 function Export-Table {
     <# Every row of public.<Table>, ordered, as COPY TO writes it (columns by name, time zone UTC): equal text means equal tables. #>
     param([string] $Database, [string] $Table)
-    $conn = [Npgsql.NpgsqlConnection]::new((Get-Cs $Database))
+    $cs = Get-Cs $Database
+    $conn = [Npgsql.NpgsqlConnection]::new($cs)
     $conn.Open()
     try {
         $cmd = $conn.CreateCommand(); $cmd.CommandText = "SET TimeZone = 'UTC'"; $null = $cmd.ExecuteNonQuery()
