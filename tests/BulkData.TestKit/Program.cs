@@ -2,7 +2,7 @@ using System.Globalization;
 using BulkData.TestKit;
 
 // The test kit's command line, used by the Pester suites, the demo and the benchmarks:
-//   publish  --pg <connection string> --out <dir> [--endpoint <url>] [--date yyyy-MM-dd] [--dockets N] [--words N]
+//   publish  --pg <connection string> --out <dir> [--endpoint <url>] [--date yyyy-MM-dd (default: the dialect's era)] [--dockets N] [--words N]
 //            [--courts N] [--people N] [--dialect Escape|ForceQuote|Backtick|Plain|Binary] [--compressor lbzip2]
 //            [--source-db name] [--bucket b] [--prefix p] [--part-size bytes]
 //            [--load-script Exporter|Template|OneLine|None]   (default: the exporter's multi-line output; Binary: None)
@@ -55,7 +55,8 @@ switch (args.FirstOrDefault())
             ConnectionString = Get("pg"),
             OutputDirectory = Get("out"),
             EndpointUrl = opts.GetValueOrDefault("endpoint"),
-            DumpDate = DateTime.ParseExact(Get("date", "2026-09-30"), "yyyy-MM-dd", CultureInfo.InvariantCulture),
+            // Each dialect's dump is dated in its era unless --date says otherwise.
+            DumpDate = DateTime.ParseExact(Get("date", Publisher.EraDate(Publisher.ParseDialect(Get("dialect", "Escape"))).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)), "yyyy-MM-dd", CultureInfo.InvariantCulture),
             Dockets = int.Parse(Get("dockets", "60")),
             Words = int.Parse(Get("words", "40")),
             Courts = int.Parse(Get("courts", "12")),

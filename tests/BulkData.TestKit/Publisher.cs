@@ -199,6 +199,20 @@ public static class Publisher
         _ => "FORMAT csv, HEADER",
     };
 
+    /// <summary>
+    /// A real-looking dump date of each dialect's era (the exporter's history in the facts file), the kit's default
+    /// date for a dump in that dialect, so that the dump date's prior is exercised per era: a plain dump of 2023-05-31,
+    /// a FORCE_QUOTE dump of 2023-12-04, the backtick dump of 2024-12-31, today's of 2026-09-30, the binary day.
+    /// </summary>
+    public static DateTime EraDate(Dialect dialect) => dialect switch
+    {
+        Dialect.Plain => new DateTime(2023, 5, 31),
+        Dialect.ForceQuote => new DateTime(2023, 12, 4),
+        Dialect.Backtick => new DateTime(2024, 12, 31),
+        Dialect.Binary => new DateTime(2022, 7, 31),
+        _ => new DateTime(2026, 9, 30),
+    };
+
     /// <summary>A dialect by name; Rfc4180 is the plain CSV of 2022.</summary>
     public static Dialect ParseDialect(string name)
         => name.Equals("rfc4180", StringComparison.OrdinalIgnoreCase) ? Dialect.Plain : Enum.Parse<Dialect>(name, ignoreCase: true);

@@ -51,3 +51,59 @@ function Get-TestPgParts {
     foreach ($pair in $script:PgConnectionString -split ';' | Where-Object { $_ }) { $k, $v = $pair -split '=', 2; $parts[$k.Trim()] = $v }
     $parts
 }
+
+# Database helpers for the suites that read what an import wrote. They use the module's own Npgsql
+# (loaded on first use), with pooling off so that a dropped database has no idle connection left.
+function Initialize-TestNpgsql {
+    if (-not ('Npgsql.NpgsqlConnection' -as [type])) { Add-Type -Path (Join-Path (Split-Path $script:ModulePath) 'dependencies/Npgsql.dll') }
+}
+
+function Get-Cs {
+    <# The test server's connection string for one database, without pooling. #>
+    param([string] $Database)
+    Initialize-TestNpgsql
+    $b = [Npgsql.NpgsqlConnectionStringBuilder]::new($script:PgConnectionString); $b.Database = $Database; $b.Pooling = $false
+    $b.ConnectionString
+}
+
+function Invoke-Sql {
+    <# Runs one statement in a database and returns its first value (no command timeout). #>
+    param([string] $Database, [string] $Sql)
+    $cs = Get-Cs $Database
+    $conn = [Npgsql.NpgsqlConnection]::new($cs)
+    $conn.Open()
+    try { $cmd = $conn.CreateCommand(); $cmd.CommandText = $Sql; $cmd.CommandTimeout = 0; $cmd.ExecuteScalar() } finally { $conn.Dispose() }
+}
+
+function Invoke-Query {
+    <# Runs a query in a database; its rows as hashtables (column name -> value, NULL as $null). #>
+    param([string] $Database, [string] $Sql)
+    $cs = Get-Cs $Database
+    $conn = [Npgsql.NpgsqlConnection]::new($cs)
+    $conn.Open()
+    try {
+        $cmd = $conn.CreateCommand(); $cmd.CommandText = $Sql; $cmd.CommandTimeout = 0
+        $r = $cmd.ExecuteReader()
+        while ($r.Read()) {
+            $row = @{}
+            for ($i = 0; $i -lt $r.FieldCount; $i++) { $row[$r.GetName($i)] = if ($r.IsDBNull($i)) { $null } else { $r.GetValue($i) } }
+            $row
+        }
+    } finally { $conn.Dispose() }
+}
+
+function Export-Table {
+    <# Every row of public.<Table>, ordered, as COPY TO writes it (columns by name, time zone UTC): equal text means equal tables. #>
+    param([string] $Database, [string] $Table)
+    $cs = Get-Cs $Database
+    $conn = [Npgsql.NpgsqlConnection]::new($cs)
+    $conn.Open()
+    try {
+        $cmd = $conn.CreateCommand(); $cmd.CommandText = "SET TimeZone = 'UTC'"; $null = $cmd.ExecuteNonQuery()
+        $cols = [System.Collections.Generic.List[string]]::new()
+        $cmd.CommandText = "SELECT attname FROM pg_attribute WHERE attrelid = 'public.$Table'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attname"
+        $r = $cmd.ExecuteReader(); while ($r.Read()) { $cols.Add('"' + $r.GetString(0) + '"') }; $r.Dispose()
+        $reader = $conn.BeginTextExport("COPY (SELECT $($cols -join ', ') FROM public.$Table ORDER BY 1, $($cols -join ', ')) TO STDOUT WITH (FORMAT csv)")
+        try { $reader.ReadToEnd() } finally { $reader.Dispose() }
+    } finally { $conn.Dispose() }
+}

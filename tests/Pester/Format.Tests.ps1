@@ -100,4 +100,34 @@ Describe 'Table views at 80 and 120 columns' {
             param($v) 'False', $v.Check, ('{0:N0}' -f $v.Count), $v.Table, $(if ($v.References) { '{0} ({1}) -> {2}' -f $v.Constraint, $v.Columns, $v.References } else { '{0} ({1})' -f $v.Constraint, $v.Columns })
         }
     }
+
+    It 'ForeignKeyOrphans: Validated, Orphans, Removed, Table and the whole key with its sample keys' {
+        $fks = @(
+            [BulkData.Engine.Import.ForeignKeyOrphans]@{ Table = 'public.search_opinioncluster_non_participating_judges'; Constraint = 'search_opinioncluster_non_participating_judges_person_id_fk'; Columns = 'person_id'; References = 'public.people_db_person (id)'; Count = 1234567; SampleKeys = [string[]]@('101', '102', '103'); Validated = $false }
+            [BulkData.Engine.Import.ForeignKeyOrphans]@{ Table = 'public.search_opinion'; Constraint = 'search_opinion_cluster_id_fk'; Columns = 'cluster_id'; References = 'public.search_opinioncluster (id)'; Count = 2; SampleKeys = [string[]]@('7', '9'); Removed = 2; Validated = $true }
+        )
+        Assert-View $fks @('Validated', 'Orphans', 'Removed', 'Table', 'Foreign key / Sample keys') {
+            param($o) "$($o.Validated)", ('{0:N0}' -f $o.Count), ('{0:N0}' -f $o.Removed), $o.Table, ('{0} ({1}) -> {2}; e.g. {3}' -f $o.Constraint, $o.Columns, $o.References, ($o.SampleKeys -join ', '))
+        }
+    }
+}
+
+Describe 'The list view of an ImportResult' {
+    It 'shows the dialect with its reason, the orphans of each foreign key and the excluded columns, whole at 80 columns' {
+        $orphans = [BulkData.Engine.Import.ForeignKeyOrphans]@{ Table = 'public.search_opinion'; Constraint = 'search_opinion_cluster_id_fk'; Columns = 'cluster_id'; References = 'public.search_opinioncluster (id)'; Count = 3; SampleKeys = [string[]]@('7') }
+        $schema = [BulkData.Engine.Import.ImportResult]@{ Table = '(schema)'; File = '/srv/bulk-data/schema-2026-09-30.sql'; Status = 'Imported'; Database = 'courtlistener'; Orphans = [BulkData.Engine.Import.ForeignKeyOrphans[]]@($orphans) }
+        $table = [BulkData.Engine.Import.ImportResult]@{ Table = 'public.search_docket'; File = '/srv/bulk-data/dockets-2026-09-30.csv.bz2'; Status = 'Imported'; Rows = 71700000; Bytes = 5GB; Duration = [timespan]'01:02:03'
+            Dialect = 'Rfc4180'; DialectReason = 'sniffed (reloaded: Escape misread the bytes)'; ExcludedColumns = [string[]]@('docket_number_raw'); DroppedValues = 71700000 }
+        $text = $schema, $table | Format-List | Out-String -Width 80
+        $text | Should -Not -Match '…'
+        ($text -split "`r?`n" | Measure-Object Length -Maximum).Maximum | Should -BeLessOrEqual 80
+        # A wrapped value breaks where it can (a space, a parenthesis): compare without white space.
+        $flat = $text -replace '\s', ''
+        $flat | Should -Match ([regex]::Escape('Dialect:Rfc4180(sniffed(reloaded:Escapemisreadthebytes))'))
+        $flat | Should -Match ([regex]::Escape('Orphans:public.search_opinion(search_opinion_cluster_id_fk):3orphan(s),NOTVALID'))
+        $flat | Should -Match ([regex]::Escape('ExcludedColumns:docket_number_raw(71,700,000valuesdropped)'))
+        $flat | Should -Match ([regex]::Escape('Rows:71,700,000'))
+        # The default view stays the table.
+        ($table | Out-String -Width 80) | Should -Match '^\s*Status\s+Table\s+Rows'
+    }
 }

@@ -13,26 +13,6 @@ BeforeAll {
     $script:Created = [System.Collections.Generic.List[string]]::new()
     $script:Dirs = [System.Collections.Generic.List[string]]::new()
 
-    function Get-Cs([string] $Database) {
-        $b = [Npgsql.NpgsqlConnectionStringBuilder]::new($script:PgConnectionString); $b.Database = $Database; $b.Pooling = $false
-        $b.ConnectionString
-    }
-
-    function Invoke-Query([string] $Database, [string] $Sql) {
-        # Rows as hashtables (column name -> value).
-        $conn = [Npgsql.NpgsqlConnection]::new((Get-Cs $Database))
-        $conn.Open()
-        try {
-            $cmd = $conn.CreateCommand(); $cmd.CommandText = $Sql
-            $r = $cmd.ExecuteReader()
-            while ($r.Read()) {
-                $row = @{}
-                for ($i = 0; $i -lt $r.FieldCount; $i++) { $row[$r.GetName($i)] = if ($r.IsDBNull($i)) { $null } else { $r.GetValue($i) } }
-                $row
-            }
-        } finally { $conn.Dispose() }
-    }
-
     # Per table of public: rows (as a count and a digest of every exported column, in key order), indexes, foreign keys.
     function Get-Shape([string] $Database, $Tables) {
         $shape = @{}

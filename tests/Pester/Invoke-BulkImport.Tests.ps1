@@ -8,34 +8,6 @@ BeforeAll {
     $script:Created = [System.Collections.Generic.List[string]]::new()
     $script:Dirs = [System.Collections.Generic.List[string]]::new()
 
-    function Get-Cs([string] $Database) {
-        $b = [Npgsql.NpgsqlConnectionStringBuilder]::new($script:PgConnectionString); $b.Database = $Database; $b.Pooling = $false
-        $b.ConnectionString
-    }
-
-    function Invoke-Sql([string] $Database, [string] $Sql) {
-        $conn = [Npgsql.NpgsqlConnection]::new((Get-Cs $Database))
-        $conn.Open()
-        try {
-            $cmd = $conn.CreateCommand(); $cmd.CommandText = $Sql; $cmd.CommandTimeout = 0
-            $cmd.ExecuteScalar()
-        } finally { $conn.Dispose() }
-    }
-
-    function Export-Table([string] $Database, [string] $Table) {
-        # Every row, ordered by primary key, as COPY TO writes it, in one time zone.
-        $conn = [Npgsql.NpgsqlConnection]::new((Get-Cs $Database))
-        $conn.Open()
-        try {
-            $cmd = $conn.CreateCommand(); $cmd.CommandText = "SET TimeZone = 'UTC'"; $null = $cmd.ExecuteNonQuery()
-            $cols = [System.Collections.Generic.List[string]]::new()
-            $cmd.CommandText = "SELECT attname FROM pg_attribute WHERE attrelid = 'public.$Table'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attname"
-            $r = $cmd.ExecuteReader(); while ($r.Read()) { $cols.Add('"' + $r.GetString(0) + '"') }; $r.Dispose()
-            $reader = $conn.BeginTextExport("COPY (SELECT $($cols -join ', ') FROM public.$Table ORDER BY 1, $($cols -join ', ')) TO STDOUT WITH (FORMAT csv)")
-            try { $reader.ReadToEnd() } finally { $reader.Dispose() }
-        } finally { $conn.Dispose() }
-    }
-
     function New-Dump([string] $Dialect = 'Escape', [string[]] $Extra = @()) {
         $dir = New-TestDirectory
         $script:Dirs.Add($dir)

@@ -6,17 +6,6 @@ BeforeAll {
     $script:Created = [System.Collections.Generic.List[string]]::new()
     $script:Dirs = [System.Collections.Generic.List[string]]::new()
 
-    function Get-Cs([string] $Database) {
-        $b = [Npgsql.NpgsqlConnectionStringBuilder]::new($script:PgConnectionString); $b.Database = $Database; $b.Pooling = $false
-        $b.ConnectionString
-    }
-
-    function Invoke-Sql([string] $Database, [string] $Sql) {
-        $conn = [Npgsql.NpgsqlConnection]::new((Get-Cs $Database))
-        $conn.Open()
-        try { $cmd = $conn.CreateCommand(); $cmd.CommandText = $Sql; $cmd.ExecuteScalar() } finally { $conn.Dispose() }
-    }
-
     function New-KitDump([string[]] $Extra = @()) {
         $dir = New-TestDirectory; $script:Dirs.Add($dir)
         $src = 'src_' + [guid]::NewGuid().ToString('N').Substring(0, 8); $script:Created.Add($src)

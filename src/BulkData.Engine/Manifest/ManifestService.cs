@@ -24,6 +24,7 @@ public static class ManifestService
             reporter.Verbose($"Listed page {page} of {store.Describe(prefix)} ({where}): {count} keys so far.");
             bar.Status($"{count} keys, page {page}");
         };
+        lister.KeySkipped += reporter.Warning;
 
         var objects = await lister.ListAsync(prefix, location.Where, cancellationToken).ConfigureAwait(false);
         bar.Complete();

@@ -184,6 +184,9 @@ internal sealed class TableLoader
                         reported = now;
                     }
 
+                    // What only the whole file shows, before COPY ends (the table is still rolled back on a finding).
+                    counter.Complete();
+                    Check(counter);
                 }
                 catch (Exception first) when (!ct.IsCancellationRequested)
                 {
