@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Npgsql;
 
-namespace BulkData.Engine.Import.Schedule;
+namespace BulkData.Engine.Import;
 
 /// <summary>What a worker connection was last set up for.</summary>
 internal enum WorkerUse
