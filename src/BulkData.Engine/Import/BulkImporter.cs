@@ -357,9 +357,13 @@ public sealed class BulkImporter
                 {
                     load = await loader.LoadStreamsAsync(first.Connection, extra.Select(x => x.Connection).ToList(), job, ct).ConfigureAwait(false);
                     ok = load is not null && load.Error is null;
-                    // Fallen back: the table is empty again; one stream loads it (and names any error's line).
-                    load ??= await loader.LoadAsync(first.Connection, job, replica, null, ct).ConfigureAwait(false);
-                    ok = load.Error is null;
+                    if (load is null)
+                    {
+                        // Fallen back: the table is empty again; one stream loads it (and names any error's line).
+                        load = await loader.LoadAsync(first.Connection, job, replica, null, ct).ConfigureAwait(false);
+                        ok = load.Error is null && !replica;
+                    }
+
                     return load;
                 }
                 finally
