@@ -5,8 +5,9 @@ namespace BulkData.Engine.Import.Schedule;
 /// <summary>
 /// How many COPY streams a table of a fresh load gets: only the largest table of the run, and only when its file
 /// is at least <see cref="MinimumBytes"/>: its share of the run's bytes times -ThrottleLimit, rounded up, at least 1
-/// and at most -ThrottleLimit (opinions, 71 % of the bytes: 2 of 2 connections, 12 of 16). The other tables load in
-/// one stream each beside it once it has its connections. -CopyStreams (an option; tests) forces the count for the
+/// and at most -ThrottleLimit - 1 (opinions, 71 % of the bytes: 12 of 16 connections; 1 of 2). One connection is
+/// always left to the other tables and the post-data jobs: with all of them (2 of 2, measured) every other table and
+/// every index waited for the largest table to end. -CopyStreams (an option; tests) forces the count for the
 /// largest table whatever its size.
 /// </summary>
 internal static class CopyStreams
@@ -32,6 +33,6 @@ internal static class CopyStreams
             return 1;
         }
 
-        return Math.Clamp((int)Math.Ceiling((double)job.Bytes / total * throttleLimit), 1, throttleLimit);
+        return Math.Clamp((int)Math.Ceiling((double)job.Bytes / total * throttleLimit), 1, Math.Max(1, throttleLimit - 1));
     }
 }

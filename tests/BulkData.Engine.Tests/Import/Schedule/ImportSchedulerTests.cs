@@ -143,6 +143,19 @@ public class ImportSchedulerTests
     }
 
     [Fact]
+    public void The_largest_table_gets_its_share_of_the_connections_leaving_one_to_the_others()
+    {
+        var jobs = new[] { Job("opinions", 71L << 20), Job("dockets", 11L << 20), Job("rest", 18L << 20) };
+        Assert.Equal(12, CopyStreams.For(jobs[0], jobs, 16, 0));
+        Assert.Equal(1, CopyStreams.For(jobs[0], jobs, 2, 0));
+        Assert.Equal(1, CopyStreams.For(jobs[1], jobs, 16, 0));
+        // Small files load in one stream unless forced.
+        var small = new[] { Job("opinions", 10L << 20), Job("dockets", 1L << 20) };
+        Assert.Equal(1, CopyStreams.For(small[0], small, 16, 0));
+        Assert.Equal(3, CopyStreams.For(small[0], small, 3, 4));
+    }
+
+    [Fact]
     public void Session_settings_share_the_cores_and_memory_between_the_connections()
     {
         const long MB = 1024 * 1024;
