@@ -43,6 +43,11 @@ checked against the CSV records read. A journal (bulkdata.import_journal in the 
 the same transaction, records each table's file, ETag or size/time/SHA-256, and rows: a second run skips
 tables loaded from the same file (Status Skipped) and reloads those whose file changed.
 
+Post-data runs as a schedule on the same -ThrottleLimit connections: each index and key is its own statement,
+started as soon as its table's data is committed (while other tables still load); foreign keys after the keys
+of both their tables, added NOT VALID, then validated in parallel; triggers, comments and anything else after
+those, one at a time in script order. Each statement is journalled when done, so a stopped run resumes.
+
 The password (from -Credential, the connection string or PGPASSWORD) never appears in output, messages or
 errors.
 '@
@@ -58,7 +63,8 @@ errors.
         Schema           = 'A schema script to load (instead of the schema-<date>.sql among the inputs). Given alone, without -Path or pipeline input, it loads just that schema.'
         TableMap         = 'A hashtable of dataset (or file name) to table, for example @{ ''opinions'' = ''public.search_opinion'' }; overrides the load script and the publisher''s mapping.'
         Dialect          = 'The CSV dialect of every file: Escape (now), ForceQuote (2023-07 to 2024-07, read as Rfc4180), Backtick (2024-07-25 to 2025-01) or Rfc4180. Overrides the load script and the sniffing; still checked against the bytes (a mismatch fails the table, naming the dialect to use).'
-        ThrottleLimit    = 'How many tables load at once. Default: one per processor.'
+        ThrottleLimit    = 'How many connections work at once, table loads and post-data statements (each index, key, foreign key and validation) together. Default: one per processor.'
+        ImportSetting    = 'Session settings of the post-data connections, over the ones chosen from the server and -ThrottleLimit (maintenance_work_mem, max_parallel_maintenance_workers; see docs/import.md), or any other setting: @{ maintenance_work_mem = ''1GB''; max_parallel_maintenance_workers = 4 }. Each is checked on the server before anything is loaded.'
         Force            = 'Reloads every table, even those the journal says were loaded from the same file.'
         NoWait           = 'Another import holding the target database''s advisory lock: fail at once with an InUse error naming it (its process, host and start time, and its server session) instead of waiting, with progress, for it to end.'
         Verify           = 'After loading, outputs an ImportVerification per foreign key (orphan rows) and per key (duplicate values).'

@@ -57,6 +57,10 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
     [ValidateRange(1, 64)]
     public int ThrottleLimit { get; set; } = Environment.ProcessorCount;
 
+    /// <summary>Session settings of the post-data connections (index builds, keys, validations), over the chosen ones: @{ maintenance_work_mem = '1GB' }.</summary>
+    [Parameter]
+    public Hashtable? ImportSetting { get; set; }
+
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -157,6 +161,7 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
                 Verify = Verify.IsPresent,
                 RemoveOrphans = RemoveOrphans.IsPresent,
                 ExcludeExtraColumns = ExcludeExtraColumns.IsPresent,
+                SessionSettings = ImportSetting?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? "", StringComparer.OrdinalIgnoreCase),
             };
         }
         catch (BulkDataException ex)

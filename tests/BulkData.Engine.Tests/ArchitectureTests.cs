@@ -26,7 +26,8 @@ public sealed class ArchitectureTests
         [$"{Root}.Import.Schema"] = new[] { $"{Root}.Import.Sql", $"{Root}.Import.Schema.Tolerance" },
         [$"{Root}.Import.Schema.Tolerance"] = new[] { $"{Root}.Import.Sql" },
         [$"{Root}.Import.Tables"] = new[] { $"{Root}.Import.Sql", $"{Root}.Compression", $"{Root}.DumpFiles" },
-        [$"{Root}.Import"] = new[] { $"{Root}.Import.Sql", $"{Root}.Import.Schema", $"{Root}.Import.Tables", $"{Root}.DumpFiles", $"{Root}.Manifest" },
+        [$"{Root}.Import.Schedule"] = new[] { $"{Root}.Import.Sql", $"{Root}.Import.Schema", $"{Root}.Import.Tables" },
+        [$"{Root}.Import"] = new[] { $"{Root}.Import.Sql", $"{Root}.Import.Schema", $"{Root}.Import.Tables", $"{Root}.Import.Schedule", $"{Root}.DumpFiles", $"{Root}.Manifest" },
         [$"{Root}.Services"] = Array.Empty<string>(),
     };
 
@@ -34,7 +35,7 @@ public sealed class ArchitectureTests
     private static readonly (string Prefix, string[] Folders)[] Libraries =
     {
         ("Amazon", new[] { $"{Root}.Storage" }),
-        ("Npgsql", new[] { $"{Root}.Import", $"{Root}.Import.Sql", $"{Root}.Import.Schema", $"{Root}.Import.Schema.Tolerance", $"{Root}.Import.Tables" }),
+        ("Npgsql", new[] { $"{Root}.Import", $"{Root}.Import.Sql", $"{Root}.Import.Schema", $"{Root}.Import.Schema.Tolerance", $"{Root}.Import.Tables", $"{Root}.Import.Schedule" }),
         ("System.Management.Automation", Array.Empty<string>()),
     };
 

@@ -47,6 +47,21 @@ internal struct BlockInfo
 /// </summary>
 internal sealed unsafe class Bzip2BlockDecoder
 {
+    // Decoders are about 8 MB of pinned arrays each: kept for the next pipeline (every table's load starts one per
+    // thread) instead of left to the pinned heap, which only a full collection empties.
+    private static readonly System.Collections.Concurrent.ConcurrentBag<Bzip2BlockDecoder> Idle = new();
+
+    /// <summary>A decoder from the pool, or a new one; give it back with <see cref="Return"/> once no block uses it.</summary>
+    internal static Bzip2BlockDecoder Rent() => Idle.TryTake(out var d) ? d : new Bzip2BlockDecoder();
+
+    internal static void Return(Bzip2BlockDecoder decoder)
+    {
+        if (Idle.Count < 2 * Environment.ProcessorCount)
+        {
+            Idle.Add(decoder);
+        }
+    }
+
     public const ulong BlockMagic = 0x314159265359;
     public const ulong EndMagic = 0x177245385090;
 

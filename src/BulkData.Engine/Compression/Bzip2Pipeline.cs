@@ -501,7 +501,7 @@ internal sealed class Bzip2Pipeline : IDisposable
     private void Work()
     {
         var ct = _cts.Token;
-        var decoder = new Bzip2BlockDecoder();
+        var decoder = Bzip2BlockDecoder.Rent();
         try
         {
             foreach (var job in _work.GetConsumingEnumerable(ct))
@@ -533,6 +533,10 @@ internal sealed class Bzip2Pipeline : IDisposable
         }
         catch (OperationCanceledException)
         {
+        }
+        finally
+        {
+            Bzip2BlockDecoder.Return(decoder);
         }
     }
 

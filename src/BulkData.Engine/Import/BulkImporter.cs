@@ -1,3 +1,4 @@
+using BulkData.Engine.Import.Schedule;
 using BulkData.Engine.Import.Schema;
 using BulkData.Engine.Import.Sql;
 using BulkData.Engine.Import.Tables;
@@ -128,30 +129,54 @@ public sealed class BulkImporter
                 plan.Database);
         }
 
-        int failed = await LoadTablesAsync(conn, plan, todo, mode, replica, Emit, ct).ConfigureAwait(false);
-
+        // Post-data: each statement a job of the same schedule as the loads (Import/Schedule): a table's indexes and
+        // keys start once its data is committed; after a completed post-data only the foreign keys left NOT VALID
+        // (orphans) are tried again.
         var orphans = new List<ForeignKeyOrphans>();
-        if (fresh && plan.Schema is not null)
+        IReadOnlyList<PostDataJob> postJobs = Array.Empty<PostDataJob>();
+        if (fresh && plan.Schema is not null && plan.Unplanned.Count == 0)
         {
-            if (failed > 0 || plan.Unplanned.Count > 0)
+            postJobs = PostDataJobs.Build(plan.Schema.PostData);
+            if (postDone)
             {
-                _reporter.Warning($"{plan.SchemaPath}: post-data (indexes, constraints, triggers) not applied because {failed + plan.Unplanned.Count} table(s) failed; run the import again once they are fixed: loaded tables are skipped and post-data is applied then.");
+                postJobs = postJobs.Where(j => j.Kind == PostDataJobKind.Validate).ToList();
             }
-            else
-            {
-                // Statement by statement, each journalled; after a completed post-data only the foreign keys
-                // left NOT VALID (orphans) are tried again.
-                var jobs = PostDataJobs.Build(plan.Schema.PostData);
-                if (postDone)
-                {
-                    jobs = jobs.Where(j => j.Kind == PostDataJobKind.Validate).ToList();
-                }
+        }
+        else if (fresh && plan.Schema is not null)
+        {
+            _reporter.Warning($"{plan.SchemaPath}: post-data (indexes, constraints, triggers) not applied because {plan.Unplanned.Count} table(s) failed; run the import again once they are fixed: loaded tables are skipped and post-data is applied then.");
+        }
 
-                var post = await new PostDataSteps(runner, _reporter, _options.RemoveOrphans)
-                    .RunAsync(main, journal, postDone ? Array.Empty<SqlStatement>() : plan.Schema.Settings, jobs, plan.SchemaPath!, ct).ConfigureAwait(false);
-                orphans.AddRange(post.Orphans);
-                schemaApplied |= !postDone || post.Orphans.Count > 0;
+        var postSteps = plan.Schema is not null && plan.SchemaPath is not null ? new PostDataSteps(runner, _reporter, _options.RemoveOrphans, plan.SchemaPath) : null;
+        var postDoneIds = postSteps is not null && postJobs.Count > 0 ? await PostDataSteps.DoneAsync(journal, postJobs, plan.SchemaPath!, ct).ConfigureAwait(false) : new HashSet<string>();
+        var sessionSettings = postJobs.Count > postDoneIds.Count
+            ? await MaintenanceSettings.ResolveAsync(main, MaintenanceSettings.IsLocalHost(conn.Host), _options.ThrottleLimit, _options.SessionSettings, _reporter, ct).ConfigureAwait(false)
+            : new Dictionary<string, string>();
+        var scriptSettings = postDone || plan.Schema is null ? Array.Empty<SqlStatement>() : plan.Schema.Settings;
+        await using var workers = new WorkerConnections(conn, async (c, t) =>
+        {
+            await runner.ApplyAsync(c, scriptSettings, plan.SchemaPath ?? "schema", _reporter, t).ConfigureAwait(false);
+            await MaintenanceSettings.ApplyAsync(c, sessionSettings, t).ConfigureAwait(false);
+        });
+
+        var schedule = await LoadTablesAsync(workers, plan, todo, mode, replica, fresh, postJobs, postDoneIds, postSteps, Emit, ct).ConfigureAwait(false);
+        int failed = schedule.FailedTables;
+        if (postJobs.Count > 0 && postSteps is not null)
+        {
+            if (failed > 0)
+            {
+                _reporter.Warning($"{plan.SchemaPath}: post-data (indexes, constraints, triggers) not applied because {failed} table(s) failed ({schedule.PostDataRun} of its statements done before the failure are kept); run the import again once they are fixed: loaded tables are skipped and post-data is applied then.");
             }
+
+            var post = await postSteps.FinishAsync(main, postDoneIds.Count, schedule.PostDataComplete && failed == 0, ct).ConfigureAwait(false);
+            orphans.AddRange(post.Orphans);
+            schemaApplied |= !postDone || post.Orphans.Count > 0;
+        }
+        else if (fresh && plan.Schema is not null && plan.Unplanned.Count == 0 && failed == 0 && !postDone && postSteps is not null)
+        {
+            // A post-data with no statements: the step is still recorded.
+            await postSteps.FinishAsync(main, 0, true, ct).ConfigureAwait(false);
+            schemaApplied = true;
         }
 
         var loaded = results.Where(r => r.Status == ImportStatus.Imported).Select(r => r.Table).ToList();
@@ -197,15 +222,22 @@ public sealed class BulkImporter
         return results;
     }
 
-    /// <summary>Loads the tables, as many at once as the mode allows, each on its own connection; returns how many failed.</summary>
-    private async Task<int> LoadTablesAsync(PgConnectionInfo conn, ImportPlan plan, IReadOnlyList<TableJob> todo, LoadMode mode, bool replica, Action<ImportResult> emit, CancellationToken ct)
+    /// <summary>
+    /// Loads the tables and runs the post-data jobs on one schedule (<see cref="ImportScheduler"/>): at most
+    /// -ThrottleLimit worker connections at once, loads and jobs together; returns what it did.
+    /// </summary>
+    private async Task<ScheduleOutcome> LoadTablesAsync(WorkerConnections workers, ImportPlan plan, IReadOnlyList<TableJob> todo, LoadMode mode, bool replica, bool fresh,
+        IReadOnlyList<PostDataJob> postJobs, IReadOnlySet<string> postDone, PostDataSteps? postSteps, Action<ImportResult> emit, CancellationToken ct)
     {
         long total = todo.Sum(j => j.Bytes);
         long done = 0;
-        int tablesDone = 0;
+        int tablesDone = 0, jobsDone = 0;
+        int jobsTodo = postJobs.Count - postDone.Count;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var progress = new ProgressReporter(_reporter);
         var bar = progress.Begin($"Importing into {plan.Database}");
+        using var postProgress = new ProgressReporter(_reporter);
+        ProgressReporter.Bar? postBar = null;
         var loader = new TableLoader(_options.DecoderThreads, _reporter, (table, delta) =>
         {
             long now = Interlocked.Add(ref done, delta);
@@ -213,22 +245,36 @@ public sealed class BulkImporter
         })
         { ExcludeExtraColumns = _options.ExcludeExtraColumns };
 
-        int failed = 0;
-        await BoundedRunner.RunAsync(todo, LoadModePolicy.Parallelism(mode, _options.ThrottleLimit), async (job, slot) =>
+        // Today's list as a channel that is already complete; a producer feeding jobs as files arrive uses the same seam.
+        var tables = System.Threading.Channels.Channel.CreateUnbounded<TableJob>();
+        foreach (var job in todo)
         {
-            if (ct.IsCancellationRequested)
-            {
-                return;
-            }
+            tables.Writer.TryWrite(job);
+        }
 
-            var load = await LoadOneAsync(conn, loader, job, replica, ct).ConfigureAwait(false);
+        tables.Writer.Complete();
+        var weights = todo.GroupBy(j => j.QualifiedTable, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Sum(j => j.Bytes), StringComparer.OrdinalIgnoreCase);
+        var input = new ScheduleInput
+        {
+            Tables = tables.Reader,
+            PendingTables = todo.Select(j => j.QualifiedTable).ToList(),
+            PostData = postJobs,
+            PostDataDone = postDone,
+            LoadParallelism = LoadModePolicy.Parallelism(mode, _options.ThrottleLimit),
+            StreamsFor = j => fresh && mode == LoadMode.Fresh ? CopyStreams.For(j, todo, _options.ThrottleLimit, _options.CopyStreams) : 1,
+            TableWeight = t => weights.GetValueOrDefault(t),
+        };
+
+        async Task<bool> Load(TableJob job, int streams, CancellationToken token)
+        {
+            var load = await LoadOneAsync(workers, loader, job, replica, streams, token).ConfigureAwait(false);
             if (load.OtherDialect is { } other && !job.DialectReason.StartsWith(DialectSniffer.Stated, StringComparison.Ordinal) && other != load.Dialect)
             {
                 // Chosen from the bytes or the date, and the bytes said otherwise: rolled back; load it again in
                 // the dialect they point to (checked the same way).
                 _reporter.Warning($"{job.QualifiedTable}: {load.Error} Loading it again as {other.Name}.");
                 var retry = job with { Dialect = other, DialectReason = $"{DialectSniffer.Sniffed} (reloaded: {load.Dialect?.Name} misread the bytes)" };
-                var second = await LoadOneAsync(conn, loader, retry, replica, ct).ConfigureAwait(false);
+                var second = await LoadOneAsync(workers, loader, retry, replica, 1, token).ConfigureAwait(false);
                 load = second with { DialectReason = second.DialectReason ?? retry.DialectReason };
             }
 
@@ -237,31 +283,122 @@ public sealed class BulkImporter
             bar.Status(state.Status, state.Percent, state.SecondsRemaining, $"{job.QualifiedTable} {(load.Error is null ? "done" : "failed")}", force: true);
             if (load.Error is not null)
             {
-                Interlocked.Increment(ref failed);
                 _reporter.Warning($"{job.QualifiedTable} failed and was rolled back: {load.Error}");
             }
 
             emit(Result(job, plan, load.Error is null ? ImportStatus.Imported : ImportStatus.Failed, load.Rows, load.BytesRead, load.Duration, load.Error, load));
-        }, ct).ConfigureAwait(false);
-        bar.Complete();
-        ct.ThrowIfCancellationRequested();
-        return failed;
-    }
+            return load.Error is null;
+        }
 
-    /// <summary>One table on a connection of its own; a connection that cannot be opened fails only this table.</summary>
-    private static async Task<TableLoad> LoadOneAsync(PgConnectionInfo conn, TableLoader loader, TableJob job, bool replica, CancellationToken ct)
-    {
-        await using var c = conn.CreateConnection();
+        async Task Post(PostDataJob job, CancellationToken token)
+        {
+            var w = await workers.RentAsync(WorkerUse.PostData, token).ConfigureAwait(false);
+            bool healthy = false;
+            try
+            {
+                lock (postProgress)
+                {
+                    postBar ??= postProgress.Begin($"Post-data of {Path.GetFileName(plan.SchemaPath)}");
+                    postBar.Status($"{Volatile.Read(ref jobsDone)} of {jobsTodo} statements done", jobsTodo == 0 ? -1 : Volatile.Read(ref jobsDone) * 100 / jobsTodo, currentOperation: job.Statement.Summary(80), force: true);
+                }
+
+                await postSteps!.RunOneAsync(w.Connection, job, token).ConfigureAwait(false);
+                Interlocked.Increment(ref jobsDone);
+                healthy = true;
+            }
+            finally
+            {
+                await workers.ReturnAsync(w, healthy).ConfigureAwait(false);
+            }
+        }
+
+        ScheduleOutcome outcome;
         try
         {
-            await OpenAsync(c, conn, ct).ConfigureAwait(false);
+            outcome = await new ImportScheduler(_options.ThrottleLimit).RunAsync(input, Load, Post, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            bar.Complete();
+            lock (postProgress)
+            {
+                postBar?.Complete();
+            }
+        }
+
+        _reporter.Verbose($"Schedule: {todo.Count} table(s) and {outcome.PostDataRun} post-data statement(s) on at most {outcome.PeakConnections} of {_options.ThrottleLimit} connection(s) at once.");
+        return outcome;
+    }
+
+    /// <summary>One table on a worker connection of its own; a connection that cannot be opened fails only this table.</summary>
+    private static async Task<TableLoad> LoadOneAsync(WorkerConnections workers, TableLoader loader, TableJob job, bool replica, int streams, CancellationToken ct)
+    {
+        if (streams > 1)
+        {
+            var extra = new List<WorkerConnections.Worker>();
+            try
+            {
+                for (int i = 1; i < streams; i++)
+                {
+                    extra.Add(await workers.RentAsync(WorkerUse.Load, ct).ConfigureAwait(false));
+                }
+            }
+            catch (BulkDataException) when (!ct.IsCancellationRequested)
+            {
+                // Fewer connections than asked for: the streams that could be opened.
+            }
+
+            if (extra.Count > 0)
+            {
+                bool ok = false;
+                var first = await workers.RentAsync(WorkerUse.Load, ct).ConfigureAwait(false);
+                TableLoad? load = null;
+                try
+                {
+                    load = await loader.LoadStreamsAsync(first.Connection, extra.Select(x => x.Connection).ToList(), job, ct).ConfigureAwait(false);
+                    ok = load is not null && load.Error is null;
+                    if (load is null)
+                    {
+                        // Fallen back: the table is empty again; one stream loads it (and names any error's line).
+                        load = await loader.LoadAsync(first.Connection, job, replica, null, ct).ConfigureAwait(false);
+                        ok = load.Error is null && !replica;
+                    }
+
+                    return load;
+                }
+                finally
+                {
+                    await workers.ReturnAsync(first, ok).ConfigureAwait(false);
+                    foreach (var x in extra)
+                    {
+                        await workers.ReturnAsync(x, ok).ConfigureAwait(false);
+                    }
+                }
+            }
+        }
+
+        WorkerConnections.Worker w;
+        try
+        {
+            w = await workers.RentAsync(WorkerUse.Load, ct).ConfigureAwait(false);
         }
         catch (BulkDataException e) when (!ct.IsCancellationRequested)
         {
             return new TableLoad(0, 0, TimeSpan.Zero, $"file {job.FilePath}, table {job.QualifiedTable}: {e.Message}");
         }
 
-        return await loader.LoadAsync(c, job, replica, null, ct).ConfigureAwait(false);
+        bool healthy = false;
+        try
+        {
+            var load = await loader.LoadAsync(w.Connection, job, replica, null, ct).ConfigureAwait(false);
+            // A failed load may leave its connection mid-COPY or in a broken state: only a clean one is reused.
+            healthy = load.Error is null && !replica;
+            return load;
+        }
+        finally
+        {
+            await workers.ReturnAsync(w, healthy).ConfigureAwait(false);
+        }
     }
 
     private static ImportResult Result(TableJob job, ImportPlan plan, ImportStatus status, long rows, long bytes, TimeSpan duration, string? error, TableLoad? load = null)

@@ -127,6 +127,15 @@ public sealed record ImportOptions
 
     /// <summary>Threads of each .bz2 decoder (0: the decoder's default).</summary>
     public int DecoderThreads { get; init; }
+
+    /// <summary>
+    /// Session settings of the post-data connections (-ImportSetting): override the chosen maintenance_work_mem and
+    /// max_parallel_maintenance_workers, or set any other setting (docs/import.md).
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? SessionSettings { get; init; }
+
+    /// <summary>COPY streams for the largest table of a fresh load (0: chosen from -ThrottleLimit and its share of the bytes).</summary>
+    public int CopyStreams { get; init; }
 }
 
 /// <summary>

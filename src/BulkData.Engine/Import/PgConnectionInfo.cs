@@ -142,6 +142,10 @@ public sealed class PgConnectionInfo
     public PgConnectionInfo WithoutPooling()
         => new(new NpgsqlConnectionStringBuilder(_builder.ConnectionString) { Pooling = false });
 
+    /// <summary>The same settings with another application_name (how the run's connections show in pg_stat_activity).</summary>
+    public PgConnectionInfo WithApplicationName(string name)
+        => new(new NpgsqlConnectionStringBuilder(_builder.ConnectionString) { ApplicationName = name });
+
     /// <summary>The connection string, password included: only for opening connections, never for messages.</summary>
     internal string ConnectionString => _builder.ConnectionString;
 

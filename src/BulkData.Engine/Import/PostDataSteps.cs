@@ -9,111 +9,111 @@ namespace BulkData.Engine.Import;
 internal sealed record PostDataOutcome(int Applied, int Resumed, IReadOnlyList<SchemaWarning> Skipped, IReadOnlyList<ForeignKeyOrphans> Orphans, bool Complete);
 
 /// <summary>
-/// Runs the post-data jobs (<see cref="PostDataJobs"/>) one at a time, each statement in its own transaction with
-/// its own journal row (<c>post-data line N</c>), so a re-run skips what is done and resumes after it. A foreign
-/// key is added <c>NOT VALID</c> and validated as a job of its own: a validation that fails for orphans leaves
-/// the key NOT VALID, reports its orphans (count, sample keys, one warning) and the other jobs go on; with
-/// -RemoveOrphans the orphans are deleted and the key validated, in one transaction. When every statement has
-/// run, the whole step (<c>post-data</c>) is recorded too.
+/// Runs one post-data job (<see cref="PostDataJobs"/>) at a time on the connection it is given: each statement in
+/// its own transaction with its own journal row (<c>post-data line N</c>), so a re-run skips what is done and
+/// resumes after it. A foreign key is added <c>NOT VALID</c> and validated as a job of its own: a validation that
+/// fails for orphans leaves the key NOT VALID, reports its orphans (count, sample keys, one warning) and the other
+/// jobs go on; with -RemoveOrphans the orphans are deleted and the key validated, in one transaction. The
+/// scheduler (<see cref="Schedule.ImportScheduler"/>) decides which jobs run when and on which connection; this
+/// class keeps the counts for the run's <see cref="PostDataOutcome"/> (safe to call from several connections at once).
 /// </summary>
 internal sealed class PostDataSteps
 {
     private readonly StatementRunner _runner;
     private readonly IBulkReporter _reporter;
     private readonly bool _removeOrphans;
+    private readonly string _sourcePath;
+    private readonly object _gate = new();
+    private readonly List<SchemaWarning> _skipped = new();
+    private readonly List<ForeignKeyOrphans> _orphans = new();
+    private readonly HashSet<string> _skippedJobs = new(StringComparer.Ordinal);
+    private int _applied;
 
-    public PostDataSteps(StatementRunner runner, IBulkReporter reporter, bool removeOrphans)
+    public PostDataSteps(StatementRunner runner, IBulkReporter reporter, bool removeOrphans, string sourcePath)
     {
         _runner = runner;
         _reporter = reporter;
         _removeOrphans = removeOrphans;
+        _sourcePath = sourcePath;
     }
 
     public static string StepOf(PostDataJob job) => $"{SchemaSteps.PostData} {job.Id}";
 
-    public async Task<PostDataOutcome> RunAsync(NpgsqlConnection c, ImportJournal journal, IReadOnlyList<SqlStatement> settings, IReadOnlyList<PostDataJob> jobs, string sourcePath, CancellationToken ct)
+    /// <summary>The ids of the jobs the journal records as done for <paramref name="sourcePath"/>.</summary>
+    public static async Task<HashSet<string>> DoneAsync(ImportJournal journal, IReadOnlyList<PostDataJob> jobs, string sourcePath, CancellationToken ct)
     {
-        var done = await journal.StepsDoneAsync(sourcePath, ct).ConfigureAwait(false);
-        var skipped = new List<SchemaWarning>();
-        var orphans = new List<ForeignKeyOrphans>();
-        var skippedJobs = new HashSet<string>(StringComparer.Ordinal);
-        int applied = 0, resumed = 0;
-        bool complete = true;
-        await _runner.ApplyAsync(c, settings, sourcePath, _reporter, ct).ConfigureAwait(false);
-        using var progress = new ProgressReporter(_reporter);
-        using var bar = progress.Begin($"Post-data of {Path.GetFileName(sourcePath)}");
-        try
+        var steps = await journal.StepsDoneAsync(sourcePath, ct).ConfigureAwait(false);
+        return jobs.Where(j => steps.Contains(StepOf(j))).Select(j => j.Id).ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>Runs <paramref name="job"/> on <paramref name="c"/> (open, with the run's session settings) and journals it; a statement that is not tolerated throws.</summary>
+    public async Task RunOneAsync(NpgsqlConnection c, PostDataJob job, CancellationToken ct)
+    {
+        if (job.Kind == PostDataJobKind.Validate)
         {
-            for (int i = 0; i < jobs.Count; i++)
+            bool skippedKey;
+            lock (_gate)
             {
-                ct.ThrowIfCancellationRequested();
-                var job = jobs[i];
-                if (done.Contains(StepOf(job)))
-                {
-                    resumed++;
-                    continue;
-                }
+                skippedKey = job.DependsOn.Any(_skippedJobs.Contains);
+            }
 
-                bar.Status($"Step {i + 1} of {jobs.Count}", i * 100 / jobs.Count, currentOperation: job.Statement.Summary(80), force: true);
-                if (job.Kind == PostDataJobKind.Validate)
-                {
-                    if (job.DependsOn.Any(skippedJobs.Contains))
-                    {
-                        // Its foreign key was skipped (a table not in the dump): nothing to validate.
-                        await RecordAsync(c, StepOf(job), sourcePath, ct).ConfigureAwait(false);
-                        continue;
-                    }
+            if (skippedKey)
+            {
+                // Its foreign key was skipped (a table not in the dump): nothing to validate.
+                await RecordAsync(c, StepOf(job), _sourcePath, ct).ConfigureAwait(false);
+                return;
+            }
 
-                    var found = await ValidateAsync(c, job, sourcePath, ct).ConfigureAwait(false);
-                    if (found is not null)
-                    {
-                        orphans.Add(found);
-                    }
-
-                    continue;
-                }
-
-                SchemaWarning? warning;
-                await using (var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false))
+            var found = await ValidateAsync(c, job, _sourcePath, ct).ConfigureAwait(false);
+            if (found is not null)
+            {
+                lock (_gate)
                 {
-                    warning = await _runner.ApplyOneAsync(c, job.Statement, sourcePath, _reporter, tx, ct).ConfigureAwait(false);
-                    await ImportJournal.RecordStepAsync(tx, StepOf(job), sourcePath, ct).ConfigureAwait(false);
-                    await tx.CommitAsync(ct).ConfigureAwait(false);
-                }
-
-                if (warning is null)
-                {
-                    applied++;
-                }
-                else
-                {
-                    skippedJobs.Add(job.Id);
-                    if (!warning.Repeated)
-                    {
-                        skipped.Add(warning);
-                    }
+                    _orphans.Add(found);
                 }
             }
 
-            await RecordAsync(c, SchemaSteps.PostData, sourcePath, ct).ConfigureAwait(false);
-            bar.Complete();
-        }
-        catch
-        {
-            complete = false;
-            throw;
-        }
-        finally
-        {
-            await using var reset = new NpgsqlCommand("RESET ALL", c);
-            if (c.State == System.Data.ConnectionState.Open)
-            {
-                await reset.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
-            }
+            return;
         }
 
-        _reporter.Verbose($"{sourcePath}: post-data applied ({applied} statement(s), {resumed} done by an earlier run, {skipped.Count} skipped, {orphans.Count(o => !o.Validated)} foreign key(s) NOT VALID).");
-        return new PostDataOutcome(applied, resumed, skipped, orphans, complete);
+        SchemaWarning? warning;
+        await using (var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false))
+        {
+            warning = await _runner.ApplyOneAsync(c, job.Statement, _sourcePath, _reporter, tx, ct).ConfigureAwait(false);
+            await ImportJournal.RecordStepAsync(tx, StepOf(job), _sourcePath, ct).ConfigureAwait(false);
+            await tx.CommitAsync(ct).ConfigureAwait(false);
+        }
+
+        lock (_gate)
+        {
+            if (warning is null)
+            {
+                _applied++;
+            }
+            else
+            {
+                _skippedJobs.Add(job.Id);
+                if (!warning.Repeated)
+                {
+                    _skipped.Add(warning);
+                }
+            }
+        }
+    }
+
+    /// <summary>The run's outcome; records the whole step (<c>post-data</c>) when <paramref name="complete"/>.</summary>
+    public async Task<PostDataOutcome> FinishAsync(NpgsqlConnection c, int resumed, bool complete, CancellationToken ct)
+    {
+        if (complete)
+        {
+            await RecordAsync(c, SchemaSteps.PostData, _sourcePath, ct).ConfigureAwait(false);
+        }
+
+        lock (_gate)
+        {
+            _reporter.Verbose($"{_sourcePath}: post-data {(complete ? "applied" : "partly applied")} ({_applied} statement(s), {resumed} done by an earlier run, {_skipped.Count} skipped, {_orphans.Count(o => !o.Validated)} foreign key(s) NOT VALID).");
+            return new PostDataOutcome(_applied, resumed, _skipped.ToList(), _orphans.ToList(), complete);
+        }
     }
 
     /// <summary>Validates one foreign key added NOT VALID; null when it holds, else its orphans.</summary>

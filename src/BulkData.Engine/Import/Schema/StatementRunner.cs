@@ -34,6 +34,9 @@ internal sealed class StatementRunner
     private readonly List<SchemaWarning> _warnings = new();
     private readonly HashSet<string> _skippedSettings = new(StringComparer.OrdinalIgnoreCase);
 
+    // Post-data runs on several connections at once: the skipped statements' bookkeeping is taken one at a time.
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
     /// <summary>Every statement skipped by this loader so far, over all calls.</summary>
     public IReadOnlyList<SchemaWarning> Warnings => _warnings;
 
@@ -176,6 +179,25 @@ internal sealed class StatementRunner
                 await transaction.RollbackAsync(Savepoint, ct).ConfigureAwait(false);
             }
 
+            await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                return await ToleratedAsync(connection, statement, shape, sourceName, reporter, e, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+        catch (NpgsqlException e) when (e.InnerException is not OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            throw PgErrors.Translate(e, $"{sourceName} line {statement.Line}: the server connection failed while running '{statement.Summary(100)}'", sourceName);
+        }
+    }
+
+    private async Task<SchemaWarning> ToleratedAsync(NpgsqlConnection connection, SqlStatement statement, StatementShape shape, string sourceName, IBulkReporter reporter, PostgresException e, CancellationToken ct)
+    {
+        {
             var tolerated = await ToleranceRules.ToleranceAsync(new ToleranceContext(connection, _skippedTriggers), statement, shape, e.SqlState, ct).ConfigureAwait(false);
             if (tolerated is not { } t)
             {
@@ -195,10 +217,6 @@ internal sealed class StatementRunner
             // Each statement on -Verbose (and in the schema's ImportResult); one warning per kind at the end.
             reporter.Verbose($"{sourceName} line {statement.Line}: skipped '{statement.Summary(120)}': {reason}.");
             return warning;
-        }
-        catch (NpgsqlException e) when (e.InnerException is not OperationCanceledException && !ct.IsCancellationRequested)
-        {
-            throw PgErrors.Translate(e, $"{sourceName} line {statement.Line}: the server connection failed while running '{statement.Summary(100)}'", sourceName);
         }
     }
 

@@ -91,10 +91,10 @@ internal sealed class ImportJournal
         return set;
     }
 
-    /// <summary>Records a schema step as done, inside the transaction that ran it.</summary>
+    /// <summary>Records a schema step as done, inside the transaction that ran it (done_at: when its statement ended).</summary>
     public static async Task RecordStepAsync(NpgsqlTransaction tx, string step, string source, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand($"INSERT INTO {Schema}.import_steps (step, source_file) VALUES ($1, $2) ON CONFLICT DO NOTHING", tx.Connection, tx);
+        await using var cmd = new NpgsqlCommand($"INSERT INTO {Schema}.import_steps (step, source_file, done_at) VALUES ($1, $2, clock_timestamp()) ON CONFLICT DO NOTHING", tx.Connection, tx);
         cmd.Parameters.Add(new NpgsqlParameter { Value = step });
         cmd.Parameters.Add(new NpgsqlParameter { Value = Path.GetFileName(source) });
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
@@ -113,14 +113,14 @@ internal sealed class ImportJournal
         return new JournalEntry(r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1), r.GetInt64(2), r.GetDateTime(3).ToUniversalTime(), r.GetString(4), r.GetInt64(5));
     }
 
-    /// <summary>Records a table as loaded from <paramref name="job"/>'s file, inside the transaction that loaded it.</summary>
+    /// <summary>Records a table as loaded from <paramref name="job"/>'s file, inside the transaction that loaded it (its last statement: loaded_at is when the load ended).</summary>
     public static async Task RecordTableAsync(NpgsqlTransaction tx, TableJob job, string sha256, long rows, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand($"""
             INSERT INTO {Schema}.import_journal (table_name, dataset, source_file, etag, file_size, file_mtime, sha256, rows, loaded_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp())
             ON CONFLICT (table_name) DO UPDATE SET dataset = EXCLUDED.dataset, source_file = EXCLUDED.source_file, etag = EXCLUDED.etag,
-                file_size = EXCLUDED.file_size, file_mtime = EXCLUDED.file_mtime, sha256 = EXCLUDED.sha256, rows = EXCLUDED.rows, loaded_at = now()
+                file_size = EXCLUDED.file_size, file_mtime = EXCLUDED.file_mtime, sha256 = EXCLUDED.sha256, rows = EXCLUDED.rows, loaded_at = clock_timestamp()
             """, tx.Connection, tx);
         cmd.Parameters.Add(new NpgsqlParameter { Value = job.QualifiedTable });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)job.Dataset ?? DBNull.Value });

@@ -28,7 +28,7 @@ internal sealed record TableLoad(long Rows, long BytesRead, TimeSpan Duration, s
 /// forbids it; COPY of the header's columns streamed from the file, .bz2 decoded on the way; the row count checked;
 /// the journal row). It can load into another schema than the job's (a staging schema of the same tables).
 /// </summary>
-internal sealed class TableLoader
+internal sealed partial class TableLoader
 {
     private const int ChunkSize = 1 << 20;
 
@@ -84,12 +84,9 @@ internal sealed class TableLoader
             await TruncateAsync(c, tx, table, ct).ConfigureAwait(false);
             long insertedBefore = await InsertedRowsAsync(c, tx, table, ct).ConfigureAwait(false);
 
-            await using var file = new FileStream(job.FilePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-            counting = new CountingStream(file);
-            Stream source = job.IsBzip2
-                ? new Bzip2DecoderStream(counting, new Bzip2DecoderOptions { Threads = _decoderThreads, SourceName = job.FilePath }, leaveOpen: true)
-                : counting;
-            await using var sourceOwner = source == counting ? null : source;
+            await using var bytes = OpenBytes(job);
+            counting = bytes.Counting;
+            Stream source = bytes.Source;
 
             var counter = new CsvRecordCounter(job.Dialect);
             var pending = new List<byte[]>();
@@ -249,6 +246,34 @@ internal sealed class TableLoader
             {
                 _progress(job.QualifiedTable, Math.Max(0, job.Bytes - reported));
             }
+        }
+    }
+
+    /// <summary>The file's bytes as the load reads them: counted (hash, progress) and decoded when .bz2. The one place a load opens its input.</summary>
+    private OpenedBytes OpenBytes(TableJob job)
+    {
+        var file = new FileStream(job.FilePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        var counting = new CountingStream(file);
+        Stream source = job.IsBzip2
+            ? new Bzip2DecoderStream(counting, new Bzip2DecoderOptions { Threads = _decoderThreads, SourceName = job.FilePath }, leaveOpen: true)
+            : counting;
+        return new OpenedBytes(file, counting, source);
+    }
+
+    private sealed class OpenedBytes(Stream file, CountingStream counting, Stream source) : IAsyncDisposable
+    {
+        public CountingStream Counting { get; } = counting;
+
+        public Stream Source { get; } = source;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Source != Counting)
+            {
+                await Source.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await file.DisposeAsync().ConfigureAwait(false);
         }
     }
 

@@ -1,0 +1,152 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Npgsql;
+
+namespace BulkData.Engine.Import.Schedule;
+
+/// <summary>What the session settings of post-data are chosen from.</summary>
+/// <param name="MachineRamBytes">RAM of the server's machine when known (the server runs on this machine), else null.</param>
+/// <param name="MachineCores">Cores of the server's machine when known, else null.</param>
+internal sealed record ServerFacts(int MaxWorkerProcesses, int MaxParallelWorkers, long SharedBuffersBytes, long MaintenanceWorkMemBytes, long? MachineRamBytes, int? MachineCores);
+
+/// <summary>
+/// The session settings of every post-data connection (index builds, keys, validations), chosen from the server
+/// and the concurrency, and overridable (-ImportSetting):
+/// <list type="bullet">
+/// <item><c>max_parallel_maintenance_workers</c>: the cores left over by the run's own connections, shared out:
+/// (cores - connections) / connections, at most max_parallel_workers / connections and at most 8; 0 when every core
+/// already has a connection (2 cores, -ThrottleLimit 2). Cores: the machine's when the server is on this machine,
+/// else max_parallel_workers.</item>
+/// <item><c>maintenance_work_mem</c> (per build, shared by its workers): a quarter of the RAM over the connections,
+/// between 64 MB and 2 GB, never less than the server's own setting. RAM: the machine's when the server is on this
+/// machine, else 4 x shared_buffers (shared_buffers is commonly a quarter of RAM).</item>
+/// </list>
+/// Overrides win and may name any other setting (each is SET with set_config on every post-data connection).
+/// </summary>
+internal static class MaintenanceSettings
+{
+    public const string WorkMem = "maintenance_work_mem";
+    public const string Workers = "max_parallel_maintenance_workers";
+
+    private const long MB = 1024 * 1024;
+    private static readonly Regex SettingName = new("^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$", RegexOptions.CultureInvariant);
+
+    /// <summary>The chosen settings (pure: <paramref name="facts"/> and the number of connections at once).</summary>
+    public static IReadOnlyDictionary<string, string> Choose(ServerFacts facts, int connections)
+    {
+        connections = Math.Max(1, connections);
+        int cores = facts.MachineCores ?? Math.Max(1, facts.MaxParallelWorkers);
+        int workers = Math.Max(0, (cores - connections) / connections);
+        workers = Math.Min(workers, Math.Min(facts.MaxParallelWorkers / connections, 8));
+        workers = Math.Max(0, Math.Min(workers, facts.MaxWorkerProcesses - 1));
+        long ram = facts.MachineRamBytes ?? 4 * facts.SharedBuffersBytes;
+        long mem = Math.Clamp(ram / 4 / connections, 64 * MB, 2048 * MB);
+        mem = Math.Max(mem, facts.MaintenanceWorkMemBytes);
+        return new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            [WorkMem] = (mem / MB).ToString(CultureInfo.InvariantCulture) + "MB",
+            [Workers] = workers.ToString(CultureInfo.InvariantCulture),
+        };
+    }
+
+    /// <summary>The chosen settings with the overrides applied; checks each override on <paramref name="c"/> (a bad name or value fails here, naming it, before any table is touched).</summary>
+    public static async Task<IReadOnlyDictionary<string, string>> ResolveAsync(NpgsqlConnection c, bool serverIsLocal, int connections, IReadOnlyDictionary<string, string>? overrides, IBulkReporter reporter, CancellationToken ct)
+    {
+        var facts = await FactsAsync(c, serverIsLocal, ct).ConfigureAwait(false);
+        var chosen = new Dictionary<string, string>(Choose(facts, connections), StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in overrides ?? new Dictionary<string, string>())
+        {
+            if (!SettingName.IsMatch(name))
+            {
+                throw new BulkDataException(BulkErrorKind.InvalidArgument, $"-ImportSetting: '{name}' is not a setting name.", name);
+            }
+
+            chosen[name] = value;
+        }
+
+        // Every value tried once in a transaction that is rolled back.
+        await using (var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false))
+        {
+            foreach (var (name, value) in chosen)
+            {
+                try
+                {
+                    await SetAsync(c, name, value, local: true, ct).ConfigureAwait(false);
+                }
+                catch (PostgresException e)
+                {
+                    throw new BulkDataException(BulkErrorKind.InvalidArgument, $"-ImportSetting {name} = '{value}': {e.MessageText} (SQLSTATE {e.SqlState}).", name, e);
+                }
+            }
+
+            await tx.RollbackAsync(ct).ConfigureAwait(false);
+        }
+
+        reporter.Verbose($"Post-data session settings for {connections} connection(s) ({Describe(facts)}): {string.Join(", ", chosen.Select(kv => $"{kv.Key} = {kv.Value}"))}.");
+        return chosen;
+    }
+
+    public static async Task ApplyAsync(NpgsqlConnection c, IReadOnlyDictionary<string, string> settings, CancellationToken ct)
+    {
+        foreach (var (name, value) in settings)
+        {
+            await SetAsync(c, name, value, local: false, ct).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task SetAsync(NpgsqlConnection c, string name, string value, bool local, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("SELECT set_config($1, $2, $3)", c);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = name });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = value });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = local });
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    private static string Describe(ServerFacts f)
+        => string.Create(CultureInfo.InvariantCulture, $"max_worker_processes {f.MaxWorkerProcesses}, max_parallel_workers {f.MaxParallelWorkers}, shared_buffers {f.SharedBuffersBytes / MB} MB, ")
+           + (f.MachineRamBytes is { } ram ? string.Create(CultureInfo.InvariantCulture, $"machine {ram / MB} MB RAM, {f.MachineCores} cores") : "server on another machine");
+
+    private static async Task<ServerFacts> FactsAsync(NpgsqlConnection c, bool serverIsLocal, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("""
+            SELECT current_setting('max_worker_processes')::int, current_setting('max_parallel_workers')::int,
+                   pg_size_bytes(current_setting('shared_buffers')), pg_size_bytes(current_setting('maintenance_work_mem'))
+            """, c);
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await r.ReadAsync(ct).ConfigureAwait(false);
+        long? ram = serverIsLocal ? MachineRam() : null;
+        int? cores = serverIsLocal ? Environment.ProcessorCount : null;
+        return new ServerFacts(r.GetInt32(0), r.GetInt32(1), r.GetInt64(2), r.GetInt64(3), ram, cores);
+    }
+
+    private static long MachineRam()
+    {
+        try
+        {
+            // MemTotal of /proc/meminfo (Linux), in kB; else what the runtime sees.
+            var line = File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
+            if (line is not null && long.TryParse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out long kb))
+            {
+                return kb * 1024;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+    }
+
+    /// <summary>Whether a host names this machine (loopback, a Unix socket path, localhost).</summary>
+    public static bool IsLocalHost(string host)
+        => host.Split(',').All(h =>
+        {
+            h = h.Trim();
+            return h.StartsWith('/') || h.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+                || (System.Net.IPAddress.TryParse(h.Trim('[', ']'), out var ip) && System.Net.IPAddress.IsLoopback(ip));
+        });
+}
