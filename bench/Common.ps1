@@ -29,3 +29,25 @@ function Invoke-ChildPwsh {
     if ($LASTEXITCODE -ne 0) { throw "child pwsh failed: $out" }
     ($out | Select-Object -Last 1) | ConvertFrom-Json
 }
+
+function Initialize-BenchServer {
+    <#
+    The PostgreSQL server of a benchmark: -ConnectionString's, or the test services (tests/TestServices.psm1)
+    started for the run. Sets PGHOST, PGPORT, PGUSER and PGPASSWORD for psql (the password through the
+    environment, never on a command line). Returns the connection string and the services to stop ($null if
+    none were started); the caller removes PGPASSWORD and stops the services in its finally block.
+    #>
+    param([string] $ConnectionString)
+    $services = $null
+    if (-not $ConnectionString) {
+        Import-Module (Join-Path $PSScriptRoot '../tests/TestServices.psm1') -Force
+        $services = Start-BulkTestServices
+        $ConnectionString = $services.PgConnectionString
+    }
+    $parts = @{}
+    foreach ($kv in $ConnectionString -split ';') { if ($kv -match '^\s*([^=]+?)\s*=\s*(.*)$') { $parts[$Matches[1].ToLowerInvariant()] = $Matches[2] } }
+    $env:PGHOST = $parts['host']; $env:PGPORT = if ($parts['port']) { $parts['port'] } else { '5432' }
+    $env:PGUSER = if ($parts['username']) { $parts['username'] } else { $parts['user id'] }
+    $env:PGPASSWORD = $parts['password']
+    [pscustomobject]@{ ConnectionString = $ConnectionString; Services = $services }
+}

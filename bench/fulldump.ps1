@@ -61,12 +61,7 @@ $Report = [System.Collections.Generic.List[string]]::new()
 function Write-Report([string] $line = '') { Write-Host $line; $Report.Add($line) }
 . (Join-Path $PSScriptRoot 'Common.ps1')
 
-$services = $null
-if (-not $ConnectionString) {
-    Import-Module (Join-Path $PSScriptRoot '../tests/TestServices.psm1') -Force
-    $services = Start-BulkTestServices
-    $ConnectionString = $services.PgConnectionString
-}
+$server = Initialize-BenchServer $ConnectionString; $ConnectionString = $server.ConnectionString; $services = $server.Services
 
 $dir = Join-Path $WorkDir "fulldump-$SizeMB"
 $scratch = Join-Path $WorkDir 'fulldump-scratch'
@@ -141,11 +136,6 @@ function Read-Samples([string] $File) {
 
 try {
     New-Item -ItemType Directory -Force -Path $WorkDir, $scratch | Out-Null
-    $parts = @{}
-    foreach ($kv in $ConnectionString -split ';') { if ($kv -match '^\s*([^=]+?)\s*=\s*(.*)$') { $parts[$Matches[1].ToLowerInvariant()] = $Matches[2] } }
-    $env:PGHOST = $parts['host']; $env:PGPORT = if ($parts['port']) { $parts['port'] } else { '5432' }
-    $env:PGUSER = if ($parts['username']) { $parts['username'] } else { $parts['user id'] }
-    $env:PGPASSWORD = $parts['password']
 
     # ---------------------------------------------------------------- data (not timed)
     Write-Host "Making the source database and the dump: about $SizeMB MB of CSV from the real schema (test kit publish-full)"

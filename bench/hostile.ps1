@@ -24,6 +24,8 @@ param(
     [Parameter(Mandatory)] [string] $TestKit,
     # Compressed sizes of the crafted files, in KB (the issue's figures are for 60, 180 and 896 KB).
     [int[]] $SizesKB = @(60, 180, 896, 4096, 12288),
+    # Keys of the hostile listings (the test kit's ListObjectsV2 server, 1,000 keys a page); an empty list skips them.
+    [int[]] $ListingKeys = @(10000, 100000, 1000000),
     [ValidateRange(1, 50)] [int] $Runs = 3,
     [string] $WorkDir = (Join-Path ([IO.Path]::GetTempPath()) 'bulkdata-bench'),
     [string] $ResultsPath = (Join-Path $PSScriptRoot '../out/bench-hostile.md')
@@ -119,6 +121,47 @@ Write-Report ('Memory: peak {0:N0} MB at {1:N0} KB, {2:N0} MB at {3:N0} KB, {4:N
 Write-Report
 Write-Report 'Before issue 15 the same kind of file took 3.9 s and 227 MB at 60 KB, 40 s and 5.2 GB at 180 KB, and ran out of memory at 896 KB. Peak RSS of Expand-BulkFile is VmHWM of its pwsh process (the runtime and module included); the outputs are compared byte for byte with bzip2 -d.'
 
+# ---------------------------------------------------------------- hostile listings: many keys
+$listing = foreach ($count in $ListingKeys) {
+    $psi = [Diagnostics.ProcessStartInfo]::new('dotnet')
+    foreach ($a in $TestKit, 'hostile-listing', '--mode', 'ManyKeys', '--count', "$count") { $psi.ArgumentList.Add($a) }
+    $psi.RedirectStandardInput = $true; $psi.RedirectStandardOutput = $true; $psi.UseShellExecute = $false
+    $server = [Diagnostics.Process]::Start($psi)
+    try {
+        $port = [int]$server.StandardOutput.ReadLine()
+        $m = Invoke-ChildPwsh @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$ModulePath'
+`$me = [Diagnostics.Process]::GetCurrentProcess()
+`$cpu = `$me.TotalProcessorTime
+`$sw = [Diagnostics.Stopwatch]::StartNew()
+`$n = @(Get-BulkManifest -EndpointUrl 'http://127.0.0.1:$port' -Bucket hostile -Region us-east-1).Count
+`$sw.Stop()
+`$me.Refresh()
+`$hwm = (Get-Content /proc/self/status | Where-Object { `$_ -like 'VmHWM:*' }) -replace '\D', ''
+@{ Seconds = `$sw.Elapsed.TotalSeconds; CpuSeconds = (`$me.TotalProcessorTime - `$cpu).TotalSeconds; PeakMB = [double]`$hwm / 1024; Entries = `$n } | ConvertTo-Json -Compress
+"@
+        Write-Host ("  listing of {0,9:N0} keys: {1,7:N2} s wall {2,7:N2} s CPU {3,6:N0} MB, {4} entries chosen" -f $count, $m.Seconds, $m.CpuSeconds, $m.PeakMB, $m.Entries)
+        [pscustomobject]@{ Keys = $count; Seconds = $m.Seconds; CpuSeconds = $m.CpuSeconds; PeakMB = $m.PeakMB; Entries = $m.Entries }
+    } finally {
+        $server.StandardInput.Close()
+        if (-not $server.WaitForExit(10000)) { $server.Kill() }
+        $server.Dispose()
+    }
+}
+
+if ($listing) {
+    Write-Report
+    Write-Report '### Hostile listings: many keys (the test kit''s ListObjectsV2 server on loopback, 1,000 keys a page)'
+    Write-Report
+    Write-Report '| Keys | Get-BulkManifest wall (s) | CPU (s) | CPU us / key | Peak RSS (MB) | Entries chosen |'
+    Write-Report '|---:|---:|---:|---:|---:|---:|'
+    foreach ($l in $listing) { Write-Report ('| {0:N0} | {1:N2} | {2:N2} | {3:N1} | {4:N0} | {5:N0} |' -f $l.Keys, $l.Seconds, $l.CpuSeconds, (1e6 * $l.CpuSeconds / $l.Keys), $l.PeakMB, $l.Entries) }
+    $a = @($listing)[0]; $b = @($listing)[-1]
+    Write-Report
+    Write-Report ('CPU per key {0:N1} us at {1:N0} keys and {2:N1} us at {3:N0} (linear when it does not grow); peak memory {4:N0} MB to {5:N0} MB: {6:N0} bytes per added key (bounded only when near 0). Peak RSS is VmHWM of the fresh pwsh that runs Get-BulkManifest.' -f (1e6 * $a.CpuSeconds / $a.Keys), $a.Keys, (1e6 * $b.CpuSeconds / $b.Keys), $b.Keys, $a.PeakMB, $b.PeakMB, (($b.PeakMB - $a.PeakMB) * 1MB / [math]::Max(1, $b.Keys - $a.Keys)))
+}
+
 New-Item -ItemType Directory -Force -Path (Split-Path $ResultsPath) | Out-Null
 $Report | Set-Content -Path $ResultsPath
-[pscustomobject]@{ Rows = @($rows); CpuPerByteRatio = $perByteLast / $perByteFirst; MemoryMBPerMB = $memSlope }
+[pscustomobject]@{ Rows = @($rows); CpuPerByteRatio = $perByteLast / $perByteFirst; MemoryMBPerMB = $memSlope; Listing = @($listing) }

@@ -33,21 +33,10 @@ $Report = [System.Collections.Generic.List[string]]::new()
 function Write-Report([string] $line = '') { Write-Host $line; $Report.Add($line) }
 . (Join-Path $PSScriptRoot 'Common.ps1')
 
-$services = $null
-if (-not $ConnectionString) {
-    Import-Module (Join-Path $PSScriptRoot '../tests/TestServices.psm1') -Force
-    $services = Start-BulkTestServices
-    $ConnectionString = $services.PgConnectionString
-}
+$server = Initialize-BenchServer $ConnectionString; $ConnectionString = $server.ConnectionString; $services = $server.Services
 
 try {
-    # Connection parts for psql (the password through PGPASSWORD, never on a command line).
-    $parts = @{}
-    foreach ($kv in $ConnectionString -split ';') { if ($kv -match '^\s*([^=]+?)\s*=\s*(.*)$') { $parts[$Matches[1].ToLowerInvariant()] = $Matches[2] } }
     $db = 'bench_import'
-    $env:PGHOST = $parts['host']; $env:PGPORT = if ($parts['port']) { $parts['port'] } else { '5432' }
-    $env:PGUSER = if ($parts['username']) { $parts['username'] } else { $parts['user id'] }
-    $env:PGPASSWORD = $parts['password']
     $env:PGDATABASE = 'postgres'
     & psql -q -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" | Out-Null
     $env:PGDATABASE = $db

@@ -12,7 +12,9 @@ fetch (Start-BulkFetch against rclone copy --transfers 4, bench/fetch.ps1), impo
 hostile (Expand-BulkFile on crafted .bz2 files full of false block magics, growing sizes, against bzip2 -d:
 time and memory slopes, bench/hostile.ps1),
 fulldump (a whole 33-table dump from the real schema into an empty database against pg_restore -j <cores>, the
-publisher's load script and the upstream parallel script, bench/fulldump.ps1; -FullDumpMB, at most 3 runs).
+publisher's load script and the upstream parallel script, bench/fulldump.ps1; -FullDumpMB, at most 3 runs),
+soak (one pwsh session, -SoakCycles cycles of manifest, fetch, import and -Force re-import of a small dump: the
+slope per cycle of file descriptors, PostgreSQL connections, working set and managed heap, bench/soak.ps1).
 
 .EXAMPLE
 dotnet pwsh ./build.ps1 bench
@@ -30,12 +32,14 @@ with this one in the same run; its row's "Ours / it" is this build over that one
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [string] $TestKit,
-    [string[]] $Section = @('expand', 'fetch', 'import', 'hostile', 'fulldump'),
+    [string[]] $Section = @('expand', 'fetch', 'import', 'hostile', 'fulldump', 'soak'),
     [ValidateRange(1, 50)] [int] $Runs = 5,
     # Size of the opinions-like CSV, in MB (the issue's reference figures are for 300 MB).
     [ValidateRange(1, 10000)] [int] $SizeMB = 300,
     # Size of the full dump of the fulldump section (CSV MB over its 33 tables; bench/fulldump.ps1).
     [ValidateRange(1, 100000)] [int] $FullDumpMB = 400,
+    # Cycles of the soak section (bench/soak.ps1; the first 5 are warm-up).
+    [ValidateRange(8, 1000)] [int] $SoakCycles = 50,
     [string] $WorkDir = (Join-Path ([IO.Path]::GetTempPath()) 'bulkdata-bench'),
     # Where the markdown results are written (besides the console).
     [string] $ResultsPath = (Join-Path $PSScriptRoot '../out/bench-results.md'),
@@ -194,12 +198,21 @@ function Invoke-HostileBench {
     Write-Report
 }
 
+function Invoke-SoakBench {
+    # One session, many cycles of the whole pipeline: handles, connections and memory must stay flat (bench/soak.ps1).
+    $part = Join-Path $WorkDir 'soak-results.md'
+    & (Join-Path $PSScriptRoot 'soak.ps1') -ModulePath $ModulePath -TestKit $TestKit -Cycles $SoakCycles -WorkDir $WorkDir -ResultsPath $part | Out-Null
+    foreach ($line in Get-Content $part) { $script:Report.Add($line) }
+    Write-Report
+}
+
 # Sections by name, each a function of its own.
 $Sections = [ordered]@{
     expand  = { Invoke-ExpandBench }
     fetch   = { Invoke-FetchBench }
     import  = { Invoke-ImportBench }
     hostile = { Invoke-HostileBench }
+    soak    = { Invoke-SoakBench }
     # The whole dump into an empty database against pg_restore -j and the publisher's scripts (bench/fulldump.ps1).
     fulldump = { & (Join-Path $PSScriptRoot 'fulldump.ps1') -ModulePath $ModulePath -TestKit $TestKit -Runs ([math]::Min($Runs, 3)) -SizeMB $FullDumpMB -WorkDir $WorkDir -ResultsPath (Join-Path $WorkDir 'fulldump-results.md') | Out-Null; Get-Content (Join-Path $WorkDir 'fulldump-results.md') | ForEach-Object { $script:Report.Add($_) } }
 }

@@ -17,6 +17,8 @@ using BulkData.TestKit;
 //            database do, sampled from pg_stat_activity until stdin closes: ActivitySampler.cs)
 //   listing  --endpoint <url> --bucket <b> --prefix <p> --count N     (many small dated objects, for paging)
 //   put      --endpoint <url> --bucket <b> --key <k> --file <path> [--part-size bytes]
+//   hostile-listing --mode RepeatingToken|EmptyPagesForever|BadKeys|ManyKeys [--count N]   (a ListObjectsV2 server on
+//            loopback with hostile listings: HostileListingServer.cs; prints its port, runs until stdin closes)
 //   yaml-to-json <file>    prints a YAML file (e.g. `docker-compose config` output) as JSON
 //   docker   compose ...   the stand-in docker program (see DockerStandIn.cs): tests wrap it in a `docker` script
 //   bzip2-craft --kind false-magics --bytes N --out <path> [--seed N]   (a valid .bz2 whose compressed bits spell
@@ -125,6 +127,16 @@ switch (args.FirstOrDefault())
         Console.WriteLine(proxy.Port);
         Console.Out.Flush();
         // Runs until its standard input closes (the test that started it ends) or it is killed.
+        await Console.In.ReadToEndAsync();
+        return 0;
+    }
+
+    case "hostile-listing":
+    {
+        await using var server = new HostileListingServer(Enum.Parse<HostileListing>(Get("mode"), ignoreCase: true), int.Parse(Get("count", "1000000"), CultureInfo.InvariantCulture));
+        Console.WriteLine(server.Port);
+        Console.Out.Flush();
+        // Runs until its standard input closes or it is killed.
         await Console.In.ReadToEndAsync();
         return 0;
     }
