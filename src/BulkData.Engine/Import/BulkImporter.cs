@@ -19,6 +19,9 @@ public sealed class BulkImporter
     private readonly ImportOptions _options;
     private readonly IBulkReporter _reporter;
 
+    /// <summary>Gets the generation an -Online run swapped in.</summary>
+    public Action<BulkGeneration>? OnGeneration { get; init; }
+
     public BulkImporter(ImportOptions options, IBulkReporter? reporter = null)
     {
         _options = options;
@@ -128,7 +131,26 @@ public sealed class BulkImporter
                 plan.Database);
         }
 
-        int failed = await LoadTablesAsync(conn, plan, todo, mode, replica, Emit, ct).ConfigureAwait(false);
+        bool online = _options.Online && !fresh;
+        if (_options.Online && fresh)
+        {
+            _reporter.Warning($"-Online: the tables of {plan.SchemaPath} do not exist in {plan.Database} yet (nobody reads them): imported the usual way.");
+        }
+
+        int failed;
+        if (online)
+        {
+            var (generation, onlineFailed) = await new OnlineImporter(_options, _reporter).RunAsync(conn, main, plan, todo, Emit, ct).ConfigureAwait(false);
+            failed = onlineFailed;
+            if (generation is not null)
+            {
+                OnGeneration?.Invoke(generation);
+            }
+        }
+        else
+        {
+            failed = await LoadTablesAsync(conn, plan, todo, mode, replica, Emit, ct).ConfigureAwait(false);
+        }
 
         var orphans = new List<ForeignKeyOrphans>();
         if (fresh && plan.Schema is not null)
@@ -155,7 +177,7 @@ public sealed class BulkImporter
         }
 
         var loaded = results.Where(r => r.Status == ImportStatus.Imported).Select(r => r.Table).ToList();
-        if (mode == LoadMode.ExistingReplica && loaded.Count > 0)
+        if (mode == LoadMode.ExistingReplica && loaded.Count > 0 && !online)
         {
             foreach (var v in await ImportVerifier.OrphansAsync(main, loaded, ct).ConfigureAwait(false))
             {

@@ -127,6 +127,14 @@ public sealed record ImportOptions
 
     /// <summary>Threads of each .bz2 decoder (0: the decoder's default).</summary>
     public int DecoderThreads { get; init; }
+
+    // -Online (issue 14): load beside the live tables, swap in one transaction.
+
+    /// <summary>Existing tables are loaded into a staging generation and swapped in at once (readers never wait for the load).</summary>
+    public bool Online { get; init; }
+
+    /// <summary>With <see cref="Online"/>: the previous generation is kept in a schema of its own (Undo-BulkImport swaps it back).</summary>
+    public bool KeepPrevious { get; init; }
 }
 
 /// <summary>
