@@ -51,3 +51,56 @@ function Get-TestPgParts {
     foreach ($pair in $script:PgConnectionString -split ';' | Where-Object { $_ }) { $k, $v = $pair -split '=', 2; $parts[$k.Trim()] = $v }
     $parts
 }
+
+# Database helpers over the module's own Npgsql (dependencies/), for suites that read the test server directly.
+function Import-TestNpgsql {
+    Add-Type -Path (Join-Path (Split-Path $script:ModulePath) 'dependencies/Npgsql.dll')
+}
+
+function Get-TestCs {
+    <# The test server's connection string for one database, without pooling. #>
+    param([string] $Database)
+    $b = [Npgsql.NpgsqlConnectionStringBuilder]::new($script:PgConnectionString); $b.Database = $Database; $b.Pooling = $false
+    $b.ConnectionString
+}
+
+function Invoke-TestSql {
+    <# Runs one statement in a database of the test server; returns the first column of the first row. #>
+    param([string] $Database, [string] $Sql)
+    $conn = [Npgsql.NpgsqlConnection]::new((Get-TestCs $Database))
+    $conn.Open()
+    try {
+        $cmd = $conn.CreateCommand(); $cmd.CommandText = $Sql; $cmd.CommandTimeout = 0
+        $cmd.ExecuteScalar()
+    } finally { $conn.Dispose() }
+}
+
+function Get-TestRows {
+    <# Every row of a query, each as one string of its columns joined by '|' (for comparing catalogs). #>
+    param([string] $Database, [string] $Sql)
+    $conn = [Npgsql.NpgsqlConnection]::new((Get-TestCs $Database))
+    $conn.Open()
+    try {
+        $cmd = $conn.CreateCommand(); $cmd.CommandText = $Sql; $cmd.CommandTimeout = 0
+        $r = $cmd.ExecuteReader()
+        $rows = [System.Collections.Generic.List[string]]::new()
+        while ($r.Read()) { $rows.Add((@(for ($i = 0; $i -lt $r.FieldCount; $i++) { if ($r.IsDBNull($i)) { '<null>' } else { "$($r.GetValue($i))" } }) -join '|')) }
+        $r.Dispose()
+        , $rows.ToArray()
+    } finally { $conn.Dispose() }
+}
+
+function Export-TestTable {
+    <# Every row of a table, ordered by every column, as COPY TO writes it, in one time zone. #>
+    param([string] $Database, [string] $Table, [string] $Schema = 'public')
+    $conn = [Npgsql.NpgsqlConnection]::new((Get-TestCs $Database))
+    $conn.Open()
+    try {
+        $cmd = $conn.CreateCommand(); $cmd.CommandText = "SET TimeZone = 'UTC'"; $null = $cmd.ExecuteNonQuery()
+        $cols = [System.Collections.Generic.List[string]]::new()
+        $cmd.CommandText = "SELECT attname FROM pg_attribute WHERE attrelid = '$Schema.$Table'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attname"
+        $r = $cmd.ExecuteReader(); while ($r.Read()) { $cols.Add('"' + $r.GetString(0) + '"') }; $r.Dispose()
+        $reader = $conn.BeginTextExport("COPY (SELECT $($cols -join ', ') FROM $Schema.$Table ORDER BY 1, $($cols -join ', ')) TO STDOUT WITH (FORMAT csv)")
+        try { $reader.ReadToEnd() } finally { $reader.Dispose() }
+    } finally { $conn.Dispose() }
+}

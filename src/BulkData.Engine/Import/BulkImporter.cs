@@ -70,6 +70,16 @@ public sealed class BulkImporter
         bool postDone = plan.SchemaPath is not null && await journal.StepDoneAsync(SchemaSteps.PostData, plan.SchemaPath, ct).ConfigureAwait(false);
         int existing = plan.Schema is null || preDone || postDone ? 0 : await ExistingTablesAsync(main, plan.Schema.Tables, ct).ConfigureAwait(false);
         bool fresh = LoadModePolicy.IsFresh(plan.Schema is not null, preDone, postDone, existing);
+        // -Online refreshes tables that exist (also when this schema's steps are journalled as done); a fresh
+        // database, or one whose first import stopped before post-data, is imported the usual way.
+        bool online = _options.Online && (!fresh || postDone)
+            && await ExistingTablesAsync(main, plan.Jobs.Select(j => j.QualifiedTable).ToList(), ct).ConfigureAwait(false) > 0;
+        if (_options.Online && !online)
+        {
+            _reporter.Warning($"-Online: the tables of this dump do not exist in {plan.Database} yet, or its first import has not finished (nobody reads them): imported the usual way.");
+        }
+
+        fresh &= !online;
         if (fresh && (preDone || postDone))
         {
             _reporter.Verbose($"{plan.SchemaPath}: pre-data already applied by an earlier run (journal); resuming.");
@@ -129,12 +139,6 @@ public sealed class BulkImporter
                 $"The dump's files do not fit {problems.Count} table(s) of database {plan.Database}; nothing was loaded:{Environment.NewLine}  "
                 + string.Join(Environment.NewLine + "  ", problems.Select(p => p.Describe(_options.ExcludeExtraColumns))),
                 plan.Database);
-        }
-
-        bool online = _options.Online && !fresh;
-        if (_options.Online && fresh)
-        {
-            _reporter.Warning($"-Online: the tables of {plan.SchemaPath} do not exist in {plan.Database} yet (nobody reads them): imported the usual way.");
         }
 
         int failed;

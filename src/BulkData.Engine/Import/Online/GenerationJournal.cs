@@ -167,33 +167,38 @@ internal static class GenerationJournal
     /// In the swap's transaction: the live journal rows of the tables are kept as side 'previous', the staged rows
     /// become the live journal's, and the generation is Swapped.
     /// </summary>
-    public static async Task RecordSwapAsync(NpgsqlTransaction tx, long id, CancellationToken ct)
-    {
-        await using var cmd = new NpgsqlCommand($"""
-            INSERT INTO {S}.generation_tables (generation, side, table_name, dataset, source_file, etag, file_size, file_mtime, sha256, rows, loaded_at)
-            SELECT $1, 'previous', j.table_name, j.dataset, j.source_file, j.etag, j.file_size, j.file_mtime, j.sha256, j.rows, j.loaded_at
-            FROM {S}.import_journal j JOIN {S}.generations g ON g.generation = $1 WHERE j.table_name = ANY (g.tables)
-            ON CONFLICT DO NOTHING;
-            DELETE FROM {S}.import_journal j USING {S}.generations g WHERE g.generation = $1 AND j.table_name = ANY (g.tables);
-            INSERT INTO {S}.import_journal (table_name, dataset, source_file, etag, file_size, file_mtime, sha256, rows, loaded_at)
-            SELECT table_name, dataset, source_file, etag, file_size, file_mtime, sha256, rows, loaded_at FROM {S}.generation_tables WHERE generation = $1 AND side = 'new';
-            UPDATE {S}.generations SET state = 'Swapped', swapped_at = now() WHERE generation = $1;
-            """, tx.Connection, tx);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = id });
-        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-    }
+    public static Task RecordSwapAsync(NpgsqlTransaction tx, long id, CancellationToken ct) => RunEachAsync(tx, id, ct,
+        $"""
+        INSERT INTO {S}.generation_tables (generation, side, table_name, dataset, source_file, etag, file_size, file_mtime, sha256, rows, loaded_at)
+        SELECT $1, 'previous', j.table_name, j.dataset, j.source_file, j.etag, j.file_size, j.file_mtime, j.sha256, j.rows, j.loaded_at
+        FROM {S}.import_journal j JOIN {S}.generations g ON g.generation = $1 WHERE j.table_name = ANY (g.tables)
+        ON CONFLICT DO NOTHING
+        """,
+        $"DELETE FROM {S}.import_journal j USING {S}.generations g WHERE g.generation = $1 AND j.table_name = ANY (g.tables)",
+        $"""
+        INSERT INTO {S}.import_journal (table_name, dataset, source_file, etag, file_size, file_mtime, sha256, rows, loaded_at)
+        SELECT table_name, dataset, source_file, etag, file_size, file_mtime, sha256, rows, loaded_at FROM {S}.generation_tables WHERE generation = $1 AND side = 'new'
+        """,
+        $"UPDATE {S}.generations SET state = 'Swapped', swapped_at = now() WHERE generation = $1");
 
     /// <summary>In the undo's transaction: the live journal rows go back to the previous generation's, and the generation is Undone.</summary>
-    public static async Task RecordUndoAsync(NpgsqlTransaction tx, long id, CancellationToken ct)
+    public static Task RecordUndoAsync(NpgsqlTransaction tx, long id, CancellationToken ct) => RunEachAsync(tx, id, ct,
+        $"DELETE FROM {S}.import_journal j USING {S}.generations g WHERE g.generation = $1 AND j.table_name = ANY (g.tables)",
+        $"""
+        INSERT INTO {S}.import_journal (table_name, dataset, source_file, etag, file_size, file_mtime, sha256, rows, loaded_at)
+        SELECT table_name, dataset, source_file, etag, file_size, file_mtime, sha256, rows, loaded_at FROM {S}.generation_tables WHERE generation = $1 AND side = 'previous'
+        """,
+        $"UPDATE {S}.generations SET state = 'Undone', undone_at = now() WHERE generation = $1");
+
+    /// <summary>Runs statements (each naming the generation as $1) one by one in <paramref name="tx"/>.</summary>
+    private static async Task RunEachAsync(NpgsqlTransaction tx, long id, CancellationToken ct, params string[] statements)
     {
-        await using var cmd = new NpgsqlCommand($"""
-            DELETE FROM {S}.import_journal j USING {S}.generations g WHERE g.generation = $1 AND j.table_name = ANY (g.tables);
-            INSERT INTO {S}.import_journal (table_name, dataset, source_file, etag, file_size, file_mtime, sha256, rows, loaded_at)
-            SELECT table_name, dataset, source_file, etag, file_size, file_mtime, sha256, rows, loaded_at FROM {S}.generation_tables WHERE generation = $1 AND side = 'previous';
-            UPDATE {S}.generations SET state = 'Undone', undone_at = now() WHERE generation = $1;
-            """, tx.Connection, tx);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = id });
-        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        foreach (var sql in statements)
+        {
+            await using var cmd = new NpgsqlCommand(sql, tx.Connection, tx);
+            cmd.Parameters.Add(new NpgsqlParameter { Value = id });
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
     }
 
     public static async Task MarkPreviousDroppedAsync(NpgsqlConnection c, NpgsqlTransaction? tx, long id, CancellationToken ct)

@@ -206,10 +206,22 @@ internal static class GenerationSwap
         try
         {
             await ExecAsync(c, tx, "SET LOCAL lock_timeout = '30s'", ct).ConfigureAwait(false);
+            // One statement for all: the old tables' foreign keys between themselves go with them, anything else
+            // that still needs them makes it fail (and they are kept).
+            var present = new List<string>();
             foreach (var t in g.Tables)
             {
                 string name = t[(t.IndexOf('.') + 1)..];
-                await ExecAsync(c, tx, $"DROP TABLE IF EXISTS {Q(g.PreviousSchema)}.{Q(name)}", ct).ConfigureAwait(false);
+                await using var exists = new NpgsqlCommand($"SELECT to_regclass('{$"{Q(g.PreviousSchema)}.{Q(name)}".Replace("'", "''")}') IS NOT NULL", c, tx);
+                if (await exists.ExecuteScalarAsync(ct).ConfigureAwait(false) is true)
+                {
+                    present.Add($"{Q(g.PreviousSchema)}.{Q(name)}");
+                }
+            }
+
+            if (present.Count > 0)
+            {
+                await ExecAsync(c, tx, $"DROP TABLE {string.Join(", ", present)}", ct).ConfigureAwait(false);
             }
 
             await ExecAsync(c, tx, $"DROP SCHEMA IF EXISTS {Q(g.PreviousSchema)}", ct).ConfigureAwait(false);

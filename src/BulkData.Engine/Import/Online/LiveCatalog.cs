@@ -42,7 +42,7 @@ internal static class LiveCatalog
         await using var cmd = new NpgsqlCommand(sql, c) { CommandTimeout = 0 };
         foreach (var a in args)
         {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = a });
+            cmd.Parameters.Add(a is uint oid ? new NpgsqlParameter { Value = oid, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Oid } : new NpgsqlParameter { Value = a });
         }
 
         var list = new List<T>();
@@ -136,32 +136,32 @@ internal static class LiveCatalog
             FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid JOIN pg_class v ON v.oid = w.ev_class JOIN pg_namespace vn ON vn.oid = v.relnamespace
             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid IN ({Oids}) AND v.oid <> d.refobjid
             ORDER BY 1
-            """, r => r.GetString(0), ct, names).ConfigureAwait(false);
+            """, r => r.GetString(0), ct, (object)names).ConfigureAwait(false);
         var atomic = await ListAsync(c, $"""
             SELECT DISTINCT p.oid::regprocedure::text FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
             WHERE d.classid = 'pg_proc'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid IN ({Oids}) ORDER BY 1
-            """, r => r.GetString(0), ct, names).ConfigureAwait(false);
+            """, r => r.GetString(0), ct, (object)names).ConfigureAwait(false);
         var byName = await ListAsync(c, """
             SELECT DISTINCT p.oid::regprocedure::text || ' (' || l.lanname || ')' FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
             JOIN pg_namespace n ON n.oid = p.pronamespace
             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND l.lanname NOT IN ('c', 'internal') AND p.prosqlbody IS NULL
-              AND EXISTS (SELECT 1 FROM unnest($1::text[]) t WHERE p.prosrc ILIKE '%' || split_part(t, '.', 2) || '%')
+              AND EXISTS (SELECT 1 FROM unnest($1::text[]) t JOIN pg_class rc ON rc.oid = to_regclass(t) WHERE p.prosrc ILIKE '%' || rc.relname || '%')
             ORDER BY 1
-            """, r => r.GetString(0), ct, names).ConfigureAwait(false);
+            """, r => r.GetString(0), ct, (object)names).ConfigureAwait(false);
         var fks = await ListAsync(c, $"""
             SELECT n.nspname || '.' || rc.relname, format('%I.%I', n.nspname, rc.relname), k.conname, pg_get_constraintdef(k.oid), k.convalidated,
                    (SELECT fn.nspname || '.' || f.relname FROM pg_class f JOIN pg_namespace fn ON fn.oid = f.relnamespace WHERE f.oid = k.confrelid)
             FROM pg_constraint k JOIN pg_class rc ON rc.oid = k.conrelid JOIN pg_namespace n ON n.oid = rc.relnamespace
             WHERE k.contype = 'f' AND k.confrelid IN ({Oids}) AND k.conrelid NOT IN ({Oids})
             ORDER BY 1, 3
-            """, r => new OutsideForeignKey(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetBoolean(4), r.GetString(5)), ct, names).ConfigureAwait(false);
+            """, r => new OutsideForeignKey(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetBoolean(4), r.GetString(5)), ct, (object)names).ConfigureAwait(false);
         // Other objects bound to the tables' OIDs that a swap would leave on the old generation.
         var unsupported = await ListAsync(c, $"""
             SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) FROM pg_depend d
             WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid IN ({Oids}) AND d.deptype = 'n'
               AND d.classid IN ('pg_policy'::regclass, 'pg_publication_rel'::regclass)
             ORDER BY 1
-            """, r => r.GetString(0), ct, names).ConfigureAwait(false);
+            """, r => r.GetString(0), ct, (object)names).ConfigureAwait(false);
         return new Dependents(views, atomic, byName, fks, unsupported);
     }
 
