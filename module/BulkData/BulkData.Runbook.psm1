@@ -78,11 +78,24 @@ function Invoke-BulkDataRunbook {
         [switch] $SkipFetch,
 
         # Do not ask the import to verify row counts.
-        [switch] $NoVerify
+        [switch] $NoVerify,
+
+        # Keep the services running: the import loads beside the live tables and swaps them in at once
+        # (Invoke-BulkImport -Online); no Stop-NonEssentialService. Changes written during the load are lost.
+        [switch] $Online,
+
+        # With -Online: keep the previous generation for Undo-BulkImport (Invoke-BulkImport -KeepPrevious).
+        [switch] $KeepPrevious
     )
 
     Set-StrictMode -Version Latest
     $ErrorActionPreference = 'Stop'
+    if ($KeepPrevious -and -not $Online) { throw '-KeepPrevious keeps the previous generation of an -Online import: give -Online too.' }
+    if ($Online) {
+        # -Online imports in this session (Invoke-BulkImport -Online); the container's entry point knows no such mode.
+        if ($ImportScript -or ($PSBoundParameters.ContainsKey('ImportMode') -and $ImportMode -eq 'Container')) { throw '-Online imports with Invoke-BulkImport -Online in this session: it cannot be combined with -ImportScript or -ImportMode Container.' }
+        $ImportMode = 'InProcess'
+    }
 
     $compose = @{ DockerPath = $DockerPath }
     if ($ProjectDirectory) {
@@ -159,15 +172,20 @@ function Invoke-BulkDataRunbook {
         }
 
         # 3. Stop what would fight the import. Under -WhatIf the cmdlet lists what it would stop.
-        Write-Step 'Stop non-essential services'
-        $stop = $compose.Clone()
-    if ($Service) { $stop.Service = $Service } elseif ($PSBoundParameters.ContainsKey('Keep')) { $stop.Keep = $Keep }
-        $stopErrors = $null
-        $stopped = @(Stop-NonEssentialService @stop -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable stopErrors)
-        $result.Stopped = $stopped
-        if ($stopped) { $stopped | Out-Host }
-        if ($stopErrors) {
-            throw "Services could not be stopped, so the import does not run: $(@($stopErrors | ForEach-Object { $_.Exception.Message }) -join ' ')"
+        #    -Online: nothing is stopped (the readers keep the old generation until the swap).
+        if ($Online) {
+            Write-Step 'Services keep running (-Online): the import loads beside the live tables and swaps them in at once'
+        } else {
+            Write-Step 'Stop non-essential services'
+            $stop = $compose.Clone()
+            if ($Service) { $stop.Service = $Service } elseif ($PSBoundParameters.ContainsKey('Keep')) { $stop.Keep = $Keep }
+            $stopErrors = $null
+            $stopped = @(Stop-NonEssentialService @stop -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable stopErrors)
+            $result.Stopped = $stopped
+            if ($stopped) { $stopped | Out-Host }
+            if ($stopErrors) {
+                throw "Services could not be stopped, so the import does not run: $(@($stopErrors | ForEach-Object { $_.Exception.Message }) -join ' ')"
+            }
         }
 
         # 4-5. Import and verify.
@@ -205,9 +223,9 @@ function Invoke-BulkDataRunbook {
                 }
             }
         } else {
-            if ($PSCmdlet.ShouldProcess("database $Database on ${DbHost}:$DbPort", "Import $Destination (Invoke-BulkImport$(if (-not $NoVerify) { ' -Verify' }))")) {
+            if ($PSCmdlet.ShouldProcess("database $Database on ${DbHost}:$DbPort", "Import $Destination (Invoke-BulkImport$(if ($Online) { ' -Online' })$(if ($KeepPrevious) { ' -KeepPrevious' })$(if (-not $NoVerify) { ' -Verify' }))")) {
                 Write-Step "Import $Destination into $Database on ${DbHost}:$DbPort"
-                $import = @{ Path = $Destination; Host = $DbHost; Port = $DbPort; Database = $Database; Verify = -not $NoVerify }
+                $import = @{ Path = $Destination; Host = $DbHost; Port = $DbPort; Database = $Database; Verify = -not $NoVerify; Online = [bool]$Online; KeepPrevious = [bool]$KeepPrevious }
                 if ($DbCredential) { $import.Credential = $DbCredential }
                 $importErrors = $null
                 $result.ImportResults = @(Invoke-BulkImport @import -ErrorAction SilentlyContinue -ErrorVariable importErrors)

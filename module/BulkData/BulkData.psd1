@@ -28,6 +28,7 @@
         'Expand-BulkFile'
         'Start-BulkFetch'
         'Invoke-BulkImport'
+        'Undo-BulkImport'
     )
     FunctionsToExport    = @('Invoke-BulkDataRunbook')
     AliasesToExport      = @()

@@ -48,6 +48,8 @@ step throws after the services were started again.
         ReserveBytes       = 'Bytes to keep free beyond what the dump needs.'
         SkipFetch          = 'Skips the disk-space check and the fetch (the files are already in -Destination).'
         NoVerify           = 'Does not ask the import to verify row counts.'
+        Online             = 'Keeps the services running: no Stop-NonEssentialService; the import is Invoke-BulkImport -Online (loaded beside the live tables, swapped in at once; readers never wait for the load). Changes written to the tables during the load are lost. Runs the import in this session (Invoke-BulkImport), not in the container.'
+        KeepPrevious       = 'With -Online: keeps the previous generation of the tables for Undo-BulkImport.'
         WhatIf             = 'Shows every step of the run without doing any of them.'
         Confirm            = 'Asks before each step.'
     }
@@ -56,6 +58,11 @@ step throws after the services were started again.
     Links       = @('about_BulkData', 'Stop-NonEssentialService', 'Start-NonEssentialService', 'Start-BulkFetch', 'Invoke-BulkImport')
     Online      = 'README.md#invoke-bulkdatarunbook'
     Examples    = @(
+        @{
+            Title   = 'What a refresh that keeps the site up would do'
+            Code    = 'Invoke-BulkDataRunbook -Destination /srv/bulk-data -Online -KeepPrevious -WhatIf'
+            Remarks = 'Shows the disk check, the fetch and the -Online import (in this session): no service is stopped. Undo-BulkImport brings the previous tables back if the new dump misbehaves.'
+        }
         @{
             Title   = 'What a run would do'
             Code    = 'Invoke-BulkDataRunbook -Destination /srv/bulk-data -ProjectDirectory ~/courtlistener/docker/courtlistener -ComposeFile docker-compose.yml, docker-compose.bulk-data.yml -WhatIf'

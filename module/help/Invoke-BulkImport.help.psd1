@@ -47,6 +47,17 @@ Post-data runs as a schedule on the same -ThrottleLimit connections: each index 
 started as soon as its table's data is committed (while other tables still load); foreign keys after the keys
 of both their tables, added NOT VALID, then validated in parallel; triggers, comments and anything else after
 those, one at a time in script order. Each statement is journalled when done, so a stopped run resumes.
+-Online refreshes tables that exist and are in use without making their readers wait: each table is
+loaded into a staging schema (bulkdata_stage_<n>) as a copy of the live definition (columns, defaults,
+identity and sequences, indexes, constraints, triggers, owner, grants); its indexes and keys are built
+there in parallel and its foreign keys validated (orphans reported); then every table is swapped in one
+short transaction (a lock_timeout retried with backoff). Readers see the old generation until the commit
+and the new one after it. Rows written to the live tables during the load are not in the new generation
+(a warning says so). Foreign keys of other tables are re-pointed at the new tables; views bound to the
+tables are an error before anything is loaded. The space the staging generation needs (the live tables'
+size) is reported and checked where the server is local; -Force goes on without it. -KeepPrevious keeps
+the old tables in bulkdata_prev_<n> (named in the BulkGeneration output) for Undo-BulkImport; without it
+they are dropped after the swap.
 
 The password (from -Credential, the connection string or PGPASSWORD) never appears in output, messages or
 errors.
@@ -70,12 +81,14 @@ errors.
         Verify           = 'After loading, outputs an ImportVerification per foreign key (orphan rows) and per key (duplicate values).'
         ExcludeExtraColumns = 'Loads the columns a file and its table share: the file''s columns the table lacks (a newer dump into an older database) are dropped from every record while streaming, counted in the result (ExcludedColumns, DroppedValues). Without it such drift is an error before anything is loaded.'
         RemoveOrphans    = 'Deletes the orphans of a foreign key whose validation fails (rows whose key names no parent; reported with their count and sample keys), then validates the key. Orphans still referred to by other rows are kept, and the key stays NOT VALID.'
+        Online           = 'Refreshes existing tables beside the live ones: loads a staging generation (same definition, indexes and keys built after the load, foreign keys validated), then swaps every table in one short transaction; readers never wait for the load nor see a partial table. Changes written to the tables during the load are lost (warned). Outputs a BulkGeneration. Into a fresh database it imports the usual way.'
+        KeepPrevious     = 'With -Online: keeps the previous generation in a schema of its own (bulkdata_prev_<n>, named in the BulkGeneration output); Undo-BulkImport swaps it back. Without it the old tables are dropped after the swap.'
         WhatIf           = 'Says what would be imported into which database and changes nothing; writes no objects (use -Plan for the plan as objects).'
         Confirm          = 'Asks before importing.'
     }
     Inputs      = @('BulkData.Engine.DumpFiles.BulkFile', 'System.IO.FileInfo', 'System.String')
-    Outputs     = @('BulkData.Engine.Import.ImportResult', 'BulkData.Engine.Import.ImportPlanStep', 'BulkData.Engine.Import.ImportVerification')
-    Links       = @('about_BulkData', 'Start-BulkFetch', 'Expand-BulkFile', 'Stop-NonEssentialService', 'Invoke-BulkDataRunbook')
+    Outputs     = @('BulkData.Engine.Import.ImportResult', 'BulkData.Engine.Import.ImportPlanStep', 'BulkData.Engine.Import.ImportVerification', 'BulkData.Engine.Import.BulkGeneration')
+    Links       = @('about_BulkData', 'Undo-BulkImport', 'Start-BulkFetch', 'Expand-BulkFile', 'Stop-NonEssentialService', 'Invoke-BulkDataRunbook')
     Online      = 'README.md#invoke-bulkimport'
     Examples    = @(
         @{
@@ -102,6 +115,11 @@ errors.
             Title   = 'See the orphans of a dump, then remove them'
             Code    = 'Invoke-BulkImport -Path /srv/bulk-data -Database courtlistener | Where-Object Table -eq ''(schema)'' | ForEach-Object Orphans; Invoke-BulkImport -Path /srv/bulk-data -Database courtlistener -RemoveOrphans'
             Remarks = 'The first run builds every index and key and leaves the keys with orphans NOT VALID, listing each with its count and sample keys; the second loads nothing again (the journal) and deletes the orphans, then validates the keys.'
+        }
+        @{
+            Title   = 'Refresh a database in use, keeping the previous generation'
+            Code    = 'Get-BulkManifest | Start-BulkFetch -Destination /srv/bulk-data | Invoke-BulkImport -Database courtlistener -Online -KeepPrevious -Force -WarningAction SilentlyContinue | Where-Object { $_ -is [BulkData.Engine.Import.BulkGeneration] }'
+            Remarks = 'Loads every table beside the live one and swaps them in at once; the web services keep running. The BulkGeneration names the schema holding the previous tables (Undo-BulkImport swaps them back). -Force reloads tables already loaded from the same files.'
         }
     )
 }

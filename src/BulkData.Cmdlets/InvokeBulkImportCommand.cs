@@ -10,7 +10,7 @@ namespace BulkData.Cmdlets;
 
 /// <summary>Imports the files of a dump (CSV or .csv.bz2, schema script, load script) into PostgreSQL.</summary>
 [Cmdlet(VerbsLifecycle.Invoke, "BulkImport", SupportsShouldProcess = true, DefaultParameterSetName = "Parts")]
-[OutputType(typeof(ImportResult), typeof(ImportPlanStep), typeof(ImportVerification))]
+[OutputType(typeof(ImportResult), typeof(ImportPlanStep), typeof(ImportVerification), typeof(BulkGeneration))]
 public sealed class InvokeBulkImportCommand : BulkCmdlet
 {
     private readonly List<ImportInput> _inputs = new();
@@ -81,6 +81,16 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
     /// <summary>Loads the columns a file and its table share, dropping the file's other columns from every record.</summary>
     [Parameter]
     public SwitchParameter ExcludeExtraColumns { get; set; }
+
+    // -Online (issue 14): refresh tables in use without emptying them.
+
+    /// <summary>Loads existing tables into a staging generation beside the live ones and swaps them in at once, in one short transaction.</summary>
+    [Parameter]
+    public SwitchParameter Online { get; set; }
+
+    /// <summary>With -Online: keeps the previous generation in a schema of its own (Undo-BulkImport swaps it back).</summary>
+    [Parameter]
+    public SwitchParameter KeepPrevious { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -162,7 +172,13 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
                 RemoveOrphans = RemoveOrphans.IsPresent,
                 ExcludeExtraColumns = ExcludeExtraColumns.IsPresent,
                 SessionSettings = ImportSetting?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? "", StringComparer.OrdinalIgnoreCase),
+                Online = Online.IsPresent,
+                KeepPrevious = KeepPrevious.IsPresent,
             };
+            if (KeepPrevious.IsPresent && !Online.IsPresent)
+            {
+                throw new BulkDataException(BulkErrorKind.InvalidArgument, "-KeepPrevious keeps the previous generation of an -Online import: give -Online too.");
+            }
         }
         catch (BulkDataException ex)
         {
@@ -179,13 +195,13 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
         }
 
         string target = $"database {plan.Database} on {options.Connection.Host}:{options.Connection.Port}";
-        if (!ShouldProcess(target, $"Import {plan.TableCount} table(s){(!plan.HasSchema ? "" : $" with schema {System.IO.Path.GetFileName(plan.SchemaPath)}")}"))
+        if (!ShouldProcess(target, $"{(Online.IsPresent ? "Refresh (-Online: load beside, then swap)" : "Import")} {plan.TableCount} table(s){(!plan.HasSchema ? "" : $" with schema {System.IO.Path.GetFileName(plan.SchemaPath)}")}"))
         {
             // -WhatIf or a declined -Confirm: the message above says what would be done; no objects (use -Plan).
             return;
         }
 
         // Each failed table's error is written as soon as that table fails, before its result.
-        RunEngine((reporter, emit, ct) => new BulkImporter(options, reporter).RunAsync(plan, WriteOutcomes<ImportResult>(emit, r => r, "ImportTableFailed"), emit, ct), target);
+        RunEngine((reporter, emit, ct) => new BulkImporter(options, reporter) { OnGeneration = emit }.RunAsync(plan, WriteOutcomes<ImportResult>(emit, r => r, "ImportTableFailed"), emit, ct), target);
     }
 }

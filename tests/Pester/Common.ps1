@@ -93,17 +93,32 @@ function Invoke-Query {
 }
 
 function Export-Table {
-    <# Every row of public.<Table>, ordered, as COPY TO writes it (columns by name, time zone UTC): equal text means equal tables. #>
-    param([string] $Database, [string] $Table)
+    <# Every row of <Schema>.<Table> (public by default), ordered, as COPY TO writes it (columns by name, time zone UTC): equal text means equal tables. #>
+    param([string] $Database, [string] $Table, [string] $Schema = 'public')
     $cs = Get-Cs $Database
     $conn = [Npgsql.NpgsqlConnection]::new($cs)
     $conn.Open()
     try {
         $cmd = $conn.CreateCommand(); $cmd.CommandText = "SET TimeZone = 'UTC'"; $null = $cmd.ExecuteNonQuery()
         $cols = [System.Collections.Generic.List[string]]::new()
-        $cmd.CommandText = "SELECT attname FROM pg_attribute WHERE attrelid = 'public.$Table'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attname"
+        $cmd.CommandText = "SELECT attname FROM pg_attribute WHERE attrelid = '$Schema.$Table'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attname"
         $r = $cmd.ExecuteReader(); while ($r.Read()) { $cols.Add('"' + $r.GetString(0) + '"') }; $r.Dispose()
-        $reader = $conn.BeginTextExport("COPY (SELECT $($cols -join ', ') FROM public.$Table ORDER BY 1, $($cols -join ', ')) TO STDOUT WITH (FORMAT csv)")
+        $reader = $conn.BeginTextExport("COPY (SELECT $($cols -join ', ') FROM $Schema.$Table ORDER BY 1, $($cols -join ', ')) TO STDOUT WITH (FORMAT csv)")
         try { $reader.ReadToEnd() } finally { $reader.Dispose() }
+    } finally { $conn.Dispose() }
+}
+
+function Get-TestRows {
+    <# Every row of a query, each as one string of its columns joined by '|' (for comparing catalogs). #>
+    param([string] $Database, [string] $Sql)
+    $conn = [Npgsql.NpgsqlConnection]::new((Get-Cs $Database))
+    $conn.Open()
+    try {
+        $cmd = $conn.CreateCommand(); $cmd.CommandText = $Sql; $cmd.CommandTimeout = 0
+        $r = $cmd.ExecuteReader()
+        $rows = [System.Collections.Generic.List[string]]::new()
+        while ($r.Read()) { $rows.Add((@(for ($i = 0; $i -lt $r.FieldCount; $i++) { if ($r.IsDBNull($i)) { '<null>' } else { "$($r.GetValue($i))" } }) -join '|')) }
+        $r.Dispose()
+        , $rows.ToArray()
     } finally { $conn.Dispose() }
 }

@@ -101,7 +101,7 @@ Import-Module BulkData
         $home_ = Join-Path $work 'home'
         $r.Text | Should -Match "installed=$([regex]::Escape($Version)) at $([regex]::Escape($home_))"
         $r.Text | Should -Match "imported from $([regex]::Escape($home_))/.*/Modules/BulkData/$([regex]::Escape($Version))"
-        $r.Text | Should -Match 'commands=8'
+        $r.Text | Should -Match 'commands=9'
         $r.Text | Should -Match 'entries=([1-9]\d*)'
         $r.Text | Should -Match 'syntax=1'
         # The repository was registered in the temporary home, nowhere else.

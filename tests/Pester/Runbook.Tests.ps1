@@ -235,4 +235,37 @@ services:
         foreach ($n in $nonEssential) { $states[$n] | Should -Be 'running' }
         (Get-Content -Raw $log) | Should -Not -Match ([regex]::Escape($pg.Password))
     }
+    It 'keeps the services running with -Online: fetch the next dump, load beside the live tables, swap, verify' {
+        $bucket = New-TestName 'runbook'
+        $pg = Get-TestPgParts
+        $database = 'runbook_' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+        $dbCredential = [pscredential]::new($pg.Username, (ConvertTo-SecureString $pg.Password -AsPlainText -Force))
+        $common = $Common.Clone(); $common.Remove('SkipFetch')
+        $common.DbCredential = $dbCredential
+        $run = @{ ImportMode = 'InProcess'; DbHost = $pg.Host; DbPort = $pg.Port; Database = $database; ManifestParameters = @{ EndpointUrl = $S3Endpoint; Bucket = $bucket } }
+        $null = Publish-TestDump -Bucket $bucket -OutDir (Join-Path $si.Root "$bucket-1") -Extra @('--dockets', '40', '--words', '20')
+        $common.Destination = Join-Path $si.Root "$bucket-fetched-1"
+        (& $Runbook @common @run -LogPath $log 6> $null).Succeeded | Should -BeTrue
+        Reset-CourtListenerStandIn $setup
+        $state = Get-Content -Raw $si.State | ConvertFrom-Json -AsHashtable; $state.runs = @(); $state | ConvertTo-Json -Depth 10 | Set-Content $si.State
+
+        # The next quarter's dump, imported while the site runs.
+        $next = Publish-TestDump -Bucket $bucket -OutDir (Join-Path $si.Root "$bucket-2") -Extra @('--dockets', '70', '--words', '20', '--date', '2026-12-31')
+        $common.Destination = Join-Path $si.Root "$bucket-fetched-2"
+        $result = & $Runbook @common @run -Online -LogPath $log -WarningAction SilentlyContinue 6> $null
+
+        $result.Succeeded | Should -BeTrue
+        $result.Stopped | Should -BeNullOrEmpty
+        @(Get-StandInCalls $si | Where-Object { $_ -contains 'stop' }).Count | Should -Be 0
+        foreach ($n in $nonEssential) { (Get-StandInStates $si)[$n] | Should -Be 'running' }
+        $gen = @($result.ImportResults | Where-Object { $_ -is [BulkData.Engine.Import.BulkGeneration] })
+        $gen.Count | Should -Be 1
+        $gen[0].State | Should -Be 'Swapped'
+        $imported = @($result.ImportResults | Where-Object { $_ -is [BulkData.Engine.Import.ImportResult] })
+        foreach ($f in $next.Files | Where-Object Kind -eq 'Data') {
+            ($imported | Where-Object { ($_.Table -replace '^public\.', '') -eq $f.Table }).Rows | Should -Be $f.Rows -Because $f.Table
+        }
+        @($result.ImportResults | Where-Object { $_.PSObject.Properties['Passed'] -and -not $_.Passed }).Count | Should -Be 0
+        (Get-Content -Raw $log) | Should -Match 'Services keep running \(-Online\)'
+    }
 }

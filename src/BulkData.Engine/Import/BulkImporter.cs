@@ -20,6 +20,9 @@ public sealed class BulkImporter
     private readonly ImportOptions _options;
     private readonly IBulkReporter _reporter;
 
+    /// <summary>Gets the generation an -Online run swapped in.</summary>
+    public Action<BulkGeneration>? OnGeneration { get; init; }
+
     public BulkImporter(ImportOptions options, IBulkReporter? reporter = null)
     {
         _options = options;
@@ -68,6 +71,16 @@ public sealed class BulkImporter
         bool postDone = plan.SchemaPath is not null && await journal.StepDoneAsync(SchemaSteps.PostData, plan.SchemaPath, ct).ConfigureAwait(false);
         int existing = plan.Schema is null || preDone || postDone ? 0 : await ExistingTablesAsync(main, plan.Schema.Tables, ct).ConfigureAwait(false);
         bool fresh = LoadModePolicy.IsFresh(plan.Schema is not null, preDone, postDone, existing);
+        // -Online refreshes tables that exist (also when this schema's steps are journalled as done); a fresh
+        // database, or one whose first import stopped before post-data, is imported the usual way.
+        bool online = _options.Online && (!fresh || postDone)
+            && await ExistingTablesAsync(main, plan.Jobs.Select(j => j.QualifiedTable).ToList(), ct).ConfigureAwait(false) > 0;
+        if (_options.Online && !online)
+        {
+            _reporter.Warning($"-Online: the tables of this dump do not exist in {plan.Database} yet, or its first import has not finished (nobody reads them): imported the usual way.");
+        }
+
+        fresh &= !online;
         if (fresh && (preDone || postDone))
         {
             _reporter.Verbose($"{plan.SchemaPath}: pre-data already applied by an earlier run (journal); resuming.");
@@ -159,9 +172,26 @@ public sealed class BulkImporter
             await MaintenanceSettings.ApplyAsync(c, sessionSettings, t).ConfigureAwait(false);
         });
 
-        var schedule = await LoadTablesAsync(workers, plan, todo, mode, replica, fresh, postJobs, postDoneIds, postSteps, Emit, ct).ConfigureAwait(false);
-        int failed = schedule.FailedTables;
-        if (postJobs.Count > 0 && postSteps is not null)
+        int failed;
+        ScheduleOutcome? schedule = null;
+        if (online)
+        {
+            // -Online: the tables load into a staging generation (its indexes and keys built there) and are swapped
+            // in at once; a fresh load's post-data is not part of it (online implies tables that exist).
+            var (generation, onlineFailed) = await new OnlineImporter(_options, _reporter).RunAsync(conn, main, plan, todo, Emit, ct).ConfigureAwait(false);
+            failed = onlineFailed;
+            if (generation is not null)
+            {
+                OnGeneration?.Invoke(generation);
+            }
+        }
+        else
+        {
+            schedule = await LoadTablesAsync(workers, plan, todo, mode, replica, fresh, postJobs, postDoneIds, postSteps, Emit, ct).ConfigureAwait(false);
+            failed = schedule.FailedTables;
+        }
+
+        if (schedule is not null && postJobs.Count > 0 && postSteps is not null)
         {
             if (failed > 0)
             {
@@ -180,7 +210,7 @@ public sealed class BulkImporter
         }
 
         var loaded = results.Where(r => r.Status == ImportStatus.Imported).Select(r => r.Table).ToList();
-        if (mode == LoadMode.ExistingReplica && loaded.Count > 0)
+        if (mode == LoadMode.ExistingReplica && loaded.Count > 0 && !online)
         {
             foreach (var v in await ImportVerifier.OrphansAsync(main, loaded, ct).ConfigureAwait(false))
             {

@@ -136,6 +136,13 @@ public sealed record ImportOptions
 
     /// <summary>COPY streams for the largest table of a fresh load (0: chosen from -ThrottleLimit and its share of the bytes).</summary>
     public int CopyStreams { get; init; }
+    // -Online (issue 14): load beside the live tables, swap in one transaction.
+
+    /// <summary>Existing tables are loaded into a staging generation and swapped in at once (readers never wait for the load).</summary>
+    public bool Online { get; init; }
+
+    /// <summary>With <see cref="Online"/>: the previous generation is kept in a schema of its own (Undo-BulkImport swaps it back).</summary>
+    public bool KeepPrevious { get; init; }
 }
 
 /// <summary>

@@ -39,6 +39,9 @@ internal sealed partial class TableLoader
     /// <summary>Header columns the table lacks are dropped from each record while streaming, instead of failing the table.</summary>
     public bool ExcludeExtraColumns { get; init; }
 
+    /// <summary>Records the loaded table inside its transaction (default: the import journal's row; -Online: the staging generation's).</summary>
+    public Func<NpgsqlTransaction, TableJob, string, long, CancellationToken, Task> Record { get; init; } = ImportJournal.RecordTableAsync;
+
     /// <param name="progress">Gets each table name and the count of file bytes just read, from the loading thread.</param>
     public TableLoader(int decoderThreads, IBulkReporter reporter, Action<string, long> progress)
     {
@@ -224,7 +227,7 @@ internal sealed partial class TableLoader
                 throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{where}: COPY loaded {rows} rows but the file holds {records} CSV records: rolled back.", job.FilePath);
             }
 
-            await ImportJournal.RecordTableAsync(tx, job, counting.HashHex(), rows, ct).ConfigureAwait(false);
+            await Record(tx, job, counting.HashHex(), rows, ct).ConfigureAwait(false);
 
             await tx.CommitAsync(ct).ConfigureAwait(false);
             _reporter.Verbose($"{job.QualifiedTable}: {rows} rows from {job.FileName} in {watch.Elapsed.TotalSeconds:0.0} s.");
