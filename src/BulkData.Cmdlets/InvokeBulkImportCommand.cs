@@ -4,6 +4,7 @@ using System.Collections;
 using System.Management.Automation;
 using BulkData.Engine;
 using BulkData.Engine.Import;
+using BulkData.Engine.Manifest;
 using BulkData.Engine.Transfer;
 
 namespace BulkData.Cmdlets;
@@ -78,6 +79,27 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
     [Parameter]
     public SwitchParameter ExcludeExtraColumns { get; set; }
 
+    // Streaming from the bucket (issue 13): ManifestEntry objects in the pipeline are streamed into PostgreSQL.
+
+    /// <summary>Also writes each streamed object, verified, into this folder under Start-BulkFetch's names.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? KeepDownload { get; set; }
+
+    /// <summary>Attempts in a row without progress before a streamed object's read gives up (as Start-BulkFetch's).</summary>
+    [Parameter]
+    [ValidateRange(0, 100)]
+    public int RetryCount { get; set; } = 5;
+
+    /// <summary>A streamed read that receives no byte for this long is cut and resumed (as Start-BulkFetch's).</summary>
+    [Parameter]
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>The AWS profile for the bucket's credentials (else the environment's, else anonymous).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ProfileName { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var item in InputObject ?? Array.Empty<object>())
@@ -93,6 +115,9 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
                 case BulkFile f:
                     _inputs.Add(new ImportInput(f.Path, f.Dataset, f.ETag, f.Kind));
                     break;
+                case ManifestEntry m:
+                    _inputs.Add(ImportInput.Of(m));
+                    break;
                 case FileSystemInfo fi:
                     _inputs.Add(new ImportInput(fi.FullName));
                     break;
@@ -107,6 +132,18 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
                     else
                     {
                         _inputs.Add(new ImportInput(GetUnresolvedProviderPathFromPSPath(path), dataset, etag, kind));
+                    }
+
+                    break;
+                case var _ when !PipelineObjects.TryGet(item, "Path", out _) && PipelineObjects.TryGet(item, "Key", out _) && PipelineObjects.TryGet(item, "Size", out _):
+                    // A manifest entry by its properties (Import-Clixml, Receive-Job, a [pscustomobject]).
+                    try
+                    {
+                        _inputs.Add(ImportInput.Of(PipelineObjects.ToManifestEntry(item)));
+                    }
+                    catch (Exception ex) when (ex is ArgumentException or BulkDataException)
+                    {
+                        WriteError(new ErrorRecord(ex, "InvalidInput", ErrorCategory.InvalidArgument, o));
                     }
 
                     break;
@@ -157,6 +194,14 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
                 Verify = Verify.IsPresent,
                 RemoveOrphans = RemoveOrphans.IsPresent,
                 ExcludeExtraColumns = ExcludeExtraColumns.IsPresent,
+                KeepDownload = KeepDownload is null ? null : GetUnresolvedProviderPathFromPSPath(KeepDownload),
+                Streaming = !_inputs.Any(i => i.Entry is not null) ? null : new FetchOptions
+                {
+                    Destination = System.IO.Path.GetTempPath(),
+                    RetryCount = RetryCount,
+                    StallTimeout = StallTimeout > TimeSpan.Zero ? StallTimeout : throw new BulkDataException(BulkErrorKind.InvalidArgument, "-StallTimeout must be positive."),
+                    Credentials = Credentials.Resolve(this, null, ProfileName, ProfileName),
+                },
             };
         }
         catch (BulkDataException ex)
@@ -165,7 +210,14 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
             return;
         }
 
-        plan = RunEngine((reporter, _, _) => Task.FromResult(ImportPlan.Build(_inputs, options, reporter)), null);
+        if (options.KeepDownload is not null && !_inputs.Any(i => i.Entry is not null))
+        {
+            ThrowBulkError(new BulkDataException(BulkErrorKind.InvalidArgument, "-KeepDownload keeps a copy of objects streamed from the bucket: pipe the ManifestEntry objects of Get-BulkManifest."), KeepDownload);
+            return;
+        }
+
+        plan = RunEngine((reporter, _, ct) => Task.Run(() => ImportPlan.Build(_inputs, options, reporter, ct), ct), null);
+        using var planOwner = plan;
         if (Plan.IsPresent)
         {
             // The plan, asked for explicitly: nothing is connected to or created.
@@ -174,7 +226,8 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
         }
 
         string target = $"database {plan.Database} on {options.Connection.Host}:{options.Connection.Port}";
-        if (!ShouldProcess(target, $"Import {plan.TableCount} table(s){(!plan.HasSchema ? "" : $" with schema {System.IO.Path.GetFileName(plan.SchemaPath)}")}"))
+        string streamed = !plan.NeedsNoLocalSpace && plan.KeepDownload is null ? "" : plan.KeepDownload is null ? ", streamed from the bucket (no local space needed)" : $", streamed from the bucket with a copy kept in '{plan.KeepDownload}'";
+        if (!ShouldProcess(target, $"Import {plan.TableCount} table(s){(!plan.HasSchema ? "" : $" with schema {System.IO.Path.GetFileName(plan.SchemaPath)}")}{streamed}"))
         {
             // -WhatIf or a declined -Confirm: the message above says what would be done; no objects (use -Plan).
             return;

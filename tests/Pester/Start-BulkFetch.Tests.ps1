@@ -151,7 +151,7 @@ AfterAll {
 
 Describe 'Start-BulkFetch' {
     Context 'a plain fetch' {
-        It 'downloads every object byte-identical, largest first, and says how each was verified' {
+        It 'downloads every object byte-identical, the schema first then data largest first, and says how each was verified' {
             $dest = Join-Path $script:Work 'plain'
             $entries = Get-Entries
             $verbose = $( $files = $entries | Start-BulkFetch -Destination $dest -ThrottleLimit 1 -Verbose ) 4>&1
@@ -163,7 +163,7 @@ Describe 'Start-BulkFetch' {
             ($files | Where-Object Dataset -eq 'dockets').Verification | Should -Be 'Size' -Because 'a multipart ETag is not an MD5 and s3rver sends no checksum'
             ($files | Where-Object Dataset -eq 'opinions').Path | Should -Be (Join-Path $dest 'opinions-2026-09-30.csv.bz2')
             $started = @($verbose | ForEach-Object { "$_" } | Where-Object { $_ -match ': started \(' } | ForEach-Object { ($_ -split ':')[0] })
-            $started | Should -Be @('opinions-2026-09-30.csv.bz2', 'dockets-2026-09-30.csv.bz2', 'courts-2026-09-30.csv.bz2', 'schema-2026-10-01.sql')
+            $started | Should -Be @('schema-2026-10-01.sql', 'opinions-2026-09-30.csv.bz2', 'dockets-2026-09-30.csv.bz2', 'courts-2026-09-30.csv.bz2') -Because 'the schema comes first (an import fed by the fetch applies pre-data at once), then data largest first (issue 13)'
             @(Get-ChildItem $dest -Force | Where-Object Name -match 'bulkdata-') | Should -BeNullOrEmpty
             $files[0].PSObject.TypeNames[0] | Should -Be 'BulkData.Engine.DumpFiles.BulkFile'
         }

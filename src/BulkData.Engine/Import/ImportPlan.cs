@@ -6,7 +6,7 @@ using BulkData.Engine.Manifest;
 namespace BulkData.Engine.Import;
 
 /// <summary>What an import will do: the database, the schema script, the tables and the files that failed to plan.</summary>
-public sealed class ImportPlan
+public sealed class ImportPlan : IDisposable
 {
     public required string Database { get; init; }
 
@@ -27,13 +27,34 @@ public sealed class ImportPlan
     /// <summary>Inputs that could not be planned (no table known for them): reported as Failed.</summary>
     internal IReadOnlyList<ImportResult> Unplanned { get; init; } = Array.Empty<ImportResult>();
 
-    /// <summary>Reads the inputs into a plan (no database work).</summary>
-    public static ImportPlan Build(IEnumerable<ImportInput> inputs, ImportOptions options, IBulkReporter reporter)
+    /// <summary>The objects streamed from the bucket (ManifestEntry inputs), or null when every input is a local file.</summary>
+    internal StreamedObjects? Streamed { get; init; }
+
+    /// <summary>True when every table is streamed from the bucket: the import needs no local disk space.</summary>
+    public bool NeedsNoLocalSpace => Streamed is not null && Jobs.All(j => j.Input is { IsLocal: false }) && Streamed.KeepFolder is null;
+
+    /// <summary>The folder streamed objects are also written to (-KeepDownload), or null.</summary>
+    public string? KeepDownload => Streamed?.KeepFolder;
+
+    /// <summary>Bytes of the schema script (its file, or its object).</summary>
+    public long SchemaBytes { get; init; }
+
+    public void Dispose() => Streamed?.Dispose();
+
+    /// <summary>Reads the inputs into a plan (no database work). Scripts of objects in the bucket are read into memory.</summary>
+    public static ImportPlan Build(IEnumerable<ImportInput> inputs, ImportOptions options, IBulkReporter reporter, CancellationToken ct = default)
     {
         var files = new List<ImportInput>();
+        StreamedObjects? streamed = null;
         foreach (var input in inputs)
         {
-            if (Directory.Exists(input.Path))
+            if (input.Entry is not null)
+            {
+                // An object in the bucket: streamed, no local file.
+                streamed ??= new StreamedObjects(options.Streaming ?? StreamedObjects.Defaults, options.KeepDownload);
+                files.Add(input);
+            }
+            else if (Directory.Exists(input.Path))
             {
                 int before = files.Count;
                 foreach (var f in Directory.EnumerateFiles(input.Path).Order(StringComparer.Ordinal))
@@ -100,14 +121,20 @@ public sealed class ImportPlan
             }
         }
 
-        var script = loadScriptPath is null ? Array.Empty<LoadScriptEntry>() : LoadScript.Load(loadScriptPath);
+        var remote = files.Where(f => f.Entry is not null).ToDictionary(f => f.Path, f => f.Entry!, StringComparer.Ordinal);
+        var script = loadScriptPath is null ? Array.Empty<LoadScriptEntry>()
+            : remote.TryGetValue(loadScriptPath, out var loadObject) ? LoadScript.Parse(streamed!.ReadText(loadObject, reporter, ct), loadScriptPath)
+            : LoadScript.Load(loadScriptPath);
         var byFile = new Dictionary<string, LoadScriptEntry>(StringComparer.OrdinalIgnoreCase);
         foreach (var e in script)
         {
             byFile[e.FileName] = e;
         }
 
-        SchemaScript? schema = schemaPath is null ? null : SchemaScript.Load(schemaPath);
+        SchemaScript? schema = schemaPath is null ? null
+            : remote.TryGetValue(schemaPath, out var schemaObject) ? SchemaScript.Parse(streamed!.ReadText(schemaObject, reporter, ct), schemaPath)
+            : SchemaScript.Load(schemaPath);
+        long schemaBytes = schemaPath is null ? 0 : remote.TryGetValue(schemaPath, out var so) ? so.Size : new FileInfo(schemaPath).Length;
         string database = options.DatabaseGiven ? options.Connection.Database : schema?.DatabaseName ?? options.Connection.Database;
 
         var jobs = new List<TableJob>();
@@ -143,12 +170,13 @@ public sealed class ImportPlan
                 source = "Catalog";
             }
 
-            var info = new FileInfo(input.Path);
+            var info = input.Entry is null ? new FileInfo(input.Path) : null;
+            long bytes = input.Entry?.Size ?? info!.Length;
             if (table is null)
             {
                 unplanned.Add(new ImportResult
                 {
-                    Table = "", Dataset = dataset, File = input.Path, Bytes = info.Length, Status = ImportStatus.Failed, Database = database,
+                    Table = "", Dataset = dataset, File = input.Path, Bytes = bytes, Status = ImportStatus.Failed, Database = database,
                     Error = $"{input.Path}: no table is known for dataset '{dataset}' (not in the publisher's mapping nor in a load script); give it with -TableMap @{{ '{dataset}' = '<table>' }}.",
                 });
                 continue;
@@ -161,8 +189,8 @@ public sealed class ImportPlan
                 : dumpDate is null ? DialectSniffer.Prior : $"{DialectSniffer.Prior} (dump of {dumpDate:yyyy-MM-dd})";
             jobs.Add(new TableJob
             {
-                Schema = schemaName, Table = table, Dataset = dataset, FilePath = System.IO.Path.GetFullPath(input.Path), ETag = input.ETag?.Trim('"'),
-                Bytes = info.Length, LastWriteUtc = info.LastWriteTimeUtc, Dialect = dialect, DialectReason = reason,
+                Schema = schemaName, Table = table, Dataset = dataset, FilePath = input.Entry is null ? System.IO.Path.GetFullPath(input.Path) : input.Path, ETag = input.ETag?.Trim('"'),
+                Bytes = bytes, LastWriteUtc = input.Entry?.LastModified ?? info!.LastWriteTimeUtc, Input = input.Entry is null ? null : streamed!.BytesOf(input.Entry), Dialect = dialect, DialectReason = reason,
                 ScriptColumns = source == "LoadScript" || (entry is not null && DatasetCatalog.CorrectTable(entry.Table) == table) ? entry?.Columns : null, Source = source,
             });
         }
@@ -211,7 +239,7 @@ public sealed class ImportPlan
 
         return new ImportPlan
         {
-            Database = database, Schema = schema, SchemaPath = schemaPath, LoadScriptPath = loadScriptPath,
+            Database = database, Schema = schema, SchemaPath = schemaPath, LoadScriptPath = loadScriptPath, Streamed = streamed, SchemaBytes = schemaBytes,
             Jobs = chosen.OrderByDescending(j => j.Bytes).ThenBy(j => j.Table, StringComparer.Ordinal).ToList(),
             Unplanned = unplanned,
         };
@@ -243,7 +271,8 @@ public sealed class ImportPlan
             steps.Add(new ImportPlanStep
             {
                 Order = order++, Database = Database, Step = "Load", Table = job.QualifiedTable, File = job.FilePath, Bytes = job.Bytes,
-                Dialect = job.Dialect.ToString(), Detail = $"TRUNCATE + COPY in one transaction (table from {job.Source})",
+                Dialect = job.Dialect.ToString(),
+                Detail = $"TRUNCATE + COPY in one transaction (table from {job.Source}){(job.Input is { IsLocal: false } ? KeepDownload is null ? "; streamed from the bucket, no local space needed" : $"; streamed from the bucket, a verified copy kept in {KeepDownload}" : "")}",
             });
         }
 

@@ -84,7 +84,9 @@ internal sealed class TableLoader
             await TruncateAsync(c, tx, table, ct).ConfigureAwait(false);
             long insertedBefore = await InsertedRowsAsync(c, tx, table, ct).ConfigureAwait(false);
 
-            await using var file = new FileStream(job.FilePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            // The one place a table's bytes are opened: a local file, or an object streamed from the bucket.
+            var bytes = TableBytes.Of(job);
+            await using var file = bytes.Open(_reporter, wholeRead: true);
             counting = new CountingStream(file);
             Stream source = job.IsBzip2
                 ? new Bzip2DecoderStream(counting, new Bzip2DecoderOptions { Threads = _decoderThreads, SourceName = job.FilePath }, leaveOpen: true)
