@@ -43,27 +43,6 @@ BeforeAll {
         $etag
     }
 
-    function Start-FaultProxy {
-        param([long] $ResetAfter = 0, [int] $Resets = -1, [int] $DropFirst = 0, [long] $Rate = 0, [switch] $Stall, [double] $SlowDownFor = 0, [int] $RetryAfter = 0)
-        $log = Join-Path $script:Work "proxy-$([guid]::NewGuid().ToString('N').Substring(0,6)).log"
-        New-Item -ItemType File -Path $log | Out-Null
-        $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
-        foreach ($a in @($script:TestKit, 'proxy', '--upstream', $script:S3Endpoint, '--reset-after', "$ResetAfter", '--resets', "$Resets", '--drop-first', "$DropFirst", '--rate', "$Rate", '--stall', $(if ($Stall) { '1' } else { '0' }), '--slowdown-for', "$SlowDownFor", '--retry-after', "$RetryAfter", '--log', $log)) { $psi.ArgumentList.Add($a) }
-        $psi.RedirectStandardInput = $true; $psi.RedirectStandardOutput = $true; $psi.UseShellExecute = $false
-        $process = [System.Diagnostics.Process]::Start($psi)
-        $port = [int]$process.StandardOutput.ReadLine()
-        $proxy = [pscustomobject]@{ Process = $process; Port = $port; Endpoint = "http://127.0.0.1:$port"; Log = $log }
-        $script:Proxies.Add($proxy)
-        $proxy
-    }
-
-    function Stop-FaultProxy($Proxy) {
-        if (-not $Proxy.Process.HasExited) {
-            $Proxy.Process.StandardInput.Close()
-            if (-not $Proxy.Process.WaitForExit(5000)) { $Proxy.Process.Kill() }
-        }
-    }
-
     function Get-ObjectGets($Proxy) {
         # GET requests for objects of the test bucket (a listing is GET /bucket?...; an object is GET /bucket/key).
         @(Get-Content $Proxy.Log | Where-Object { $_ -match "^GET /$([regex]::Escape($script:Bucket))/bulk-data/[^?\s]+(\?X-Amz-[^\s]*)? HTTP" })

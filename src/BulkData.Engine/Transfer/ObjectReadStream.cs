@@ -143,14 +143,48 @@ internal sealed class ObjectReadStream : Stream
         }
         catch (Exception ex)
         {
-            if (_keep is not null && ex is BulkDataException { Kind: BulkErrorKind.IntegrityFailure })
+            if (ex is BulkDataException { Kind: BulkErrorKind.IntegrityFailure } integrity)
             {
-                _keep.Delete();
+                _keep?.Delete();
+                if (!ct.IsCancellationRequested && await NamingBothETagsAsync(integrity).ConfigureAwait(false) is { } changed)
+                {
+                    _chunks.Writer.TryComplete(changed);
+                    return;
+                }
             }
 
             _chunks.Writer.TryComplete(ex is OperationCanceledException && !ct.IsCancellationRequested
                 ? new BulkDataException(BulkErrorKind.EndpointUnreachable, $"Reading {_target} failed: {ex.Message}", _target, ex)
                 : ex);
+        }
+    }
+
+    /// <summary>
+    /// A changed object whose refusal (412) did not say the new ETag: asks the store for it, so the error names the
+    /// object and both ETags. Null when the error is not about a changed object.
+    /// </summary>
+    private async Task<BulkDataException?> NamingBothETagsAsync(BulkDataException ex)
+    {
+        if (!ex.Message.Contains("changed since it was listed", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        string at = $" at byte {Received:N0} of {_version.Size:N0}";
+        if (ex.Message.Contains(", now ", StringComparison.Ordinal))
+        {
+            return new BulkDataException(ex.Kind, $"{ex.Message.TrimEnd('.')}{at}; nothing of it was kept.", _target, ex);
+        }
+
+        try
+        {
+            using var head = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var now = await _store.HeadAsync(_version.Key, head.Token).ConfigureAwait(false);
+            return new BulkDataException(ex.Kind, $"{_target} changed while it was read{at} (ETag {_version.ETag} when listed, now {now.ETag}): run Get-BulkManifest again; nothing of it was kept.", _target, ex);
+        }
+        catch (Exception e) when (e is BulkDataException or IOException or HttpRequestException or OperationCanceledException)
+        {
+            return null;
         }
     }
 
