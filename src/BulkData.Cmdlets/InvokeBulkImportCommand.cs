@@ -114,6 +114,7 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
                     break;
                 case BulkFile f:
                     _inputs.Add(new ImportInput(f.Path, f.Dataset, f.ETag, f.Kind));
+                    _fetched++;
                     break;
                 case ManifestEntry m:
                     _inputs.Add(ImportInput.Of(m));
@@ -154,10 +155,79 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
                     break;
             }
         }
+
+        Overlap();
+    }
+
+    // Overlap with Start-BulkFetch (issue 13): fed BulkFile objects, the import starts at the first data file (the
+    // schema and load script come first) and every later file is handed to the running import as it arrives,
+    // through ImportPlan.Arrive (the one seam by which table jobs come over time); EndProcessing completes it.
+    private int _fetched;
+    private int _fed;
+    private bool _declined;
+    private ImportPlan? _arrivingPlan;
+    private BackgroundRun? _run;
+
+    private void Overlap()
+    {
+        if (_run is not null)
+        {
+            FeedArrivals();
+            Pump(_run);
+            return;
+        }
+
+        bool eligible = !_declined && _fetched == _inputs.Count && Path is null && !Plan.IsPresent && !MyInvocation.BoundParameters.ContainsKey("WhatIf")
+            && _inputs.Any(ImportPlan.IsDataFile);
+        if (!eligible)
+        {
+            return;
+        }
+
+        var options = CreateOptions();
+        var plan = RunEngine((reporter, _, ct) => Task.Run(() => ImportPlan.BuildArriving(_inputs, options, reporter, ct), ct), null);
+        string target = $"database {plan.Database} on {options.Connection.Host}:{options.Connection.Port}";
+        if (!ShouldProcess(target, $"Import the tables of the fetched files as each arrives{(!plan.HasSchema ? "" : $", with schema {System.IO.Path.GetFileName(plan.SchemaPath)}")}"))
+        {
+            _declined = true;
+            plan.Dispose();
+            return;
+        }
+
+        _arrivingPlan = plan;
+        _fed = _inputs.Count;
+        _run = StartEngine((reporter, emit, ct) => new BulkImporter(options, reporter).RunAsync(plan, WriteOutcomes<ImportResult>(emit, r => r, "ImportTableFailed"), emit, ct));
+    }
+
+    private void FeedArrivals()
+    {
+        for (; _fed < _inputs.Count; _fed++)
+        {
+            if (_arrivingPlan!.Arrive(_inputs[_fed]) is { } failed)
+            {
+                WriteError(new ErrorRecord(new BulkDataException(BulkErrorKind.InvalidData, failed.Error!, failed.File), "ImportTableFailed", ErrorCategory.InvalidData, failed.File));
+                WriteObject(failed);
+            }
+        }
     }
 
     protected override void EndProcessing()
     {
+        if (_run is not null)
+        {
+            using var run = _run;
+            using var arriving = _arrivingPlan;
+            FeedArrivals();
+            arriving!.CompleteArrivals();
+            Finish(run, $"database {arriving.Database}");
+            return;
+        }
+
+        if (_declined)
+        {
+            return;
+        }
+
         foreach (var p in Path ?? Array.Empty<string>())
         {
             _inputs.Add(new ImportInput(GetUnresolvedProviderPathFromPSPath(p)));
@@ -170,46 +240,8 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
             return;
         }
 
-        ImportOptions options;
+        var options = CreateOptions();
         ImportPlan plan;
-        try
-        {
-            var connection = PgConnectionInfo.Create(
-                ConnectionString,
-                Host,
-                Port > 0 ? Port : null,
-                Database,
-                Credential is null || Credential == PSCredential.Empty ? null : Credential.UserName,
-                Credential is null || Credential == PSCredential.Empty ? null : Credential.GetNetworkCredential().Password);
-            options = new ImportOptions
-            {
-                Connection = connection,
-                DatabaseGiven = Database is not null,
-                SchemaPath = Schema is null ? null : GetUnresolvedProviderPathFromPSPath(Schema),
-                TableMap = TableMap?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? "", StringComparer.OrdinalIgnoreCase),
-                Dialect = Dialect is null ? null : CopyDialect.FromName(Dialect),
-                ThrottleLimit = ThrottleLimit,
-                Force = Force.IsPresent,
-                NoWait = NoWait.IsPresent,
-                Verify = Verify.IsPresent,
-                RemoveOrphans = RemoveOrphans.IsPresent,
-                ExcludeExtraColumns = ExcludeExtraColumns.IsPresent,
-                KeepDownload = KeepDownload is null ? null : GetUnresolvedProviderPathFromPSPath(KeepDownload),
-                Streaming = !_inputs.Any(i => i.Entry is not null) ? null : new FetchOptions
-                {
-                    Destination = System.IO.Path.GetTempPath(),
-                    RetryCount = RetryCount,
-                    StallTimeout = StallTimeout > TimeSpan.Zero ? StallTimeout : throw new BulkDataException(BulkErrorKind.InvalidArgument, "-StallTimeout must be positive."),
-                    Credentials = Credentials.Resolve(this, null, ProfileName, ProfileName),
-                },
-            };
-        }
-        catch (BulkDataException ex)
-        {
-            ThrowBulkError(ex, null);
-            return;
-        }
-
         if (options.KeepDownload is not null && !_inputs.Any(i => i.Entry is not null))
         {
             ThrowBulkError(new BulkDataException(BulkErrorKind.InvalidArgument, "-KeepDownload keeps a copy of objects streamed from the bucket: pipe the ManifestEntry objects of Get-BulkManifest."), KeepDownload);
@@ -235,5 +267,45 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
 
         // Each failed table's error is written as soon as that table fails, before its result.
         RunEngine((reporter, emit, ct) => new BulkImporter(options, reporter).RunAsync(plan, WriteOutcomes<ImportResult>(emit, r => r, "ImportTableFailed"), emit, ct), target);
+    }
+    private ImportOptions CreateOptions()
+    {
+        try
+        {
+            var connection = PgConnectionInfo.Create(
+                ConnectionString,
+                Host,
+                Port > 0 ? Port : null,
+                Database,
+                Credential is null || Credential == PSCredential.Empty ? null : Credential.UserName,
+                Credential is null || Credential == PSCredential.Empty ? null : Credential.GetNetworkCredential().Password);
+            return new ImportOptions
+            {
+                Connection = connection,
+                DatabaseGiven = Database is not null,
+                SchemaPath = Schema is null ? null : GetUnresolvedProviderPathFromPSPath(Schema),
+                TableMap = TableMap?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? "", StringComparer.OrdinalIgnoreCase),
+                Dialect = Dialect is null ? null : CopyDialect.FromName(Dialect),
+                ThrottleLimit = ThrottleLimit,
+                Force = Force.IsPresent,
+                NoWait = NoWait.IsPresent,
+                Verify = Verify.IsPresent,
+                RemoveOrphans = RemoveOrphans.IsPresent,
+                ExcludeExtraColumns = ExcludeExtraColumns.IsPresent,
+                KeepDownload = KeepDownload is null ? null : GetUnresolvedProviderPathFromPSPath(KeepDownload),
+                Streaming = !_inputs.Any(i => i.Entry is not null) ? null : new FetchOptions
+                {
+                    Destination = System.IO.Path.GetTempPath(),
+                    RetryCount = RetryCount,
+                    StallTimeout = StallTimeout > TimeSpan.Zero ? StallTimeout : throw new BulkDataException(BulkErrorKind.InvalidArgument, "-StallTimeout must be positive."),
+                    Credentials = Credentials.Resolve(this, null, ProfileName, ProfileName),
+                },
+            };
+        }
+        catch (BulkDataException ex)
+        {
+            ThrowBulkError(ex, null);
+            throw;
+        }
     }
 }

@@ -11,7 +11,7 @@ namespace BulkData.Engine.Import;
 /// from <see cref="LoadModePolicy"/>, resume from the <see cref="ImportJournal"/>, schema steps from
 /// <see cref="SchemaSteps"/>, the order of existing tables from <see cref="ForeignKeyOrder"/>.
 /// </summary>
-public sealed class BulkImporter
+public sealed partial class BulkImporter
 {
     /// <summary>The Table of the result that stands for the schema script (not a table).</summary>
     public const string SchemaResultTable = "(schema)";
@@ -131,6 +131,7 @@ public sealed class BulkImporter
         }
 
         int failed = await LoadTablesAsync(conn, plan, todo, mode, replica, Emit, ct).ConfigureAwait(false);
+        failed += await LoadArrivingAsync(conn, main, journal, plan, mode, replica, Emit, plan.Jobs.Select(j => j.QualifiedTable).ToHashSet(StringComparer.OrdinalIgnoreCase), ct).ConfigureAwait(false);
 
         var orphans = new List<ForeignKeyOrphans>();
         if (fresh && plan.Schema is not null)

@@ -2,6 +2,7 @@ using BulkData.Engine.DumpFiles;
 using BulkData.Engine.Import.Sql;
 using BulkData.Engine.Import.Tables;
 using BulkData.Engine.Manifest;
+using System.Threading.Channels;
 
 namespace BulkData.Engine.Import;
 
@@ -41,8 +42,77 @@ public sealed class ImportPlan : IDisposable
 
     public void Dispose() => Streamed?.Dispose();
 
+    // Data files that arrive while the import runs (Invoke-BulkImport fed by Start-BulkFetch): the one seam by which
+    // table jobs come over time. BulkImporter reads Arriving after the jobs planned up front.
+    private Channel<TableJob>? Arrivals { get; init; }
+
+    private ImportOptions? Options { get; init; }
+
+    private IReadOnlyDictionary<string, LoadScriptEntry> ScriptEntries { get; init; } = new Dictionary<string, LoadScriptEntry>();
+
+    /// <summary>Table jobs that arrive while the import runs; null for a plan whose inputs were all known up front.</summary>
+    internal ChannelReader<TableJob>? Arriving => Arrivals?.Reader;
+
+    /// <summary>
+    /// A data file that arrived while the import runs: planned like the others (table, dialect, load script columns)
+    /// and queued for loading. Returns the failed result of a file that cannot be planned (no table known, or a
+    /// schema or load script that came after the import began), else null.
+    /// </summary>
+    public ImportResult? Arrive(ImportInput input)
+    {
+        if (Arrivals is null)
+        {
+            throw new InvalidOperationException("This plan takes no arrivals (use BuildArriving).");
+        }
+
+        string fileName = System.IO.Path.GetFileName(input.Path);
+        var parsed = DumpFileName.TryParse(fileName);
+        var kind = KindOf(input);
+        if (kind != EntryKind.Data)
+        {
+            return kind is EntryKind.Schema or EntryKind.LoadScript
+                ? new ImportResult
+                {
+                    Table = "", Dataset = input.Dataset, File = input.Path, Status = ImportStatus.Failed, Database = Database,
+                    Error = $"{input.Path}: arrived after the import began with {(SchemaPath is null ? "no schema" : System.IO.Path.GetFileName(SchemaPath))}; not applied. Fetch the schema and load script first (Start-BulkFetch does), or import the folder with -Path.",
+                }
+                : null;
+        }
+
+        string dataset = input.Dataset ?? parsed?.Dataset ?? StripExtensions(fileName);
+        var (job, failed) = PlanData(input, dataset, Options!, ScriptEntries, Database, Streamed);
+        if (job is not null)
+        {
+            Arrivals.Writer.TryWrite(job);
+        }
+
+        return failed;
+    }
+
+    /// <summary>True for an input that is a data file of a dump (not its schema or load script).</summary>
+    public static bool IsDataFile(ImportInput input) => KindOf(input) == EntryKind.Data;
+
+    private static EntryKind KindOf(ImportInput input)
+    {
+        string fileName = System.IO.Path.GetFileName(input.Path);
+        return input.Kind ?? DumpFileName.TryParse(fileName)?.Kind ?? (FetchLayout.WithoutCompression(fileName).EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? EntryKind.Data : EntryKind.Other);
+    }
+
+    /// <summary>No more files will arrive: the import applies post-data after the tables already queued.</summary>
+    public void CompleteArrivals() => Arrivals?.Writer.TryComplete();
+
     /// <summary>Reads the inputs into a plan (no database work). Scripts of objects in the bucket are read into memory.</summary>
     public static ImportPlan Build(IEnumerable<ImportInput> inputs, ImportOptions options, IBulkReporter reporter, CancellationToken ct = default)
+        => Build(inputs, options, reporter, arriving: false, ct);
+
+    /// <summary>
+    /// A plan of the inputs so far that takes more data files while it runs (<see cref="Arrive"/>, then
+    /// <see cref="CompleteArrivals"/>): Invoke-BulkImport fed by Start-BulkFetch loads each table as its file arrives.
+    /// </summary>
+    public static ImportPlan BuildArriving(IEnumerable<ImportInput> inputs, ImportOptions options, IBulkReporter reporter, CancellationToken ct = default)
+        => Build(inputs, options, reporter, arriving: true, ct);
+
+    private static ImportPlan Build(IEnumerable<ImportInput> inputs, ImportOptions options, IBulkReporter reporter, bool arriving, CancellationToken ct)
     {
         var files = new List<ImportInput>();
         StreamedObjects? streamed = null;
@@ -141,58 +211,15 @@ public sealed class ImportPlan : IDisposable
         var unplanned = new List<ImportResult>();
         foreach (var (input, dataset) in data)
         {
-            string fileName = System.IO.Path.GetFileName(input.Path);
-            string csvName = FetchLayout.WithoutCompression(fileName);
-            byFile.TryGetValue(csvName, out var entry);
-            string? table = null;
-            string schemaName = "public";
-            string source;
-            if (options.TableMap is not null && (options.TableMap.TryGetValue(dataset, out var mapped) || options.TableMap.TryGetValue(fileName, out mapped)))
+            var (job, failed) = PlanData(input, dataset, options, byFile, database, streamed);
+            if (job is not null)
             {
-                table = mapped;
-                source = "TableMap";
-                int dot = mapped.IndexOf('.');
-                if (dot > 0)
-                {
-                    schemaName = mapped[..dot];
-                    table = mapped[(dot + 1)..];
-                }
-            }
-            else if (entry is not null)
-            {
-                table = DatasetCatalog.CorrectTable(entry.Table);
-                schemaName = entry.Schema;
-                source = "LoadScript";
+                jobs.Add(job);
             }
             else
             {
-                table = DatasetCatalog.TableFor(dataset);
-                source = "Catalog";
+                unplanned.Add(failed!);
             }
-
-            var info = input.Entry is null ? new FileInfo(input.Path) : null;
-            long bytes = input.Entry?.Size ?? info!.Length;
-            if (table is null)
-            {
-                unplanned.Add(new ImportResult
-                {
-                    Table = "", Dataset = dataset, File = input.Path, Bytes = bytes, Status = ImportStatus.Failed, Database = database,
-                    Error = $"{input.Path}: no table is known for dataset '{dataset}' (not in the publisher's mapping nor in a load script); give it with -TableMap @{{ '{dataset}' = '<table>' }}.",
-                });
-                continue;
-            }
-
-            var dumpDate = DumpFileName.TryParse(System.IO.Path.GetFileName(input.Path))?.Date;
-            var dialect = options.Dialect ?? entry?.Dialect ?? DialectSniffer.PriorFor(dumpDate);
-            string reason = options.Dialect is not null ? $"{DialectSniffer.Stated} (-Dialect)"
-                : entry?.Dialect is not null ? $"{DialectSniffer.Stated} (load script)"
-                : dumpDate is null ? DialectSniffer.Prior : $"{DialectSniffer.Prior} (dump of {dumpDate:yyyy-MM-dd})";
-            jobs.Add(new TableJob
-            {
-                Schema = schemaName, Table = table, Dataset = dataset, FilePath = input.Entry is null ? System.IO.Path.GetFullPath(input.Path) : input.Path, ETag = input.ETag?.Trim('"'),
-                Bytes = bytes, LastWriteUtc = input.Entry?.LastModified ?? info!.LastWriteTimeUtc, Input = input.Entry is null ? null : streamed!.BytesOf(input.Entry), Dialect = dialect, DialectReason = reason,
-                ScriptColumns = source == "LoadScript" || (entry is not null && DatasetCatalog.CorrectTable(entry.Table) == table) ? entry?.Columns : null, Source = source,
-            });
         }
 
         // One file per table. Of files from different dumps the newest dump wins (the others are named in a
@@ -232,7 +259,7 @@ public sealed class ImportPlan : IDisposable
             }
         }
 
-        if (chosen.Count == 0 && unplanned.Count == 0 && schema is null)
+        if (chosen.Count == 0 && unplanned.Count == 0 && schema is null && !arriving)
         {
             throw new BulkDataException(BulkErrorKind.InvalidArgument, $"Nothing to import: the inputs hold no data file and no schema{(loadScriptPath is null ? "" : $" (only the load script '{loadScriptPath}')")}; no database was created.", loadScriptPath);
         }
@@ -240,9 +267,66 @@ public sealed class ImportPlan : IDisposable
         return new ImportPlan
         {
             Database = database, Schema = schema, SchemaPath = schemaPath, LoadScriptPath = loadScriptPath, Streamed = streamed, SchemaBytes = schemaBytes,
+            Arrivals = arriving ? Channel.CreateUnbounded<TableJob>(new UnboundedChannelOptions { SingleReader = true }) : null, Options = options, ScriptEntries = byFile,
             Jobs = chosen.OrderByDescending(j => j.Bytes).ThenBy(j => j.Table, StringComparer.Ordinal).ToList(),
             Unplanned = unplanned,
         };
+    }
+
+    /// <summary>One data file's table job (its table, dialect and columns), or the failed result of a file no table is known for.</summary>
+    private static (TableJob? Job, ImportResult? Unplanned) PlanData(ImportInput input, string dataset, ImportOptions options, IReadOnlyDictionary<string, LoadScriptEntry> byFile, string database, StreamedObjects? streamed)
+    {
+        string fileName = System.IO.Path.GetFileName(input.Path);
+        string csvName = FetchLayout.WithoutCompression(fileName);
+        byFile.TryGetValue(csvName, out var entry);
+        string? table = null;
+        string schemaName = "public";
+        string source;
+        if (options.TableMap is not null && (options.TableMap.TryGetValue(dataset, out var mapped) || options.TableMap.TryGetValue(fileName, out mapped)))
+        {
+            table = mapped;
+            source = "TableMap";
+            int dot = mapped.IndexOf('.');
+            if (dot > 0)
+            {
+                schemaName = mapped[..dot];
+                table = mapped[(dot + 1)..];
+            }
+        }
+        else if (entry is not null)
+        {
+            table = DatasetCatalog.CorrectTable(entry.Table);
+            schemaName = entry.Schema;
+            source = "LoadScript";
+        }
+        else
+        {
+            table = DatasetCatalog.TableFor(dataset);
+            source = "Catalog";
+        }
+
+        var info = input.Entry is null ? new FileInfo(input.Path) : null;
+        long bytes = input.Entry?.Size ?? info!.Length;
+        if (table is null)
+        {
+            return (null, new ImportResult
+            {
+                Table = "", Dataset = dataset, File = input.Path, Bytes = bytes, Status = ImportStatus.Failed, Database = database,
+                Error = $"{input.Path}: no table is known for dataset '{dataset}' (not in the publisher's mapping nor in a load script); give it with -TableMap @{{ '{dataset}' = '<table>' }}.",
+            });
+        }
+
+        var dumpDate = DumpFileName.TryParse(System.IO.Path.GetFileName(input.Path))?.Date;
+        var dialect = options.Dialect ?? entry?.Dialect ?? DialectSniffer.PriorFor(dumpDate);
+        string reason = options.Dialect is not null ? $"{DialectSniffer.Stated} (-Dialect)"
+            : entry?.Dialect is not null ? $"{DialectSniffer.Stated} (load script)"
+            : dumpDate is null ? DialectSniffer.Prior : $"{DialectSniffer.Prior} (dump of {dumpDate:yyyy-MM-dd})";
+        return (new TableJob
+        {
+            Schema = schemaName, Table = table, Dataset = dataset, FilePath = input.Entry is null ? System.IO.Path.GetFullPath(input.Path) : input.Path, ETag = input.ETag?.Trim('"'),
+            Bytes = bytes, LastWriteUtc = input.Entry?.LastModified ?? info!.LastWriteTimeUtc, Input = input.Entry is null ? null : streamed!.BytesOf(input.Entry), Dialect = dialect, DialectReason = reason,
+            ScriptColumns = source == "LoadScript" || (entry is not null && DatasetCatalog.CorrectTable(entry.Table) == table) ? entry?.Columns : null, Source = source,
+        }, null);
     }
 
     private static string StripExtensions(string fileName)
