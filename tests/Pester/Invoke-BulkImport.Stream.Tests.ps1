@@ -10,9 +10,22 @@ BeforeAll {
     $script:Bucket = New-TestName 'stream'
     $script:SourceDb = 'src_' + [guid]::NewGuid().ToString('N').Substring(0, 8)
     $script:Created.Add($script:SourceDb)
-    # Big enough that opinions is several times the proxy's 8 MB between resets.
-    $script:Dump = Publish-TestDump -Bucket $script:Bucket -OutDir (Join-Path $script:Work 'published') -SourceDb $script:SourceDb -Extra @('--dockets', '400', '--words', '6000')
-    $script:Data = @($script:Dump.Files | Where-Object Kind -eq 'Data' | Sort-Object Size -Descending)
+    $script:Dump = Publish-TestDump -Bucket $script:Bucket -OutDir (Join-Path $script:Work 'published') -SourceDb $script:SourceDb
+    # One object several times the proxy's 8 MB between resets: a table of base64 text (bzip2 keeps about 3/4 of
+    # it), multipart like the real large exports, loaded into a table made beforehand (-TableMap bigtext).
+    $bigCsv = Join-Path $script:Work 'published/bigtext-2026-09-30.csv'
+    $writer = [IO.StreamWriter]::new($bigCsv); $writer.NewLine = "`n"; $writer.WriteLine('id,body')
+    $rng = [Random]::new(13); $bytes = [byte[]]::new(3000)
+    for ($i = 1; $i -le 7000; $i++) { $rng.NextBytes($bytes); $writer.WriteLine("$i,$([Convert]::ToBase64String($bytes))") }
+    $writer.Dispose()
+    & lbzip2 -f $bigCsv
+    $bigPath = "$bigCsv.bz2"
+    $bigETag = "$(Invoke-TestKit put --endpoint $script:S3Endpoint --bucket $script:Bucket --key 'bulk-data/bigtext-2026-09-30.csv.bz2' --file $bigPath --part-size 8388608)".Trim()
+    $script:Big = [pscustomobject]@{ Table = 'bigtext'; FileName = 'bigtext-2026-09-30.csv.bz2'; Path = $bigPath; Size = (Get-Item $bigPath).Length; ETag = $bigETag; Kind = 'Data' }
+    $script:Map = @{ 'bigtext' = 'public.bigtext' }
+    $script:Published = @($script:Dump.Files | Where-Object Kind -eq 'Data')
+    $script:Data = @(@($script:Big) + $script:Published | Sort-Object Size -Descending)
+    $script:AllFiles = @(@($script:Big) + @($script:Dump.Files))
 
     # Samples the open file descriptors of this process (/proc/self/fd) on a thread of its own, every few ms.
     Add-Type -TypeDefinition @'
@@ -75,7 +88,17 @@ public sealed class BulkDataFdSampler : IDisposable
         } finally { $conn.Dispose() }
     }
 
-    function New-DbName { $n = 'strm_' + [guid]::NewGuid().ToString('N').Substring(0, 10); $script:Created.Add($n); $n }
+    function New-DbName {
+        # A database with the big table made beforehand (it is not in the dump's schema; the dump's tables are).
+        $n = 'strm_' + [guid]::NewGuid().ToString('N').Substring(0, 10); $script:Created.Add($n)
+        Invoke-Sql 'postgres' "CREATE DATABASE `"$n`"" | Out-Null
+        Invoke-Sql $n 'CREATE TABLE public.bigtext (id bigint PRIMARY KEY, body text NOT NULL)' | Out-Null
+        $n
+    }
+
+    function Assert-SameAsSource([string] $Database, [object[]] $Files = $script:Published) {
+        foreach ($f in $Files) { Export-Table $Database $f.Table | Should -BeExactly (Export-Table $script:SourceDb $f.Table) -Because "$($f.Table) equals its source" }
+    }
 
     function Get-Entries([string] $Endpoint = $script:S3Endpoint) {
         Get-BulkManifest -EndpointUrl $Endpoint -Bucket $script:Bucket -Region 'us-east-1'
@@ -97,7 +120,8 @@ AfterAll {
 
 Describe 'Get-BulkManifest | Invoke-BulkImport (streamed from the bucket)' {
     It 'streams every table through a proxy that resets every connection after 8 MB: tables equal to a psql load of the same file, no local file, a re-run skips by ETag' {
-        $script:Data[0].Size | Should -BeGreaterThan (16MB) -Because 'the largest object must cross several resets'
+        $script:Big.Size | Should -BeGreaterThan (16MB) -Because 'the largest object must cross several resets'
+        $script:Data[0].Table | Should -Be 'bigtext'
         $proxy = Start-FaultProxy -ResetAfter 8MB
         $db = New-DbName
         $entries = @(Get-Entries -Endpoint $proxy.Endpoint)
@@ -115,7 +139,7 @@ Describe 'Get-BulkManifest | Invoke-BulkImport (streamed from the bucket)' {
         $before = [System.Collections.Generic.HashSet[string]]::new([string[]]@(Get-ChildItem /proc/self/fd | ForEach-Object { $_.LinkTarget } | Where-Object { $_ }))
         $sampler = [BulkDataFdSampler]::new()
         try {
-            $results = @($entries | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -WarningAction SilentlyContinue)
+            $results = @($entries | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -TableMap $script:Map -WarningAction SilentlyContinue)
         } finally {
             $sampler.Dispose(); Pop-Location; $env:TMPDIR = $oldTmp; $watcher.EnableRaisingEvents = $false; $watcher.Dispose()
         }
@@ -135,7 +159,7 @@ Describe 'Get-BulkManifest | Invoke-BulkImport (streamed from the bucket)' {
         @(Get-ChildItem -Recurse -Force $tmp, $cwd) | Should -BeNullOrEmpty
         @($created | Where-Object { $_ -notlike (Join-Path $script:Work 'proxy-*.log') }) | Should -BeNullOrEmpty
         $sampler.Samples | Should -BeGreaterThan 20
-        $opened = @($sampler.Seen.Keys | Where-Object { $_.StartsWith('/') -and -not $_.StartsWith('/dev/') -and -not $_.StartsWith('/proc/') -and -not $before.Contains($_) -and $_ -notmatch '\.(dll|so(\.\d+)*|pdb|json|psd1|psm1|ps1xml|xml)$' })
+        $opened = @($sampler.Seen.Keys | Where-Object { $_.StartsWith('/') -and -not $_.StartsWith('/dev/') -and -not $_.StartsWith('/proc/') -and -not $_.StartsWith('/sys/') -and -not $before.Contains($_) -and $_ -notmatch '\.(dll|so(\.\d+)*|pdb|json|psd1|psm1|ps1xml|xml)$' })
         $opened | Should -BeNullOrEmpty -Because 'a streamed import opens no local file'
 
         # Equal to a load of the same file by psql (\copy of the decompressed bytes), table by table.
@@ -156,13 +180,13 @@ Describe 'Get-BulkManifest | Invoke-BulkImport (streamed from the bucket)' {
             Set-ItResult -Inconclusive -Because 'psql is not installed: the streamed tables were checked against their source only'
         }
 
-        foreach ($f in $script:Data) { Export-Table $db $f.Table | Should -BeExactly (Export-Table $script:SourceDb $f.Table) }
+        Assert-SameAsSource $db
         foreach ($v in 'PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD', 'PGDATABASE', 'BULKDATA_COPY', 'BULKDATA_FILE', 'BULKDATA_PSQL') { Remove-Item "env:$v" -ErrorAction SilentlyContinue }
 
         # The journal holds each object's ETag: a re-run skips every table without reading its object.
         Invoke-Sql $db "SELECT etag FROM bulkdata.import_journal WHERE table_name = 'public.$($script:Data[0].Table)'" | Should -Be $script:Data[0].ETag.Trim('"')
         $getsBefore = @(Get-ObjectGets $proxy).Count
-        $again = @($entries | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -WarningAction SilentlyContinue)
+        $again = @($entries | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -TableMap $script:Map -WarningAction SilentlyContinue)
         @($again | Where-Object Table -ne '(schema)' | Where-Object Status -ne 'Skipped') | Should -BeNullOrEmpty
         @(Get-ObjectGets $proxy | Select-Object -Skip $getsBefore | Where-Object { $_ -match '\.csv' }) | Should -BeNullOrEmpty -Because 'skipped tables read no object'
         Stop-FaultProxy $proxy
@@ -181,7 +205,7 @@ Describe 'Get-BulkManifest | Invoke-BulkImport (streamed from the bucket)' {
         $key = "bulk-data/$($victim.FileName)"
         $pattern = "^GET /$script:Bucket/$key"
         $replace = Start-Process bash -PassThru -ArgumentList '-c', "n=0; until [ `$(grep -c '$pattern' '$($proxy.Log)') -ge 2 ]; do sleep 0.05; n=`$((n+1)); [ `$n -gt 1200 ] && exit 3; done; sleep 0.3; dotnet '$script:TestKit' put --endpoint '$script:S3Endpoint' --bucket '$script:Bucket' --key '$key' --file '$other' --part-size 0 > /dev/null"
-        $results = @($entries | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -ErrorVariable errs -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
+        $results = @($entries | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -TableMap $script:Map -ErrorVariable errs -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
         $replace.WaitForExit(); $replace.ExitCode | Should -Be 0
         $new = (Get-Entries | Where-Object FileName -eq $victim.FileName).ETag
         $new | Should -Not -Be $old
@@ -193,10 +217,8 @@ Describe 'Get-BulkManifest | Invoke-BulkImport (streamed from the bucket)' {
         $failed.Error | Should -Match ([regex]::Escape($new))
         @($errs | Where-Object { "$_" -match [regex]::Escape($key) }).Count | Should -BeGreaterThan 0
         Invoke-Sql $db "SELECT count(*) FROM public.$($victim.Table)" | Should -Be 0 -Because 'the table was rolled back'
-        foreach ($f in $script:Data | Select-Object -Skip 1) {
-            ($results | Where-Object Table -eq "public.$($f.Table)").Status | Should -Be 'Imported'
-            Export-Table $db $f.Table | Should -BeExactly (Export-Table $script:SourceDb $f.Table)
-        }
+        foreach ($f in $script:Published) { ($results | Where-Object Table -eq "public.$($f.Table)").Status | Should -Be 'Imported' }
+        Assert-SameAsSource $db
 
         # Put the published body back for the other tests.
         $null = Invoke-TestKit put --endpoint $script:S3Endpoint --bucket $script:Bucket --key $key --file $victim.Path --part-size 8388608
@@ -207,9 +229,9 @@ Describe 'Get-BulkManifest | Invoke-BulkImport (streamed from the bucket)' {
         $keep = Join-Path $script:Work 'kept'
         $db = New-DbName
         $entries = @(Get-Entries)
-        $results = @($entries | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -KeepDownload $keep -WarningAction SilentlyContinue)
+        $results = @($entries | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -TableMap $script:Map -KeepDownload $keep -WarningAction SilentlyContinue)
         $results | Where-Object Status -ne 'Imported' | Should -BeNullOrEmpty
-        foreach ($f in $script:Dump.Files) {
+        foreach ($f in $script:AllFiles) {
             $path = Join-Path $keep $f.FileName
             Test-Path $path | Should -BeTrue -Because "$($f.FileName) is kept"
             (Get-FileHash $path -Algorithm SHA256).Hash | Should -Be (Get-FileHash $f.Path -Algorithm SHA256).Hash
@@ -218,20 +240,48 @@ Describe 'Get-BulkManifest | Invoke-BulkImport (streamed from the bucket)' {
 
         # The kept folder imports on its own (local files only) into another database.
         $db2 = New-DbName
-        $local = @(Invoke-BulkImport -Path $keep -ConnectionString $script:PgConnectionString -Database $db2 -WarningAction SilentlyContinue)
+        $local = @(Invoke-BulkImport -Path $keep -ConnectionString $script:PgConnectionString -Database $db2 -TableMap $script:Map -WarningAction SilentlyContinue)
         $local | Where-Object Status -ne 'Imported' | Should -BeNullOrEmpty
         ($local | Where-Object Table -eq "public.$($script:Data[0].Table)").File | Should -Be (Join-Path $keep $script:Data[0].FileName)
-        Export-Table $db2 $script:Data[0].Table | Should -BeExactly (Export-Table $script:SourceDb $script:Data[0].Table)
+        Export-Table $db2 'bigtext' | Should -BeExactly (Export-Table $db 'bigtext')
+        Assert-SameAsSource $db2
     }
 
     It 'says in the plan and in Test-BulkDiskSpace that a streamed import needs no local space' {
-        $steps = @(Get-Entries | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database (New-DbName) -Plan)
+        $steps = @(Get-Entries | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database (New-DbName) -TableMap $script:Map -Plan)
         @($steps | Where-Object Step -eq 'Load').Count | Should -Be $script:Data.Count
         $steps | Where-Object Step -eq 'Load' | ForEach-Object { $_.Detail | Should -Match 'streamed from the bucket, no local space needed' }
         $report = Get-Entries | Test-BulkDiskSpace -Streamed
         $report.RequiredBytes | Should -Be 0
         $report.Streamed | Should -BeTrue
-        $report.FileCount | Should -Be $script:Dump.Files.Count
+        $report.FileCount | Should -Be $script:AllFiles.Count
         $report.Note | Should -Match 'no local space'
+    }
+
+    It 'fed by Start-BulkFetch -ThrottleLimit 1 through a slow proxy: the schema is fetched first, and the first table''s result is written before the last file has arrived' {
+        $proxy = Start-FaultProxy -Rate 8MB
+        $dest = Join-Path $script:Work 'overlap'
+        $db = New-DbName
+        $seen = [System.Collections.Generic.List[object]]::new()
+        Get-Entries -Endpoint $proxy.Endpoint | Start-BulkFetch -Destination $dest -ThrottleLimit 1 |
+            Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -TableMap $script:Map -WarningAction SilentlyContinue |
+            ForEach-Object { $seen.Add([pscustomobject]@{ At = [datetime]::UtcNow; Result = $_ }) }
+
+        $gets = @(Get-ObjectGets $proxy)
+        $gets[0] | Should -Match '/schema-\d{4}-\d{2}-\d{2}\.sql' -Because 'the schema is the first file fetched'
+        $gets[1] | Should -Match '/load-bulk-data-' -Because 'then the load script'
+        $gets[2] | Should -Match ([regex]::Escape($script:Data[0].FileName)) -Because 'then data, largest first'
+
+        $seen.Result | Where-Object Status -ne 'Imported' | ForEach-Object { "$($_.Table): $($_.Error)" } | Should -BeNullOrEmpty
+        @($seen.Result | Where-Object Table -ne '(schema)').Count | Should -Be $script:Data.Count
+        $lastArrived = (Get-ChildItem -File $dest | Where-Object Name -like '*.csv.bz2' | Measure-Object LastWriteTimeUtc -Maximum).Maximum
+        $first = $seen | Where-Object { $_.Result.Table -ne '(schema)' } | Select-Object -First 1
+        $first.Result.Table | Should -Be "public.$($script:Data[0].Table)" -Because 'the largest file arrives first and loads first'
+        $first.At | Should -BeLessThan $lastArrived -Because 'its result is written while later files still download'
+        # Post-data follows the last table: the schema's result comes last, with every index built.
+        $seen[-1].Result.Table | Should -Be '(schema)'
+        [int](Invoke-Sql $db "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'") | Should -BeGreaterThan $script:Data.Count
+        Assert-SameAsSource $db
+        Stop-FaultProxy $proxy
     }
 }
