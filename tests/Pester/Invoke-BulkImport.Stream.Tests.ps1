@@ -204,7 +204,9 @@ Describe 'Get-BulkManifest | Invoke-BulkImport (streamed from the bucket)' {
         [IO.File]::WriteAllBytes($other, [byte[]]::new(1000))
         $key = "bulk-data/$($victim.FileName)"
         $pattern = "^GET /$script:Bucket/$key"
-        $replace = Start-Process bash -PassThru -ArgumentList '-c', "n=0; until [ `$(grep -c '$pattern' '$($proxy.Log)') -ge 2 ]; do sleep 0.05; n=`$((n+1)); [ `$n -gt 1200 ] && exit 3; done; sleep 0.3; dotnet '$script:TestKit' put --endpoint '$script:S3Endpoint' --bucket '$script:Bucket' --key '$key' --file '$other' --part-size 0 > /dev/null"
+        $psi = [System.Diagnostics.ProcessStartInfo]::new('bash'); $psi.UseShellExecute = $false
+        $psi.ArgumentList.Add('-c'); $psi.ArgumentList.Add("n=0; until [ `$(grep -c '$pattern' '$($proxy.Log)') -ge 2 ]; do sleep 0.05; n=`$((n+1)); [ `$n -gt 1200 ] && exit 3; done; sleep 0.3; dotnet '$script:TestKit' put --endpoint '$script:S3Endpoint' --bucket '$script:Bucket' --key '$key' --file '$other' --part-size 0 > /dev/null")
+        $replace = [System.Diagnostics.Process]::Start($psi)
         $results = @($entries | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -TableMap $script:Map -ErrorVariable errs -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
         $replace.WaitForExit(); $replace.ExitCode | Should -Be 0
         $new = (Get-Entries | Where-Object FileName -eq $victim.FileName).ETag
@@ -259,24 +261,27 @@ Describe 'Get-BulkManifest | Invoke-BulkImport (streamed from the bucket)' {
     }
 
     It 'fed by Start-BulkFetch -ThrottleLimit 1 through a slow proxy: the schema is fetched first, and the first table''s result is written before the last file has arrived' {
-        $proxy = Start-FaultProxy -Rate 8MB
+        # The published dump alone, over a link slower than the import: the files after the first take about 8 s.
+        $later = ($script:Published | Sort-Object Size -Descending | Select-Object -Skip 1 | Measure-Object Size -Sum).Sum
+        $proxy = Start-FaultProxy -Rate ([math]::Max(4096, [long]($later / 8)))
         $dest = Join-Path $script:Work 'overlap'
         $db = New-DbName
         $seen = [System.Collections.Generic.List[object]]::new()
-        Get-Entries -Endpoint $proxy.Endpoint | Start-BulkFetch -Destination $dest -ThrottleLimit 1 |
+        Get-Entries -Endpoint $proxy.Endpoint | Where-Object FileName -ne $script:Big.FileName | Start-BulkFetch -Destination $dest -ThrottleLimit 1 |
             Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -TableMap $script:Map -WarningAction SilentlyContinue |
             ForEach-Object { $seen.Add([pscustomobject]@{ At = [datetime]::UtcNow; Result = $_ }) }
 
         $gets = @(Get-ObjectGets $proxy)
         $gets[0] | Should -Match '/schema-\d{4}-\d{2}-\d{2}\.sql' -Because 'the schema is the first file fetched'
         $gets[1] | Should -Match '/load-bulk-data-' -Because 'then the load script'
-        $gets[2] | Should -Match ([regex]::Escape($script:Data[0].FileName)) -Because 'then data, largest first'
+        $largest = $script:Published | Sort-Object Size -Descending | Select-Object -First 1
+        $gets[2] | Should -Match ([regex]::Escape($largest.FileName)) -Because 'then data, largest first'
 
         $seen.Result | Where-Object Status -ne 'Imported' | ForEach-Object { "$($_.Table): $($_.Error)" } | Should -BeNullOrEmpty
-        @($seen.Result | Where-Object Table -ne '(schema)').Count | Should -Be $script:Data.Count
+        @($seen.Result | Where-Object Table -ne '(schema)').Count | Should -Be $script:Published.Count
         $lastArrived = (Get-ChildItem -File $dest | Where-Object Name -like '*.csv.bz2' | Measure-Object LastWriteTimeUtc -Maximum).Maximum
         $first = $seen | Where-Object { $_.Result.Table -ne '(schema)' } | Select-Object -First 1
-        $first.Result.Table | Should -Be "public.$($script:Data[0].Table)" -Because 'the largest file arrives first and loads first'
+        $first.Result.Table | Should -Be "public.$($largest.Table)" -Because 'the largest file arrives first and loads first'
         $first.At | Should -BeLessThan $lastArrived -Because 'its result is written while later files still download'
         # Post-data follows the last table: the schema's result comes last, with every index built.
         $seen[-1].Result.Table | Should -Be '(schema)'

@@ -51,8 +51,6 @@ public sealed partial class BulkImporter
 
         // One import per target database at a time (taken before the database is created: two runs never race to create it).
         await using var databaseLock = await DatabaseLock.AcquireAsync(_options.Connection, plan.Database, _options.NoWait, _reporter, ct).ConfigureAwait(false);
-        // -KeepDownload writes into a dump folder: under its lock, as Start-BulkFetch does.
-        using var keepLock = plan.KeepDownload is null ? null : await DumpFiles.FolderLock.AcquireAsync(plan.KeepDownload, "Invoke-BulkImport -KeepDownload", _options.NoWait, _reporter, ct).ConfigureAwait(false);
         var conn = _options.Connection.WithDatabase(plan.Database).WithoutPooling();
         var created = await DatabaseCreator.EnsureDatabaseAsync(_options.Connection.AdminConnectionString, plan.Database, plan.Schema?.CreateDatabaseStatement, plan.SchemaPath, _reporter, ct).ConfigureAwait(false);
         bool schemaApplied = created.Created;

@@ -116,12 +116,18 @@ public sealed class ImportPlan : IDisposable
     {
         var files = new List<ImportInput>();
         StreamedObjects? streamed = null;
+        try
+        {
         foreach (var input in inputs)
         {
             if (input.Entry is not null)
             {
                 // An object in the bucket: streamed, no local file.
-                streamed ??= new StreamedObjects(options.Streaming ?? StreamedObjects.Defaults, options.KeepDownload);
+                if (streamed is null)
+                {
+                    streamed = new StreamedObjects(options.Streaming ?? StreamedObjects.Defaults, options.KeepDownload);
+                    streamed.LockKeepFolder(options.NoWait, reporter, ct);
+                }
                 files.Add(input);
             }
             else if (Directory.Exists(input.Path))
@@ -271,6 +277,13 @@ public sealed class ImportPlan : IDisposable
             Jobs = chosen.OrderByDescending(j => j.Bytes).ThenBy(j => j.Table, StringComparer.Ordinal).ToList(),
             Unplanned = unplanned,
         };
+        }
+        catch
+        {
+            // A plan that fails to build releases what it opened (the stores, the -KeepDownload folder's lock).
+            streamed?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>One data file's table job (its table, dialect and columns), or the failed result of a file no table is known for.</summary>

@@ -44,7 +44,22 @@ internal sealed class StreamedObjects : IDisposable
         return new System.Text.UTF8Encoding(false).GetString(memory.GetBuffer(), 0, (int)memory.Length).TrimStart('\uFEFF');
     }
 
-    public void Dispose() => _stores.Dispose();
+    private FolderLock? _keepLock;
+
+    /// <summary>Takes the -KeepDownload folder's lock (as Start-BulkFetch does), held until the plan is disposed.</summary>
+    public void LockKeepFolder(bool noWait, IBulkReporter reporter, CancellationToken ct)
+    {
+        if (KeepFolder is not null && _keepLock is null)
+        {
+            _keepLock = FolderLock.AcquireAsync(KeepFolder, "Invoke-BulkImport -KeepDownload", noWait, reporter, ct).GetAwaiter().GetResult();
+        }
+    }
+
+    public void Dispose()
+    {
+        _keepLock?.Dispose();
+        _stores.Dispose();
+    }
 }
 
 /// <summary>One object of the bucket as a table's bytes: a GET streamed through <see cref="ObjectReadStream"/>.</summary>
