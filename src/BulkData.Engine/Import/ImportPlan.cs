@@ -118,165 +118,165 @@ public sealed class ImportPlan : IDisposable
         StreamedObjects? streamed = null;
         try
         {
-        foreach (var input in inputs)
-        {
-            if (input.Entry is not null)
+            foreach (var input in inputs)
             {
-                // An object in the bucket: streamed, no local file.
-                if (streamed is null)
+                if (input.Entry is not null)
                 {
-                    streamed = new StreamedObjects(options.Streaming ?? StreamedObjects.Defaults, options.KeepDownload);
-                    streamed.LockKeepFolder(options.NoWait, reporter, ct);
-                }
-                files.Add(input);
-            }
-            else if (Directory.Exists(input.Path))
-            {
-                int before = files.Count;
-                foreach (var f in Directory.EnumerateFiles(input.Path).Order(StringComparer.Ordinal))
-                {
-                    var name = DumpFileName.TryParse(System.IO.Path.GetFileName(f));
-                    if (name is not null && name.Kind != EntryKind.Other)
+                    // An object in the bucket: streamed, no local file.
+                    if (streamed is null)
                     {
-                        files.Add(new ImportInput(f));
+                        streamed = new StreamedObjects(options.Streaming ?? StreamedObjects.Defaults, options.KeepDownload);
+                        streamed.LockKeepFolder(options.NoWait, reporter, ct);
                     }
+                    files.Add(input);
                 }
-
-                // A folder with no dump in it is a mistake (a wrong -Path), not an empty import: nothing is created.
-                // With -Schema it is only worth a warning: the schema is loaded.
-                if (files.Count == before && options.SchemaPath is not null)
+                else if (Directory.Exists(input.Path))
                 {
-                    reporter.Warning($"The folder '{input.Path}' holds no dump file: only the schema {System.IO.Path.GetFileName(options.SchemaPath)} is loaded.");
-                }
-                else if (files.Count == before)
-                {
-                    throw new BulkDataException(BulkErrorKind.ObjectNotFound, $"The folder '{input.Path}' holds no dump file (<dataset>-<date>.csv[.bz2], schema-<date>.sql, load-bulk-data-<date>.sh): nothing was imported and no database was created.", input.Path);
-                }
-            }
-            else if (File.Exists(input.Path))
-            {
-                files.Add(input);
-            }
-            else
-            {
-                throw new BulkDataException(BulkErrorKind.ObjectNotFound, $"The input '{input.Path}' does not exist.", input.Path);
-            }
-        }
-
-        string? schemaPath = options.SchemaPath;
-        string? loadScriptPath = null;
-        var data = new List<(ImportInput Input, string Dataset)>();
-        foreach (var f in files)
-        {
-            string fileName = System.IO.Path.GetFileName(f.Path);
-            var parsed = DumpFileName.TryParse(fileName);
-            var kind = f.Kind ?? parsed?.Kind ?? (FetchLayout.WithoutCompression(fileName).EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? EntryKind.Data : EntryKind.Other);
-            switch (kind)
-            {
-                case EntryKind.Schema:
-                    if (options.SchemaPath is null && (schemaPath is null || string.CompareOrdinal(fileName, System.IO.Path.GetFileName(schemaPath)) > 0))
+                    int before = files.Count;
+                    foreach (var f in Directory.EnumerateFiles(input.Path).Order(StringComparer.Ordinal))
                     {
-                        schemaPath = f.Path;
+                        var name = DumpFileName.TryParse(System.IO.Path.GetFileName(f));
+                        if (name is not null && name.Kind != EntryKind.Other)
+                        {
+                            files.Add(new ImportInput(f));
+                        }
                     }
 
-                    break;
-                case EntryKind.LoadScript:
-                    if (loadScriptPath is null || string.CompareOrdinal(fileName, System.IO.Path.GetFileName(loadScriptPath)) > 0)
+                    // A folder with no dump in it is a mistake (a wrong -Path), not an empty import: nothing is created.
+                    // With -Schema it is only worth a warning: the schema is loaded.
+                    if (files.Count == before && options.SchemaPath is not null)
                     {
-                        loadScriptPath = f.Path;
+                        reporter.Warning($"The folder '{input.Path}' holds no dump file: only the schema {System.IO.Path.GetFileName(options.SchemaPath)} is loaded.");
+                    }
+                    else if (files.Count == before)
+                    {
+                        throw new BulkDataException(BulkErrorKind.ObjectNotFound, $"The folder '{input.Path}' holds no dump file (<dataset>-<date>.csv[.bz2], schema-<date>.sql, load-bulk-data-<date>.sh): nothing was imported and no database was created.", input.Path);
+                    }
+                }
+                else if (File.Exists(input.Path))
+                {
+                    files.Add(input);
+                }
+                else
+                {
+                    throw new BulkDataException(BulkErrorKind.ObjectNotFound, $"The input '{input.Path}' does not exist.", input.Path);
+                }
+            }
+
+            string? schemaPath = options.SchemaPath;
+            string? loadScriptPath = null;
+            var data = new List<(ImportInput Input, string Dataset)>();
+            foreach (var f in files)
+            {
+                string fileName = System.IO.Path.GetFileName(f.Path);
+                var parsed = DumpFileName.TryParse(fileName);
+                var kind = f.Kind ?? parsed?.Kind ?? (FetchLayout.WithoutCompression(fileName).EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? EntryKind.Data : EntryKind.Other);
+                switch (kind)
+                {
+                    case EntryKind.Schema:
+                        if (options.SchemaPath is null && (schemaPath is null || string.CompareOrdinal(fileName, System.IO.Path.GetFileName(schemaPath)) > 0))
+                        {
+                            schemaPath = f.Path;
+                        }
+
+                        break;
+                    case EntryKind.LoadScript:
+                        if (loadScriptPath is null || string.CompareOrdinal(fileName, System.IO.Path.GetFileName(loadScriptPath)) > 0)
+                        {
+                            loadScriptPath = f.Path;
+                        }
+
+                        break;
+                    case EntryKind.Data:
+                        string dataset = f.Dataset ?? parsed?.Dataset ?? StripExtensions(fileName);
+                        data.Add((f, dataset));
+                        break;
+                    default:
+                        reporter.Verbose($"{f.Path}: not a data file, schema or load script of a dump; ignored.");
+                        break;
+                }
+            }
+
+            var remote = files.Where(f => f.Entry is not null).ToDictionary(f => f.Path, f => f.Entry!, StringComparer.Ordinal);
+            var script = loadScriptPath is null ? Array.Empty<LoadScriptEntry>()
+                : remote.TryGetValue(loadScriptPath, out var loadObject) ? LoadScript.Parse(streamed!.ReadText(loadObject, reporter, ct), loadScriptPath)
+                : LoadScript.Load(loadScriptPath);
+            var byFile = new Dictionary<string, LoadScriptEntry>(StringComparer.OrdinalIgnoreCase);
+            foreach (var e in script)
+            {
+                byFile[e.FileName] = e;
+            }
+
+            SchemaScript? schema = schemaPath is null ? null
+                : remote.TryGetValue(schemaPath, out var schemaObject) ? SchemaScript.Parse(streamed!.ReadText(schemaObject, reporter, ct), schemaPath)
+                : SchemaScript.Load(schemaPath);
+            long schemaBytes = schemaPath is null ? 0 : remote.TryGetValue(schemaPath, out var so) ? so.Size : new FileInfo(schemaPath).Length;
+            string database = options.DatabaseGiven ? options.Connection.Database : schema?.DatabaseName ?? options.Connection.Database;
+
+            var jobs = new List<TableJob>();
+            var unplanned = new List<ImportResult>();
+            foreach (var (input, dataset) in data)
+            {
+                var (job, failed) = PlanData(input, dataset, options, byFile, database, streamed);
+                if (job is not null)
+                {
+                    jobs.Add(job);
+                }
+                else
+                {
+                    unplanned.Add(failed!);
+                }
+            }
+
+            // One file per table. Of files from different dumps the newest dump wins (the others are named in a
+            // warning). Two files of the same dump for one table are an error naming both, and neither is loaded:
+            // only the same export compressed and not (x.csv beside x.csv.bz2) counts as one file (the .bz2 is read).
+            var chosen = new List<TableJob>();
+            foreach (var group in jobs.GroupBy(j => j.QualifiedTable, StringComparer.OrdinalIgnoreCase))
+            {
+                var byDump = group.GroupBy(j => DumpFileName.TryParse(j.FileName)?.Date ?? DateTime.MinValue).OrderByDescending(g => g.Key).ToList();
+                var newest = byDump[0].OrderByDescending(j => j.IsBzip2).ThenBy(j => j.FileName, StringComparer.Ordinal).ToList();
+                var exports = newest.GroupBy(j => j.IsBzip2 ? j.FileName[..^4] : j.FileName, StringComparer.Ordinal).Select(g => g.First()).ToList();
+                if (exports.Count > 1)
+                {
+                    string names = string.Join(" and ", exports.Select(j => j.FilePath));
+                    string dump = byDump[0].Key == DateTime.MinValue ? "the same folder" : $"the dump of {byDump[0].Key:yyyy-MM-dd}";
+                    foreach (var j in exports)
+                    {
+                        unplanned.Add(new ImportResult
+                        {
+                            Table = j.QualifiedTable, Dataset = j.Dataset, File = j.FilePath, Bytes = j.Bytes, Status = ImportStatus.Failed, Database = database, Dialect = j.Dialect.Name,
+                            Error = $"{names} both map to table {group.Key} in {dump}; neither is imported and the table is not touched. Remove one, or map one elsewhere with -TableMap.",
+                        });
                     }
 
-                    break;
-                case EntryKind.Data:
-                    string dataset = f.Dataset ?? parsed?.Dataset ?? StripExtensions(fileName);
-                    data.Add((f, dataset));
-                    break;
-                default:
-                    reporter.Verbose($"{f.Path}: not a data file, schema or load script of a dump; ignored.");
-                    break;
-            }
-        }
-
-        var remote = files.Where(f => f.Entry is not null).ToDictionary(f => f.Path, f => f.Entry!, StringComparer.Ordinal);
-        var script = loadScriptPath is null ? Array.Empty<LoadScriptEntry>()
-            : remote.TryGetValue(loadScriptPath, out var loadObject) ? LoadScript.Parse(streamed!.ReadText(loadObject, reporter, ct), loadScriptPath)
-            : LoadScript.Load(loadScriptPath);
-        var byFile = new Dictionary<string, LoadScriptEntry>(StringComparer.OrdinalIgnoreCase);
-        foreach (var e in script)
-        {
-            byFile[e.FileName] = e;
-        }
-
-        SchemaScript? schema = schemaPath is null ? null
-            : remote.TryGetValue(schemaPath, out var schemaObject) ? SchemaScript.Parse(streamed!.ReadText(schemaObject, reporter, ct), schemaPath)
-            : SchemaScript.Load(schemaPath);
-        long schemaBytes = schemaPath is null ? 0 : remote.TryGetValue(schemaPath, out var so) ? so.Size : new FileInfo(schemaPath).Length;
-        string database = options.DatabaseGiven ? options.Connection.Database : schema?.DatabaseName ?? options.Connection.Database;
-
-        var jobs = new List<TableJob>();
-        var unplanned = new List<ImportResult>();
-        foreach (var (input, dataset) in data)
-        {
-            var (job, failed) = PlanData(input, dataset, options, byFile, database, streamed);
-            if (job is not null)
-            {
-                jobs.Add(job);
-            }
-            else
-            {
-                unplanned.Add(failed!);
-            }
-        }
-
-        // One file per table. Of files from different dumps the newest dump wins (the others are named in a
-        // warning). Two files of the same dump for one table are an error naming both, and neither is loaded:
-        // only the same export compressed and not (x.csv beside x.csv.bz2) counts as one file (the .bz2 is read).
-        var chosen = new List<TableJob>();
-        foreach (var group in jobs.GroupBy(j => j.QualifiedTable, StringComparer.OrdinalIgnoreCase))
-        {
-            var byDump = group.GroupBy(j => DumpFileName.TryParse(j.FileName)?.Date ?? DateTime.MinValue).OrderByDescending(g => g.Key).ToList();
-            var newest = byDump[0].OrderByDescending(j => j.IsBzip2).ThenBy(j => j.FileName, StringComparer.Ordinal).ToList();
-            var exports = newest.GroupBy(j => j.IsBzip2 ? j.FileName[..^4] : j.FileName, StringComparer.Ordinal).Select(g => g.First()).ToList();
-            if (exports.Count > 1)
-            {
-                string names = string.Join(" and ", exports.Select(j => j.FilePath));
-                string dump = byDump[0].Key == DateTime.MinValue ? "the same folder" : $"the dump of {byDump[0].Key:yyyy-MM-dd}";
-                foreach (var j in exports)
-                {
-                    unplanned.Add(new ImportResult
-                    {
-                        Table = j.QualifiedTable, Dataset = j.Dataset, File = j.FilePath, Bytes = j.Bytes, Status = ImportStatus.Failed, Database = database, Dialect = j.Dialect.Name,
-                        Error = $"{names} both map to table {group.Key} in {dump}; neither is imported and the table is not touched. Remove one, or map one elsewhere with -TableMap.",
-                    });
+                    continue;
                 }
 
-                continue;
+                chosen.Add(exports[0]);
+                foreach (var other in newest.Where(j => !ReferenceEquals(j, exports[0])))
+                {
+                    reporter.Verbose($"{other.FilePath}: not read, {exports[0].FileName} is the same export compressed.");
+                }
+
+                foreach (var other in byDump.Skip(1).SelectMany(g => g))
+                {
+                    reporter.Warning($"{other.FilePath}: not imported, {exports[0].FileName} is the newer file for table {group.Key}.");
+                }
             }
 
-            chosen.Add(exports[0]);
-            foreach (var other in newest.Where(j => !ReferenceEquals(j, exports[0])))
+            if (chosen.Count == 0 && unplanned.Count == 0 && schema is null && !arriving)
             {
-                reporter.Verbose($"{other.FilePath}: not read, {exports[0].FileName} is the same export compressed.");
+                throw new BulkDataException(BulkErrorKind.InvalidArgument, $"Nothing to import: the inputs hold no data file and no schema{(loadScriptPath is null ? "" : $" (only the load script '{loadScriptPath}')")}; no database was created.", loadScriptPath);
             }
 
-            foreach (var other in byDump.Skip(1).SelectMany(g => g))
+            return new ImportPlan
             {
-                reporter.Warning($"{other.FilePath}: not imported, {exports[0].FileName} is the newer file for table {group.Key}.");
-            }
-        }
-
-        if (chosen.Count == 0 && unplanned.Count == 0 && schema is null && !arriving)
-        {
-            throw new BulkDataException(BulkErrorKind.InvalidArgument, $"Nothing to import: the inputs hold no data file and no schema{(loadScriptPath is null ? "" : $" (only the load script '{loadScriptPath}')")}; no database was created.", loadScriptPath);
-        }
-
-        return new ImportPlan
-        {
-            Database = database, Schema = schema, SchemaPath = schemaPath, LoadScriptPath = loadScriptPath, Streamed = streamed, SchemaBytes = schemaBytes,
-            Arrivals = arriving ? Channel.CreateUnbounded<TableJob>(new UnboundedChannelOptions { SingleReader = true }) : null, Options = options, ScriptEntries = byFile,
-            Jobs = chosen.OrderByDescending(j => j.Bytes).ThenBy(j => j.Table, StringComparer.Ordinal).ToList(),
-            Unplanned = unplanned,
-        };
+                Database = database, Schema = schema, SchemaPath = schemaPath, LoadScriptPath = loadScriptPath, Streamed = streamed, SchemaBytes = schemaBytes,
+                Arrivals = arriving ? Channel.CreateUnbounded<TableJob>(new UnboundedChannelOptions { SingleReader = true }) : null, Options = options, ScriptEntries = byFile,
+                Jobs = chosen.OrderByDescending(j => j.Bytes).ThenBy(j => j.Table, StringComparer.Ordinal).ToList(),
+                Unplanned = unplanned,
+            };
         }
         catch
         {
