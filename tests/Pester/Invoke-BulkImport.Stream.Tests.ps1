@@ -18,10 +18,11 @@ BeforeAll {
     $rng = [Random]::new(13); $bytes = [byte[]]::new(3000)
     for ($i = 1; $i -le 7000; $i++) { $rng.NextBytes($bytes); $writer.WriteLine("$i,$([Convert]::ToBase64String($bytes))") }
     $writer.Dispose()
+    $bigCsvBytes = (Get-Item $bigCsv).Length
     & lbzip2 -f $bigCsv
     $bigPath = "$bigCsv.bz2"
     $bigETag = "$(Invoke-TestKit put --endpoint $script:S3Endpoint --bucket $script:Bucket --key 'bulk-data/bigtext-2026-09-30.csv.bz2' --file $bigPath --part-size 8388608)".Trim()
-    $script:Big = [pscustomobject]@{ Table = 'bigtext'; FileName = 'bigtext-2026-09-30.csv.bz2'; Path = $bigPath; Size = (Get-Item $bigPath).Length; ETag = $bigETag; Kind = 'Data' }
+    $script:Big = [pscustomobject]@{ Table = 'bigtext'; FileName = 'bigtext-2026-09-30.csv.bz2'; Path = $bigPath; Size = (Get-Item $bigPath).Length; ETag = $bigETag; Kind = 'Data'; CsvBytes = $bigCsvBytes }
     $script:Map = @{ 'bigtext' = 'public.bigtext' }
     $script:Published = @($script:Dump.Files | Where-Object Kind -eq 'Data')
     $script:Data = @(@($script:Big) + $script:Published | Sort-Object Size -Descending)
@@ -150,6 +151,9 @@ Describe 'Get-BulkManifest | Invoke-BulkImport (streamed from the bucket)' {
         $big = $results | Where-Object Table -eq "public.$($script:Data[0].Table)"
         $big.File | Should -Be "s3://$script:Bucket/bulk-data/$($script:Data[0].FileName)"
         $big.Bytes | Should -Be $script:Data[0].Size
+        # Both sides of the stream: bytes received from the bucket (each once, across the resumed GETs), decoded and loaded.
+        $big.ReceivedBytes | Should -Be $script:Big.Size
+        $big.DecodedBytes | Should -Be $script:Big.CsvBytes
         # The proxy cut the big object's GETs every 8 MB; each was resumed with a ranged GET, inside the one COPY.
         $gets = @(Get-ObjectGets $proxy $script:Data[0].FileName)
         $gets.Count | Should -BeGreaterOrEqual ([math]::Ceiling($script:Data[0].Size / 8MB)) -Because 'one GET per 8 MB at least'
@@ -194,7 +198,8 @@ Describe 'Get-BulkManifest | Invoke-BulkImport (streamed from the bucket)' {
 
     It 'fails only the table whose object changed mid-stream (new ETag), naming the object and both ETags; the others load' {
         $victim = $script:Data[0]
-        $proxy = Start-FaultProxy -ResetAfter 2MB -Rate 8MB
+        # Slow enough (about 10 s for the object) that the new body lands while its GETs still come, every 2 MB.
+        $proxy = Start-FaultProxy -ResetAfter 2MB -Rate 2MB
         $db = New-DbName
         $entries = @(Get-Entries -Endpoint $proxy.Endpoint)
         $old = ($entries | Where-Object FileName -eq $victim.FileName).ETag
@@ -207,23 +212,27 @@ Describe 'Get-BulkManifest | Invoke-BulkImport (streamed from the bucket)' {
         $psi = [System.Diagnostics.ProcessStartInfo]::new('bash'); $psi.UseShellExecute = $false
         $psi.ArgumentList.Add('-c'); $psi.ArgumentList.Add("n=0; until [ `$(grep -c '$pattern' '$($proxy.Log)') -ge 2 ]; do sleep 0.05; n=`$((n+1)); [ `$n -gt 1200 ] && exit 3; done; sleep 0.3; dotnet '$script:TestKit' put --endpoint '$script:S3Endpoint' --bucket '$script:Bucket' --key '$key' --file '$other' --part-size 0 > /dev/null")
         $replace = [System.Diagnostics.Process]::Start($psi)
-        $results = @($entries | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -TableMap $script:Map -ErrorVariable errs -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
-        $replace.WaitForExit(); $replace.ExitCode | Should -Be 0
-        $new = (Get-Entries | Where-Object FileName -eq $victim.FileName).ETag
-        $new | Should -Not -Be $old
+        try {
+            $results = @($entries | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -TableMap $script:Map -ErrorVariable errs -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
+            $replace.WaitForExit(); $replace.ExitCode | Should -Be 0
+            $new = (Get-Entries | Where-Object FileName -eq $victim.FileName).ETag
+            $new | Should -Not -Be $old
 
-        $failed = $results | Where-Object Table -eq "public.$($victim.Table)"
-        $failed.Status | Should -Be 'Failed'
-        $failed.Error | Should -Match ([regex]::Escape("s3://$script:Bucket/$key"))
-        $failed.Error | Should -Match ([regex]::Escape($old))
-        $failed.Error | Should -Match ([regex]::Escape($new))
-        @($errs | Where-Object { "$_" -match [regex]::Escape($key) }).Count | Should -BeGreaterThan 0
-        Invoke-Sql $db "SELECT count(*) FROM public.$($victim.Table)" | Should -Be 0 -Because 'the table was rolled back'
-        foreach ($f in $script:Published) { ($results | Where-Object Table -eq "public.$($f.Table)").Status | Should -Be 'Imported' }
-        Assert-SameAsSource $db
-
-        # Put the published body back for the other tests.
-        $null = Invoke-TestKit put --endpoint $script:S3Endpoint --bucket $script:Bucket --key $key --file $victim.Path --part-size 8388608
+            $failed = $results | Where-Object Table -eq "public.$($victim.Table)"
+            $failed.Status | Should -Be 'Failed'
+            $failed.Error | Should -Match ([regex]::Escape("s3://$script:Bucket/$key"))
+            $failed.Error | Should -Match ([regex]::Escape($old))
+            $failed.Error | Should -Match ([regex]::Escape($new))
+            $failed.Error | Should -Match 'at byte [1-9]' -Because 'it changed mid-stream, after bytes were loaded'
+            @($errs | Where-Object { "$_" -match [regex]::Escape($key) }).Count | Should -BeGreaterThan 0
+            Invoke-Sql $db "SELECT count(*) FROM public.$($victim.Table)" | Should -Be 0 -Because 'the table was rolled back'
+            foreach ($f in $script:Published) { ($results | Where-Object Table -eq "public.$($f.Table)").Status | Should -Be 'Imported' }
+            Assert-SameAsSource $db
+        } finally {
+            # The published body back for the other tests, whatever happened here.
+            $replace.WaitForExit()
+            $null = Invoke-TestKit put --endpoint $script:S3Endpoint --bucket $script:Bucket --key $key --file $victim.Path --part-size 8388608
+        }
         Stop-FaultProxy $proxy
     }
 

@@ -271,6 +271,7 @@ public sealed partial class BulkImporter
             Table = job.QualifiedTable, Dataset = job.Dataset, File = job.FilePath, Rows = rows, Bytes = bytes, Duration = duration,
             Status = status, Error = error, Database = plan.Database, Dialect = load?.Dialect?.Name ?? job.Dialect.Name, DialectReason = load?.DialectReason ?? job.DialectReason,
             ExcludedColumns = load?.ExcludedColumns ?? Array.Empty<string>(), DroppedValues = load?.DroppedValues ?? 0,
+            ReceivedBytes = load?.ReceivedBytes, DecodedBytes = load?.DecodedBytes ?? 0,
             Warnings = load is null || load.ExcludedColumns.Count == 0
                 ? Array.Empty<string>()
                 : new[] { $"column(s) {string.Join(", ", load.ExcludedColumns)} of {job.FileName} not in the table: {load.DroppedValues} value(s) dropped (-ExcludeExtraColumns)" },

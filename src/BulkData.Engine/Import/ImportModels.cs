@@ -23,6 +23,12 @@ public sealed class ImportResult
     /// <summary>Bytes of the file read (compressed bytes for a .bz2).</summary>
     public long Bytes { get; init; }
 
+    /// <summary>Bytes received from the bucket for a table streamed from it (null for a local file).</summary>
+    public long? ReceivedBytes { get; init; }
+
+    /// <summary>Bytes after decoding: the CSV loaded by COPY.</summary>
+    public long DecodedBytes { get; init; }
+
     public TimeSpan Duration { get; init; }
 
     public ImportStatus Status { get; init; }

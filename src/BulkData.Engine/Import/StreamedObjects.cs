@@ -71,6 +71,8 @@ internal sealed class ObjectTableBytes(IObjectStore store, ManifestEntry entry, 
 
     public string? KeepFinalPath => keepFinalPath;
 
+    public override long? ReceivedBytes(Stream opened) => (opened as ObjectReadStream)?.Received;
+
     public override Stream Open(IBulkReporter reporter, bool wholeRead)
         => new ObjectReadStream(store, new StoredObject(entry.Key, entry.Size, entry.ETag, entry.LastModified), options, reporter, keepFinalPath: wholeRead ? keepFinalPath : null);
 }

@@ -17,6 +17,9 @@ internal abstract class TableBytes
     /// <summary>Opens the bytes from the start. <paramref name="wholeRead"/> is false for a short look (the header).</summary>
     public abstract Stream Open(IBulkReporter reporter, bool wholeRead);
 
+    /// <summary>Bytes received over the network by a stream this opened; null for a local file.</summary>
+    public virtual long? ReceivedBytes(Stream opened) => null;
+
     /// <summary>The bytes of a job: its own source, or the local file at its path.</summary>
     public static TableBytes Of(TableJob job) => job.Input ?? new FileBytes(job.FilePath);
 }

@@ -21,6 +21,12 @@ internal sealed record TableLoad(long Rows, long BytesRead, TimeSpan Duration, s
 
     /// <summary>Set when the bytes showed another dialect (the table was rolled back): the dialect they point to.</summary>
     public CopyDialect? OtherDialect { get; init; }
+
+    /// <summary>Bytes after decoding (the CSV handed to COPY before any column is dropped).</summary>
+    public long DecodedBytes { get; init; }
+
+    /// <summary>Bytes received over the network for a table streamed from the bucket (resumed reads included once), else null.</summary>
+    public long? ReceivedBytes { get; init; }
 }
 
 /// <summary>
@@ -86,6 +92,7 @@ internal sealed class TableLoader
 
             // The one place a table's bytes are opened: a local file, or an object streamed from the bucket.
             var bytes = TableBytes.Of(job);
+            long decoded = 0;
             await using var file = bytes.Open(_reporter, wholeRead: true);
             counting = new CountingStream(file);
             Stream source = job.IsBzip2
@@ -173,6 +180,7 @@ internal sealed class TableLoader
                     foreach (var chunk in pending)
                     {
                         await WriteAsync(raw, chunk).ConfigureAwait(false);
+                        decoded += chunk.Length;
                     }
 
                     Check(counter);
@@ -181,6 +189,7 @@ internal sealed class TableLoader
                         counter.Feed(buffer.AsSpan(0, n));
                         Check(counter);
                         await WriteAsync(raw, buffer.AsMemory(0, n)).ConfigureAwait(false);
+                        decoded += n;
                         long now = counting.BytesRead;
                         _progress(job.QualifiedTable, now - reported);
                         reported = now;
@@ -229,8 +238,13 @@ internal sealed class TableLoader
             await ImportJournal.RecordTableAsync(tx, job, counting.HashHex(), rows, ct).ConfigureAwait(false);
 
             await tx.CommitAsync(ct).ConfigureAwait(false);
-            _reporter.Verbose($"{job.QualifiedTable}: {rows} rows from {job.FileName} in {watch.Elapsed.TotalSeconds:0.0} s.");
-            return new TableLoad(rows, counting.BytesRead, watch.Elapsed, null) { ExcludedColumns = excluded, DroppedValues = rows * excluded.Count, Dialect = job.Dialect, DialectReason = job.DialectReason };
+            long? received = bytes.ReceivedBytes(file);
+            _reporter.Verbose($"{job.QualifiedTable}: {rows} rows from {job.FileName} in {watch.Elapsed.TotalSeconds:0.0} s ({(received is long r ? $"{r:N0} bytes received from the bucket, " : "")}{counting.BytesRead:N0} read, {decoded:N0} decoded and loaded).");
+            return new TableLoad(rows, counting.BytesRead, watch.Elapsed, null)
+            {
+                ExcludedColumns = excluded, DroppedValues = rows * excluded.Count, Dialect = job.Dialect, DialectReason = job.DialectReason,
+                DecodedBytes = decoded, ReceivedBytes = received,
+            };
         }
         catch (Exception) when (!ct.IsCancellationRequested && mismatch is not null)
         {
