@@ -73,6 +73,8 @@ internal sealed class ObjectTableBytes(IObjectStore store, ManifestEntry entry, 
 
     public override long? ReceivedBytes(Stream opened) => (opened as ObjectReadStream)?.Received;
 
+    public override Exception? FailureOf(Stream opened) => (opened as ObjectReadStream)?.Failure;
+
     public override Stream Open(IBulkReporter reporter, bool wholeRead)
         => new ObjectReadStream(store, new StoredObject(entry.Key, entry.Size, entry.ETag, entry.LastModified), options, reporter, keepFinalPath: wholeRead ? keepFinalPath : null);
 }

@@ -67,6 +67,9 @@ internal sealed class ObjectReadStream : Stream
 
     public string Target => _target;
 
+    /// <summary>The error the transfer ended with (a changed object, a failed checksum, retries spent), once a read has thrown it.</summary>
+    public Exception? Failure { get; private set; }
+
     public override bool CanRead => true;
 
     public override bool CanSeek => false;
@@ -98,11 +101,19 @@ internal sealed class ObjectReadStream : Stream
                 _current = null;
             }
 
-            if (!await _chunks.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            try
             {
-                // Completed: normally (verified), or with the transfer's error.
-                await _chunks.Reader.Completion.ConfigureAwait(false);
-                return 0;
+                if (!await _chunks.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    // Completed: normally (verified), or with the transfer's error.
+                    await _chunks.Reader.Completion.ConfigureAwait(false);
+                    return 0;
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                Failure ??= ex;
+                throw;
             }
 
             if (_chunks.Reader.TryRead(out var chunk))

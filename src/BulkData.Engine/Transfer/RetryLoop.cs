@@ -59,7 +59,9 @@ internal sealed class RetryLoop
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                _reporter.Verbose($"{_name}: cancelled at byte {position():N0} of {size:N0}; the partial file is kept for a resume.");
+                _reporter.Verbose(Streaming
+                    ? $"{_name}: stopped at byte {position():N0} of {size:N0} (the reader is done with it)."
+                    : $"{_name}: cancelled at byte {position():N0} of {size:N0}; the partial file is kept for a resume.");
                 throw;
             }
             catch (LowSpacePause)

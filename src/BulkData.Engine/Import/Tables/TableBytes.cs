@@ -20,6 +20,9 @@ internal abstract class TableBytes
     /// <summary>Bytes received over the network by a stream this opened; null for a local file.</summary>
     public virtual long? ReceivedBytes(Stream opened) => null;
 
+    /// <summary>The failure a stream this opened ended with (its read's exception), or null.</summary>
+    public virtual Exception? FailureOf(Stream opened) => null;
+
     /// <summary>The bytes of a job: its own source, or the local file at its path.</summary>
     public static TableBytes Of(TableJob job) => job.Input ?? new FileBytes(job.FilePath);
 }

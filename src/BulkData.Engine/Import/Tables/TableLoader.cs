@@ -65,6 +65,8 @@ internal sealed class TableLoader
         var watch = Stopwatch.StartNew();
         long reported = 0;
         var counting = (CountingStream?)null;
+        var bytes = TableBytes.Of(job);
+        Stream? opened = null;
         string schema = intoSchema ?? job.Schema;
         string table = new QualifiedName(schema, job.Table).Sql;
         string where = $"file {job.FilePath}, table {job.QualifiedTable}";
@@ -91,9 +93,8 @@ internal sealed class TableLoader
             long insertedBefore = await InsertedRowsAsync(c, tx, table, ct).ConfigureAwait(false);
 
             // The one place a table's bytes are opened: a local file, or an object streamed from the bucket.
-            var bytes = TableBytes.Of(job);
             long decoded = 0;
-            await using var file = bytes.Open(_reporter, wholeRead: true);
+            await using var file = opened = bytes.Open(_reporter, wholeRead: true);
             counting = new CountingStream(file);
             Stream source = job.IsBzip2
                 ? new Bzip2DecoderStream(counting, new Bzip2DecoderOptions { Threads = _decoderThreads, SourceName = job.FilePath }, leaveOpen: true)
@@ -253,7 +254,8 @@ internal sealed class TableLoader
         }
         catch (Exception e) when (!ct.IsCancellationRequested && e is not OperationCanceledException)
         {
-            string message = Describe(e, where, counting);
+            // The source's own failure (an object that changed, a failed checksum) is the cause, whatever COPY said after it.
+            string message = opened is not null && bytes.FailureOf(opened) is { } cause ? $"{where}: {cause.Message}" : Describe(e, where, counting);
             return new TableLoad(0, counting?.BytesRead ?? 0, watch.Elapsed, message) { Dialect = job.Dialect, DialectReason = job.DialectReason };
         }
         finally
