@@ -159,8 +159,10 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
         Overlap();
     }
 
-    // Overlap with Start-BulkFetch (issue 13): fed BulkFile objects, the import starts at the first data file (the
-    // schema and load script come first) and every later file is handed to the running import as it arrives,
+    // Overlap with Start-BulkFetch (issue 13): fed BulkFile objects, the import starts at the first data file once
+    // the schema (or -Schema) and the load script have arrived (Start-BulkFetch fetches them first; files that come
+    // in another order are collected and imported at the end, as before), and every later file is handed to the
+    // running import as it arrives,
     // through ImportPlan.Arrive (the one seam by which table jobs come over time); EndProcessing completes it.
     private int _fetched;
     private int _fed;
@@ -178,7 +180,9 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
         }
 
         bool eligible = !_declined && _fetched == _inputs.Count && Path is null && !Plan.IsPresent && !MyInvocation.BoundParameters.ContainsKey("WhatIf")
-            && _inputs.Any(ImportPlan.IsDataFile);
+            && _inputs.Any(ImportPlan.IsDataFile)
+            && (Schema is not null || _inputs.Any(i => ImportPlan.KindOf(i) == EntryKind.Schema))
+            && _inputs.Any(i => ImportPlan.KindOf(i) == EntryKind.LoadScript);
         if (!eligible)
         {
             return;

@@ -92,7 +92,8 @@ public sealed class ImportPlan : IDisposable
     /// <summary>True for an input that is a data file of a dump (not its schema or load script).</summary>
     public static bool IsDataFile(ImportInput input) => KindOf(input) == EntryKind.Data;
 
-    private static EntryKind KindOf(ImportInput input)
+    /// <summary>What an input is: a data file, a schema script, a load script, or other.</summary>
+    public static EntryKind KindOf(ImportInput input)
     {
         string fileName = System.IO.Path.GetFileName(input.Path);
         return input.Kind ?? DumpFileName.TryParse(fileName)?.Kind ?? (FetchLayout.WithoutCompression(fileName).EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? EntryKind.Data : EntryKind.Other);
