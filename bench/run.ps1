@@ -9,6 +9,8 @@ run, alternating their order, -Runs times, and prints medians, ratios and the pe
 process doing our part. Sections: expand (Expand-BulkFile against lbzip2 -d -n <cores> and bzip2 -d),
 fetch (Start-BulkFetch against rclone copy --transfers 4, bench/fetch.ps1), import (Invoke-BulkImport from
 .csv.bz2 against the publisher's decompress-then-\copy and against lbzip2 -dc | psql \copy, bench/import.ps1),
+stream (Get-BulkManifest | Invoke-BulkImport from the local s3rver against the same file from disk, and
+Start-BulkFetch | Invoke-BulkImport over a slow link against the fetch alone, bench/stream.ps1),
 hostile (Expand-BulkFile on crafted .bz2 files full of false block magics, growing sizes, against bzip2 -d:
 time and memory slopes, bench/hostile.ps1),
 fulldump (a whole 33-table dump from the real schema into an empty database against pg_restore -j <cores>, the
@@ -32,7 +34,7 @@ with this one in the same run; its row's "Ours / it" is this build over that one
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [string] $TestKit,
-    [string[]] $Section = @('expand', 'fetch', 'import', 'hostile', 'fulldump', 'soak'),
+    [string[]] $Section = @('expand', 'fetch', 'import', 'stream', 'hostile', 'fulldump', 'soak'),
     [ValidateRange(1, 50)] [int] $Runs = 5,
     # Size of the opinions-like CSV, in MB (the issue's reference figures are for 300 MB).
     [ValidateRange(1, 10000)] [int] $SizeMB = 300,
@@ -213,6 +215,9 @@ $Sections = [ordered]@{
     import  = { Invoke-ImportBench }
     hostile = { Invoke-HostileBench }
     soak    = { Invoke-SoakBench }
+    # Streamed from the bucket against the same file from disk, and the fetch feeding the import over a slow link
+    # against the fetch alone (bench/stream.ps1).
+    stream  = { & (Join-Path $PSScriptRoot 'stream.ps1') -ModulePath $ModulePath -TestKit $TestKit -Runs ([math]::Min($Runs, 3)) -SizeMB ([math]::Min($SizeMB, 100)) -ResultsPath (Join-Path $WorkDir 'stream-results.md') | Out-Null; Get-Content (Join-Path $WorkDir 'stream-results.md') | ForEach-Object { $script:Report.Add($_) } }
     # The whole dump into an empty database against pg_restore -j and the publisher's scripts (bench/fulldump.ps1).
     fulldump = { & (Join-Path $PSScriptRoot 'fulldump.ps1') -ModulePath $ModulePath -TestKit $TestKit -Runs ([math]::Min($Runs, 3)) -SizeMB $FullDumpMB -WorkDir $WorkDir -ResultsPath (Join-Path $WorkDir 'fulldump-results.md') | Out-Null; Get-Content (Join-Path $WorkDir 'fulldump-results.md') | ForEach-Object { $script:Report.Add($_) } }
 }

@@ -10,6 +10,17 @@ Inputs are BulkFile objects (Start-BulkFetch, Expand-BulkFile), files or paths f
 (files or a folder: the dump's data files, its schema-<date>.sql and its load-bulk-data-<date>.sh are found
 by name).
 
+ManifestEntry objects (Get-BulkManifest | Invoke-BulkImport) are streamed straight from the bucket: each
+table's bytes go from a GET through the decoder into COPY, with no local file of any kind (no partial, no
+temporary file, no spool), so no local disk space is needed. A connection that drops or stalls is resumed
+inside the open COPY transaction with a ranged GET from the byte already read, pinned to the object's ETag
+(If-Match), with Start-BulkFetch's retries, backoff and -StallTimeout. The MD5 (single-part ETag) or the
+server's checksum is checked from the streamed bytes before the table commits; a mismatch, or an object that
+changed while it was read (the error names it and both ETags), rolls that table back. The journal records
+the ETag, so a re-run skips tables loaded from the same object. The schema and load script are read from the
+bucket too. -KeepDownload also writes each object, verified, into a folder under Start-BulkFetch's names
+(one GET, two consumers), so a later import of that folder needs no network.
+
 The target database is -Database, else the one the schema script creates (CREATE DATABASE x + \connect x),
 else the connection's. It is created when missing. Into a fresh database the schema's pre-data (tables) is
 applied first, then the data, then its post-data (indexes, constraints, triggers), as pg_restore does.
@@ -63,7 +74,7 @@ The password (from -Credential, the connection string or PGPASSWORD) never appea
 errors.
 '@
     Parameters  = @{
-        InputObject      = 'BulkFile objects, FileInfo objects or paths from the pipeline; also deserialized BulkFile objects (Import-Clixml, Receive-Job, remoting) and objects with a Path (or FullName) property, with Dataset, ETag and Kind when known. Failed files are warned about and left out.'
+        InputObject      = 'BulkFile objects, FileInfo objects or paths from the pipeline, or ManifestEntry objects (Get-BulkManifest, also deserialized or any object with Key and Size but no Path), which are streamed from the bucket; also deserialized BulkFile objects (Import-Clixml, Receive-Job, remoting) and objects with a Path (or FullName) property, with Dataset, ETag and Kind when known. Failed files are warned about and left out.'
         Path             = 'Files or folders to import. A folder imports every dump file in it (data, schema-<date>.sql, load-bulk-data-<date>.sh); a folder with none is an error and no database is created.'
         ConnectionString = 'An Npgsql connection string (Host=...;Port=...;Username=...;Password=...;Database=...). What it leaves out follows the PG* environment variables. A key Npgsql does not know, or a value it cannot take, is an error naming that key (never a value).'
         Host             = 'The server host. Default: PGHOST, else localhost.'
@@ -83,14 +94,28 @@ errors.
         RemoveOrphans    = 'Deletes the orphans of a foreign key whose validation fails (rows whose key names no parent; reported with their count and sample keys), then validates the key. Orphans still referred to by other rows are kept, and the key stays NOT VALID.'
         Online           = 'Refreshes existing tables beside the live ones: loads a staging generation (same definition, indexes and keys built after the load, foreign keys validated), then swaps every table in one short transaction; readers never wait for the load nor see a partial table. Changes written to the tables during the load are lost (warned). Outputs a BulkGeneration. Into a fresh database it imports the usual way.'
         KeepPrevious     = 'With -Online: keeps the previous generation in a schema of its own (bulkdata_prev_<n>, named in the BulkGeneration output); Undo-BulkImport swaps it back. Without it the old tables are dropped after the swap.'
+        KeepDownload     = 'With ManifestEntry input (streamed from the bucket): also writes each object into this folder as it streams, under the names and rules of Start-BulkFetch (a .bulkdata-partial file renamed once its MD5 or checksum is verified, the folder''s lock); the files are byte-identical to the objects and a later Invoke-BulkImport -Path of the folder needs no network.'
+        RetryCount       = 'With ManifestEntry input: failed attempts in a row without progress before a streamed object''s read gives up (an attempt that received bytes does not count), as Start-BulkFetch''s -RetryCount. Default 5.'
+        StallTimeout     = 'With ManifestEntry input: a streamed read that receives no byte for this long is cut and resumed at the byte reached, as Start-BulkFetch''s -StallTimeout. Default 2 minutes.'
+        ProfileName      = 'With ManifestEntry input: the AWS profile whose credentials sign the bucket''s requests. Default: the environment''s credentials, else anonymous (the public bucket).'
         WhatIf           = 'Says what would be imported into which database and changes nothing; writes no objects (use -Plan for the plan as objects).'
         Confirm          = 'Asks before importing.'
     }
-    Inputs      = @('BulkData.Engine.DumpFiles.BulkFile', 'System.IO.FileInfo', 'System.String')
+    Inputs      = @('BulkData.Engine.DumpFiles.BulkFile', 'BulkData.Engine.Manifest.ManifestEntry', 'System.IO.FileInfo', 'System.String')
     Outputs     = @('BulkData.Engine.Import.ImportResult', 'BulkData.Engine.Import.ImportPlanStep', 'BulkData.Engine.Import.ImportVerification', 'BulkData.Engine.Import.BulkGeneration')
     Links       = @('about_BulkData', 'Undo-BulkImport', 'Start-BulkFetch', 'Expand-BulkFile', 'Stop-NonEssentialService', 'Invoke-BulkDataRunbook')
     Online      = 'README.md#invoke-bulkimport'
     Examples    = @(
+        @{
+            Title   = 'Stream a dump from the bucket into PostgreSQL, with no local copy'
+            Code    = 'Get-BulkManifest | Invoke-BulkImport -Database courtlistener'
+            Remarks = 'Each table streams from its GET through the decoder into COPY; a dropped connection resumes inside the COPY; nothing is written to local disk.'
+        }
+        @{
+            Title   = 'Stream, and keep a verified copy for a later import without network'
+            Code    = 'Get-BulkManifest | Invoke-BulkImport -Database courtlistener -KeepDownload /srv/bulk-data'
+            Remarks = 'The files land in /srv/bulk-data under the names Start-BulkFetch gives them; Invoke-BulkImport -Path /srv/bulk-data can import them again later.'
+        }
         @{
             Title   = 'Fetch and import the newest dump'
             Code    = 'Get-BulkManifest | Start-BulkFetch -Destination /srv/bulk-data | Invoke-BulkImport -Database courtlistener'

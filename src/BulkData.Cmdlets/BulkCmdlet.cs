@@ -11,7 +11,7 @@ namespace BulkData.Cmdlets;
 /// pipeline stops taking output (<c>Select-Object -First 1</c> downstream), and always waited for before the
 /// cmdlet goes on. The cancellation source is disposed with the cmdlet.
 /// </summary>
-public abstract class BulkCmdlet : PSCmdlet, IDisposable
+public abstract partial class BulkCmdlet : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
 

@@ -4,6 +4,7 @@ using System.Collections;
 using System.Management.Automation;
 using BulkData.Engine;
 using BulkData.Engine.Import;
+using BulkData.Engine.Manifest;
 using BulkData.Engine.Transfer;
 
 namespace BulkData.Cmdlets;
@@ -92,6 +93,27 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
     [Parameter]
     public SwitchParameter KeepPrevious { get; set; }
 
+    // Streaming from the bucket (issue 13): ManifestEntry objects in the pipeline are streamed into PostgreSQL.
+
+    /// <summary>Also writes each streamed object, verified, into this folder under Start-BulkFetch's names.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? KeepDownload { get; set; }
+
+    /// <summary>Attempts in a row without progress before a streamed object's read gives up (as Start-BulkFetch's).</summary>
+    [Parameter]
+    [ValidateRange(0, 100)]
+    public int RetryCount { get; set; } = 5;
+
+    /// <summary>A streamed read that receives no byte for this long is cut and resumed (as Start-BulkFetch's).</summary>
+    [Parameter]
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>The AWS profile for the bucket's credentials (else the environment's, else anonymous).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ProfileName { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var item in InputObject ?? Array.Empty<object>())
@@ -106,6 +128,10 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
                     break;
                 case BulkFile f:
                     _inputs.Add(new ImportInput(f.Path, f.Dataset, f.ETag, f.Kind));
+                    _fetched++;
+                    break;
+                case ManifestEntry m:
+                    _inputs.Add(ImportInput.Of(m));
                     break;
                 case FileSystemInfo fi:
                     _inputs.Add(new ImportInput(fi.FullName));
@@ -124,6 +150,18 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
                     }
 
                     break;
+                case var _ when !PipelineObjects.TryGet(item, "Path", out _) && PipelineObjects.TryGet(item, "Key", out _) && PipelineObjects.TryGet(item, "Size", out _):
+                    // A manifest entry by its properties (Import-Clixml, Receive-Job, a [pscustomobject]).
+                    try
+                    {
+                        _inputs.Add(ImportInput.Of(PipelineObjects.ToManifestEntry(item)));
+                    }
+                    catch (Exception ex) when (ex is ArgumentException or BulkDataException)
+                    {
+                        WriteError(new ErrorRecord(ex, "InvalidInput", ErrorCategory.InvalidArgument, o));
+                    }
+
+                    break;
                 default:
                     WriteError(new ErrorRecord(new ArgumentException(o is PSCustomObject || item is PSObject { BaseObject: PSCustomObject }
                         ? "Cannot import an object without a 'Path' property: give BulkFile objects (also from Import-Clixml or Receive-Job), files, paths or objects with a Path."
@@ -131,10 +169,84 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
                     break;
             }
         }
+
+        Overlap();
+    }
+
+    // Overlap with Start-BulkFetch (issue 13): fed BulkFile objects, the import starts at the first data file once
+    // the schema (or -Schema) and the load script have arrived (Start-BulkFetch fetches them first; files that come
+    // in another order are collected and imported at the end, as before), and every later file is handed to the
+    // running import as it arrives,
+    // through ImportPlan.Arrive (the one seam by which table jobs come over time); EndProcessing completes it.
+    private int _fetched;
+    private int _fed;
+    private bool _declined;
+    private ImportPlan? _arrivingPlan;
+    private BackgroundRun? _run;
+
+    private void Overlap()
+    {
+        if (_run is not null)
+        {
+            FeedArrivals();
+            Pump(_run);
+            return;
+        }
+
+        // -Online loads the whole dump beside the live tables before one swap: nothing to overlap.
+        bool eligible = !_declined && _fetched == _inputs.Count && Path is null && !Plan.IsPresent && !Online.IsPresent && !MyInvocation.BoundParameters.ContainsKey("WhatIf")
+            && _inputs.Any(ImportPlan.IsDataFile)
+            && (Schema is not null || _inputs.Any(i => ImportPlan.KindOf(i) == EntryKind.Schema))
+            && _inputs.Any(i => ImportPlan.KindOf(i) == EntryKind.LoadScript);
+        if (!eligible)
+        {
+            return;
+        }
+
+        var options = CreateOptions();
+        var plan = RunEngine((reporter, _, ct) => Task.Run(() => ImportPlan.BuildArriving(_inputs, options, reporter, ct), ct), null);
+        string target = $"database {plan.Database} on {options.Connection.Host}:{options.Connection.Port}";
+        if (!ShouldProcess(target, $"Import the tables of the fetched files as each arrives{(!plan.HasSchema ? "" : $", with schema {System.IO.Path.GetFileName(plan.SchemaPath)}")}"))
+        {
+            _declined = true;
+            plan.Dispose();
+            return;
+        }
+
+        _arrivingPlan = plan;
+        _fed = _inputs.Count;
+        _run = StartEngine((reporter, emit, ct) => new BulkImporter(options, reporter).RunAsync(plan, WriteOutcomes<ImportResult>(emit, r => r, "ImportTableFailed"), emit, ct));
+    }
+
+    private void FeedArrivals()
+    {
+        for (; _fed < _inputs.Count; _fed++)
+        {
+            if (_arrivingPlan!.Arrive(_inputs[_fed]) is { } failed)
+            {
+                WriteError(new ErrorRecord(new BulkDataException(BulkErrorKind.InvalidData, failed.Error!, failed.File), "ImportTableFailed", ErrorCategory.InvalidData, failed.File));
+                WriteObject(failed);
+            }
+        }
     }
 
     protected override void EndProcessing()
     {
+        if (_run is not null)
+        {
+            using var run = _run;
+            using var arriving = _arrivingPlan;
+            FeedArrivals();
+            arriving!.CompleteArrivals();
+            Finish(run, $"database {arriving.Database}");
+            return;
+        }
+
+        if (_declined)
+        {
+            return;
+        }
+
         foreach (var p in Path ?? Array.Empty<string>())
         {
             _inputs.Add(new ImportInput(GetUnresolvedProviderPathFromPSPath(p)));
@@ -147,8 +259,36 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
             return;
         }
 
-        ImportOptions options;
+        var options = CreateOptions();
         ImportPlan plan;
+        if (options.KeepDownload is not null && !_inputs.Any(i => i.Entry is not null))
+        {
+            ThrowBulkError(new BulkDataException(BulkErrorKind.InvalidArgument, "-KeepDownload keeps a copy of objects streamed from the bucket: pipe the ManifestEntry objects of Get-BulkManifest."), KeepDownload);
+            return;
+        }
+
+        plan = RunEngine((reporter, _, ct) => Task.Run(() => ImportPlan.Build(_inputs, options, reporter, ct), ct), null);
+        using var planOwner = plan;
+        if (Plan.IsPresent)
+        {
+            // The plan, asked for explicitly: nothing is connected to or created.
+            WriteObject(plan.Steps(), enumerateCollection: true);
+            return;
+        }
+
+        string target = $"database {plan.Database} on {options.Connection.Host}:{options.Connection.Port}";
+        string streamed = !plan.NeedsNoLocalSpace && plan.KeepDownload is null ? "" : plan.KeepDownload is null ? ", streamed from the bucket (no local space needed)" : $", streamed from the bucket with a copy kept in '{plan.KeepDownload}'";
+        if (!ShouldProcess(target, $"{(Online.IsPresent ? "Refresh (-Online: load beside, then swap)" : "Import")} {plan.TableCount} table(s){(!plan.HasSchema ? "" : $" with schema {System.IO.Path.GetFileName(plan.SchemaPath)}")}{streamed}"))
+        {
+            // -WhatIf or a declined -Confirm: the message above says what would be done; no objects (use -Plan).
+            return;
+        }
+
+        // Each failed table's error is written as soon as that table fails, before its result.
+        RunEngine((reporter, emit, ct) => new BulkImporter(options, reporter) { OnGeneration = emit }.RunAsync(plan, WriteOutcomes<ImportResult>(emit, r => r, "ImportTableFailed"), emit, ct), target);
+    }
+    private ImportOptions CreateOptions()
+    {
         try
         {
             var connection = PgConnectionInfo.Create(
@@ -158,7 +298,12 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
                 Database,
                 Credential is null || Credential == PSCredential.Empty ? null : Credential.UserName,
                 Credential is null || Credential == PSCredential.Empty ? null : Credential.GetNetworkCredential().Password);
-            options = new ImportOptions
+            if (KeepPrevious.IsPresent && !Online.IsPresent)
+            {
+                throw new BulkDataException(BulkErrorKind.InvalidArgument, "-KeepPrevious keeps the previous generation of an -Online import: give -Online too.");
+            }
+
+            return new ImportOptions
             {
                 Connection = connection,
                 DatabaseGiven = Database is not null,
@@ -174,34 +319,20 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
                 SessionSettings = ImportSetting?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? "", StringComparer.OrdinalIgnoreCase),
                 Online = Online.IsPresent,
                 KeepPrevious = KeepPrevious.IsPresent,
+                KeepDownload = KeepDownload is null ? null : GetUnresolvedProviderPathFromPSPath(KeepDownload),
+                Streaming = !_inputs.Any(i => i.Entry is not null) ? null : new FetchOptions
+                {
+                    Destination = System.IO.Path.GetTempPath(),
+                    RetryCount = RetryCount,
+                    StallTimeout = StallTimeout > TimeSpan.Zero ? StallTimeout : throw new BulkDataException(BulkErrorKind.InvalidArgument, "-StallTimeout must be positive."),
+                    Credentials = Credentials.Resolve(this, null, ProfileName, ProfileName),
+                },
             };
-            if (KeepPrevious.IsPresent && !Online.IsPresent)
-            {
-                throw new BulkDataException(BulkErrorKind.InvalidArgument, "-KeepPrevious keeps the previous generation of an -Online import: give -Online too.");
-            }
         }
         catch (BulkDataException ex)
         {
             ThrowBulkError(ex, null);
-            return;
+            throw;
         }
-
-        plan = RunEngine((reporter, _, _) => Task.FromResult(ImportPlan.Build(_inputs, options, reporter)), null);
-        if (Plan.IsPresent)
-        {
-            // The plan, asked for explicitly: nothing is connected to or created.
-            WriteObject(plan.Steps(), enumerateCollection: true);
-            return;
-        }
-
-        string target = $"database {plan.Database} on {options.Connection.Host}:{options.Connection.Port}";
-        if (!ShouldProcess(target, $"{(Online.IsPresent ? "Refresh (-Online: load beside, then swap)" : "Import")} {plan.TableCount} table(s){(!plan.HasSchema ? "" : $" with schema {System.IO.Path.GetFileName(plan.SchemaPath)}")}"))
-        {
-            // -WhatIf or a declined -Confirm: the message above says what would be done; no objects (use -Plan).
-            return;
-        }
-
-        // Each failed table's error is written as soon as that table fails, before its result.
-        RunEngine((reporter, emit, ct) => new BulkImporter(options, reporter) { OnGeneration = emit }.RunAsync(plan, WriteOutcomes<ImportResult>(emit, r => r, "ImportTableFailed"), emit, ct), target);
     }
 }

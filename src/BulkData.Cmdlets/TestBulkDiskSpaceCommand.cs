@@ -11,11 +11,18 @@ public sealed class TestBulkDiskSpaceCommand : BulkCmdlet
 {
     private readonly List<SpaceItem> _items = new();
 
-    [Parameter(Mandatory = true, Position = 0)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Manifest")]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "Bytes")]
+    [Parameter(Position = 0, ParameterSetName = "Streamed")]
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = string.Empty;
 
+    /// <summary>The plan is a streamed import (Get-BulkManifest | Invoke-BulkImport): no local space is needed.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = "Streamed")]
+    public SwitchParameter Streamed { get; set; }
+
     [Parameter(ParameterSetName = "Manifest", ValueFromPipeline = true)]
+    [Parameter(ParameterSetName = "Streamed", ValueFromPipeline = true)]
     [ManifestEntryTransformation]
     public ManifestEntry[]? InputObject { get; set; }
 
@@ -50,11 +57,11 @@ public sealed class TestBulkDiskSpaceCommand : BulkCmdlet
 
     protected override void EndProcessing()
     {
-        string path = GetUnresolvedProviderPathFromPSPath(Path);
+        string path = GetUnresolvedProviderPathFromPSPath(Path.Length == 0 ? System.IO.Path.GetTempPath() : Path);
         DiskSpaceReport report;
         try
         {
-            report = DiskSpace.Measure(path, _items, Extract.IsPresent, ExpansionRatio, ReserveBytes, ParameterSetName == "Bytes" ? RequiredBytes : 0);
+            report = Streamed.IsPresent ? DiskSpace.Streamed(path, _items, ReserveBytes) : DiskSpace.Measure(path, _items, Extract.IsPresent, ExpansionRatio, ReserveBytes, ParameterSetName == "Bytes" ? RequiredBytes : 0);
         }
         catch (Exception ex) when (ex is BulkData.Engine.BulkDataException or IOException or UnauthorizedAccessException)
         {

@@ -27,7 +27,7 @@ public sealed class ArchitectureTests
         [$"{Root}.Import.Schema.Tolerance"] = new[] { $"{Root}.Import.Sql" },
         [$"{Root}.Import.Tables"] = new[] { $"{Root}.Import.Sql", $"{Root}.Compression", $"{Root}.DumpFiles" },
         [$"{Root}.Import.Schedule"] = new[] { $"{Root}.Import.Sql", $"{Root}.Import.Schema", $"{Root}.Import.Tables" },
-        [$"{Root}.Import"] = new[] { $"{Root}.Import.Sql", $"{Root}.Import.Schema", $"{Root}.Import.Tables", $"{Root}.Import.Schedule", $"{Root}.DumpFiles", $"{Root}.Manifest" },
+        [$"{Root}.Import"] = new[] { $"{Root}.Import.Sql", $"{Root}.Import.Schema", $"{Root}.Import.Tables", $"{Root}.Import.Schedule", $"{Root}.DumpFiles", $"{Root}.Manifest", $"{Root}.Storage", $"{Root}.Transfer" },
         [$"{Root}.Services"] = Array.Empty<string>(),
     };
 

@@ -121,4 +121,30 @@ function Get-TestRows {
         $r.Dispose()
         , $rows.ToArray()
     } finally { $conn.Dispose() }
+
+function Start-FaultProxy {
+    <#
+    The test kit's fault-injecting TCP proxy in front of s3rver, in its own process: resets after N response bytes,
+    drops, a byte rate, a stall, throttling. Its log (one line per forwarded request) is in $script:Work when the
+    suite has one (else the temp folder); the proxy is added to $script:Proxies when the suite keeps that list.
+    #>
+    param([long] $ResetAfter = 0, [int] $Resets = -1, [int] $DropFirst = 0, [long] $Rate = 0, [switch] $Stall, [double] $SlowDownFor = 0, [int] $RetryAfter = 0)
+    $folder = if ((Get-Variable -Name Work -Scope Script -ErrorAction SilentlyContinue) -and $script:Work) { $script:Work } else { [IO.Path]::GetTempPath() }
+    $log = Join-Path $folder "proxy-$([guid]::NewGuid().ToString('N').Substring(0,6)).log"
+    New-Item -ItemType File -Path $log | Out-Null
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
+    foreach ($a in @($script:TestKit, 'proxy', '--upstream', $script:S3Endpoint, '--reset-after', "$ResetAfter", '--resets', "$Resets", '--drop-first', "$DropFirst", '--rate', "$Rate", '--stall', $(if ($Stall) { '1' } else { '0' }), '--slowdown-for', "$SlowDownFor", '--retry-after', "$RetryAfter", '--log', $log)) { $psi.ArgumentList.Add($a) }
+    $psi.RedirectStandardInput = $true; $psi.RedirectStandardOutput = $true; $psi.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($psi)
+    $port = [int]$process.StandardOutput.ReadLine()
+    $proxy = [pscustomobject]@{ Process = $process; Port = $port; Endpoint = "http://127.0.0.1:$port"; Log = $log }
+    if (Get-Variable -Name Proxies -Scope Script -ErrorAction SilentlyContinue) { $script:Proxies.Add($proxy) }
+    $proxy
+}
+
+function Stop-FaultProxy($Proxy) {
+    if (-not $Proxy.Process.HasExited) {
+        $Proxy.Process.StandardInput.Close()
+        if (-not $Proxy.Process.WaitForExit(5000)) { $Proxy.Process.Kill() }
+    }
 }

@@ -12,7 +12,7 @@ namespace BulkData.Engine.Import;
 /// from <see cref="LoadModePolicy"/>, resume from the <see cref="ImportJournal"/>, schema steps from
 /// <see cref="SchemaSteps"/>, the order of existing tables from <see cref="ForeignKeyOrder"/>.
 /// </summary>
-public sealed class BulkImporter
+public sealed partial class BulkImporter
 {
     /// <summary>The Table of the result that stands for the schema script (not a table).</summary>
     public const string SchemaResultTable = "(schema)";
@@ -187,7 +187,7 @@ public sealed class BulkImporter
         }
         else
         {
-            schedule = await LoadTablesAsync(workers, plan, todo, mode, replica, fresh, postJobs, postDoneIds, postSteps, Emit, ct).ConfigureAwait(false);
+            schedule = await LoadTablesAsync(workers, main, journal, plan, todo, mode, replica, fresh, postJobs, postDoneIds, postSteps, Emit, ct).ConfigureAwait(false);
             failed = schedule.FailedTables;
         }
 
@@ -244,7 +244,7 @@ public sealed class BulkImporter
             Emit(new ImportResult
             {
                 Table = SchemaResultTable, Dataset = "schema", File = plan.SchemaPath!, Rows = 0,
-                Bytes = new FileInfo(plan.SchemaPath!).Length, Status = ImportStatus.Imported, Warnings = skipped,
+                Bytes = plan.SchemaBytes, Status = ImportStatus.Imported, Warnings = skipped,
                 Database = plan.Database, Orphans = orphans,
             });
         }
@@ -256,7 +256,7 @@ public sealed class BulkImporter
     /// Loads the tables and runs the post-data jobs on one schedule (<see cref="ImportScheduler"/>): at most
     /// -ThrottleLimit worker connections at once, loads and jobs together; returns what it did.
     /// </summary>
-    private async Task<ScheduleOutcome> LoadTablesAsync(WorkerConnections workers, ImportPlan plan, IReadOnlyList<TableJob> todo, LoadMode mode, bool replica, bool fresh,
+    private async Task<ScheduleOutcome> LoadTablesAsync(WorkerConnections workers, NpgsqlConnection main, ImportJournal journal, ImportPlan plan, IReadOnlyList<TableJob> todo, LoadMode mode, bool replica, bool fresh,
         IReadOnlyList<PostDataJob> postJobs, IReadOnlySet<string> postDone, PostDataSteps? postSteps, Action<ImportResult> emit, CancellationToken ct)
     {
         long total = todo.Sum(j => j.Bytes);
@@ -275,19 +275,34 @@ public sealed class BulkImporter
         })
         { ExcludeExtraColumns = _options.ExcludeExtraColumns };
 
-        // Today's list as a channel that is already complete; a producer feeding jobs as files arrive uses the same seam.
+        // The jobs planned up front, then (fed by Start-BulkFetch) the jobs whose files arrive while the import runs:
+        // one channel, the schedule's one seam. Without arrivals it is complete at once.
         var tables = System.Threading.Channels.Channel.CreateUnbounded<TableJob>();
         foreach (var job in todo)
         {
             tables.Writer.TryWrite(job);
         }
 
-        tables.Writer.Complete();
+        var arrived = new HashSet<TableJob>(ReferenceEqualityComparer.Instance);
+        Task pump = Task.CompletedTask;
+        if (plan.Arriving is null)
+        {
+            tables.Writer.Complete();
+        }
+        else
+        {
+            pump = ForwardArrivalsAsync(plan, todo, tables.Writer, arrived, delta => Interlocked.Add(ref total, delta), ct);
+        }
+
+        // Arriving jobs are checked when their turn comes, one at a time on the journal's connection.
+        using var mainGate = new SemaphoreSlim(1);
         var weights = todo.GroupBy(j => j.QualifiedTable, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Sum(j => j.Bytes), StringComparer.OrdinalIgnoreCase);
         var input = new ScheduleInput
         {
             Tables = tables.Reader,
-            PendingTables = todo.Select(j => j.QualifiedTable).ToList(),
+            // Tables whose files may still arrive hold back their post-data too; one that never arrives is released when
+            // the channel completes (its table stays as pre-data made it, as without overlap).
+            PendingTables = todo.Select(j => j.QualifiedTable).Concat(plan.ExpectedArrivals).ToList(),
             PostData = postJobs,
             PostDataDone = postDone,
             LoadParallelism = LoadModePolicy.Parallelism(mode, _options.ThrottleLimit),
@@ -297,6 +312,35 @@ public sealed class BulkImporter
 
         async Task<bool> Load(TableJob job, int streams, CancellationToken token)
         {
+            bool isArrival;
+            lock (arrived)
+            {
+                isArrival = arrived.Contains(job);
+            }
+
+            if (isArrival)
+            {
+                await mainGate.WaitAsync(token).ConfigureAwait(false);
+                ImportResult? early;
+                try
+                {
+                    early = await CheckArrivalAsync(main, journal, plan, job, token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    mainGate.Release();
+                }
+
+                if (early is not null)
+                {
+                    Interlocked.Increment(ref tablesDone);
+                    emit(early);
+                    return early.Status != ImportStatus.Failed;
+                }
+
+                _reporter.Verbose($"{job.QualifiedTable}: {job.FileName} arrived; loading it while later files still come.");
+            }
+
             var load = await LoadOneAsync(workers, loader, job, replica, streams, token).ConfigureAwait(false);
             if (load.OtherDialect is { } other && !job.DialectReason.StartsWith(DialectSniffer.Stated, StringComparison.Ordinal) && other != load.Dialect)
             {
@@ -349,6 +393,7 @@ public sealed class BulkImporter
         }
         finally
         {
+            await pump.ConfigureAwait(false);
             bar.Complete();
             lock (postProgress)
             {
@@ -437,6 +482,7 @@ public sealed class BulkImporter
             Table = job.QualifiedTable, Dataset = job.Dataset, File = job.FilePath, Rows = rows, Bytes = bytes, Duration = duration,
             Status = status, Error = error, Database = plan.Database, Dialect = load?.Dialect?.Name ?? job.Dialect.Name, DialectReason = load?.DialectReason ?? job.DialectReason,
             ExcludedColumns = load?.ExcludedColumns ?? Array.Empty<string>(), DroppedValues = load?.DroppedValues ?? 0,
+            ReceivedBytes = load?.ReceivedBytes, DecodedBytes = load?.DecodedBytes ?? 0,
             Warnings = load is null || load.ExcludedColumns.Count == 0
                 ? Array.Empty<string>()
                 : new[] { $"column(s) {string.Join(", ", load.ExcludedColumns)} of {job.FileName} not in the table: {load.DroppedValues} value(s) dropped (-ExcludeExtraColumns)" },

@@ -23,6 +23,12 @@ public sealed class ImportResult
     /// <summary>Bytes of the file read (compressed bytes for a .bz2).</summary>
     public long Bytes { get; init; }
 
+    /// <summary>Bytes received from the bucket for a table streamed from it (null for a local file).</summary>
+    public long? ReceivedBytes { get; init; }
+
+    /// <summary>Bytes after decoding: the CSV loaded by COPY.</summary>
+    public long DecodedBytes { get; init; }
+
     public TimeSpan Duration { get; init; }
 
     public ImportStatus Status { get; init; }
@@ -52,7 +58,15 @@ public sealed class ImportResult
 }
 
 /// <summary>What one import input is: a data file, a schema script or a load script.</summary>
-public sealed record ImportInput(string Path, string? Dataset = null, string? ETag = null, Manifest.EntryKind? Kind = null);
+public sealed record ImportInput(string Path, string? Dataset = null, string? ETag = null, Manifest.EntryKind? Kind = null)
+{
+    /// <summary>An object in the bucket, streamed into PostgreSQL with no local file (its Path is <c>s3://bucket/key</c>).</summary>
+    public Manifest.ManifestEntry? Entry { get; init; }
+
+    /// <summary>The input for an object of a listing (Get-BulkManifest's ManifestEntry).</summary>
+    public static ImportInput Of(Manifest.ManifestEntry entry)
+        => new($"s3://{entry.Bucket}/{entry.Key}", entry.Dataset, entry.ETag, entry.Kind) { Entry = entry };
+}
 
 /// <summary>One step of the import plan, as -WhatIf shows it.</summary>
 public sealed class ImportPlanStep
@@ -143,6 +157,17 @@ public sealed record ImportOptions
 
     /// <summary>With <see cref="Online"/>: the previous generation is kept in a schema of its own (Undo-BulkImport swaps it back).</summary>
     public bool KeepPrevious { get; init; }
+
+    // Streaming from the bucket (issue 13).
+
+    /// <summary>
+    /// How objects streamed from the bucket are read: retries, backoff, time budget, -StallTimeout and credentials
+    /// exactly as Start-BulkFetch's (its Destination is not used). Null: Start-BulkFetch's defaults.
+    /// </summary>
+    public Transfer.FetchOptions? Streaming { get; init; }
+
+    /// <summary>-KeepDownload: streamed objects are also written, verified, into this folder under Start-BulkFetch's names.</summary>
+    public string? KeepDownload { get; init; }
 }
 
 /// <summary>

@@ -70,7 +70,9 @@ public static class BulkFetcher
         }
 
         // 1. Where each object goes; keys that would leave the destination are refused here, before any I/O.
-        var ordered = given.OrderByDescending(e => e.Size).ThenBy(e => e.Key, StringComparer.Ordinal).ToList();
+        // The schema and the load script first (an import fed by this fetch applies pre-data as soon as the
+        // schema arrives), then the data largest first.
+        var ordered = given.OrderBy(e => e.Kind is EntryKind.Schema ? 0 : e.Kind is EntryKind.LoadScript ? 1 : 2).ThenByDescending(e => e.Size).ThenBy(e => e.Key, StringComparer.Ordinal).ToList();
         var items = new List<FetchItem>();
         var seen = new HashSet<string>(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
         foreach (var entry in ordered)

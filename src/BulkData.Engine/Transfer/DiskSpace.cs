@@ -25,6 +25,12 @@ public sealed class DiskSpaceReport
     public bool IsSufficient => AvailableBytes >= RequiredBytes + ReserveBytes;
 
     public long ShortfallBytes => Math.Max(0, RequiredBytes + ReserveBytes - AvailableBytes);
+
+    /// <summary>True for a streamed import (Get-BulkManifest | Invoke-BulkImport): the files never touch local disk.</summary>
+    public bool Streamed { get; init; }
+
+    /// <summary>What the numbers mean for this mode, e.g. that a streamed import needs no local space.</summary>
+    public string? Note { get; init; }
 }
 
 /// <summary>One file a plan needs room for.</summary>
@@ -35,6 +41,18 @@ public static class DiskSpace
 {
     /// <summary>Uncompressed size over compressed size of the real CSV exports (opinions: about 4.9).</summary>
     public const double DefaultExpansionRatio = 5.0;
+
+    /// <summary>What a streamed import (Get-BulkManifest | Invoke-BulkImport, no -KeepDownload) needs on local disk: nothing.</summary>
+    public static DiskSpaceReport Streamed(string path, IReadOnlyCollection<SpaceItem> items, long reserveBytes)
+    {
+        var measured = Measure(path, Array.Empty<SpaceItem>(), false, DefaultExpansionRatio, reserveBytes, 0);
+        return new DiskSpaceReport
+        {
+            Path = measured.Path, MeasuredPath = measured.MeasuredPath, AvailableBytes = measured.AvailableBytes, RequiredBytes = 0,
+            ReserveBytes = measured.ReserveBytes, FileCount = items.Count, Streamed = true,
+            Note = $"streamed from the bucket into PostgreSQL: the {items.Count} file(s) ({ByteSize.Format(items.Sum(i => i.Size))}) need no local space (no partial, temporary or spool file); with -KeepDownload they need their size in that folder",
+        };
+    }
 
     /// <summary>The nearest existing folder at or above <paramref name="path"/>.</summary>
     public static string NearestExistingDirectory(string path)

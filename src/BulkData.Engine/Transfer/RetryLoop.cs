@@ -14,11 +14,11 @@ internal sealed class RetryLoop
     private readonly FetchOptions _options;
     private readonly DiskGuard _guard;
     private readonly IBulkReporter _reporter;
-    private readonly FetchProgress.Bar _bar;
+    private readonly FetchProgress.Bar? _bar;
     private readonly string _name;
     private readonly string _target;
 
-    public RetryLoop(FetchOptions options, DiskGuard guard, IBulkReporter reporter, FetchProgress.Bar bar, string name, string target)
+    public RetryLoop(FetchOptions options, DiskGuard guard, IBulkReporter reporter, FetchProgress.Bar? bar, string name, string target)
     {
         _options = options;
         _guard = guard;
@@ -30,6 +30,13 @@ internal sealed class RetryLoop
     }
 
     public RetryPolicy Policy { get; }
+
+    /// <summary>The bytes go straight to a reader (a streamed import), not into a partial file: messages say so.</summary>
+    public bool Streaming { get; init; }
+
+    private string Kept(long confirmed, long size, string partialPath) => Streaming
+        ? $"{confirmed:N0} of {size:N0} bytes streamed"
+        : $"{confirmed:N0} of {size:N0} bytes kept in '{partialPath}' for a resume";
 
     /// <param name="attempt">One attempt; it ends normally only when the transfer is complete.</param>
     /// <param name="position">The bytes confirmed so far (progress is judged by it).</param>
@@ -52,7 +59,9 @@ internal sealed class RetryLoop
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                _reporter.Verbose($"{_name}: cancelled at byte {position():N0} of {size:N0}; the partial file is kept for a resume.");
+                _reporter.Verbose(Streaming
+                    ? $"{_name}: stopped at byte {position():N0} of {size:N0} (the reader is done with it)."
+                    : $"{_name}: cancelled at byte {position():N0} of {size:N0}; the partial file is kept for a resume.");
                 throw;
             }
             catch (LowSpacePause)
@@ -85,7 +94,7 @@ internal sealed class RetryLoop
                 {
                     throw new BulkDataException(
                         BulkErrorKind.EndpointUnreachable,
-                        $"{_target}: gave up after the server asked to slow down for longer than the retry budget of {Policy.Budget.TotalSeconds:0} s ({confirmed:N0} of {size:N0} bytes kept in '{partialPath}' for a resume): {Describe(ex)}",
+                        $"{_target}: gave up after the server asked to slow down for longer than the retry budget of {Policy.Budget.TotalSeconds:0} s ({Kept(confirmed, size, partialPath)}): {Describe(ex)}",
                         _target,
                         ex);
                 }
@@ -94,15 +103,22 @@ internal sealed class RetryLoop
                 {
                     throw new BulkDataException(
                         BulkErrorKind.EndpointUnreachable,
-                        $"{_target}: gave up after {_options.RetryCount + 1} attempts in a row without progress ({confirmed:N0} of {size:N0} bytes kept in '{partialPath}' for a resume): {Describe(ex)}",
+                        $"{_target}: gave up after {_options.RetryCount + 1} attempts in a row without progress ({Kept(confirmed, size, partialPath)}): {Describe(ex)}",
                         _target,
                         ex);
                 }
 
                 _reporter.Verbose($"{_name}: attempt failed at byte {confirmed:N0} of {size:N0} ({Describe(ex)}); {(confirmed > before ? "it made progress, so it does not count" : throttled is not null ? "the server asked to slow down, which counts against the time budget, not -RetryCount" : $"{Policy.FailuresWithoutProgress} of {_options.RetryCount} retries used")}; retrying in {delay.Value.TotalSeconds:0.##} s.");
-                _bar.Status = $"retrying in {delay.Value.TotalSeconds:0.#} s";
+                if (_bar is not null)
+                {
+                    _bar.Status = $"retrying in {delay.Value.TotalSeconds:0.#} s";
+                }
+
                 await Task.Delay(delay.Value, ct).ConfigureAwait(false);
-                _bar.Status = null;
+                if (_bar is not null)
+                {
+                    _bar.Status = null;
+                }
             }
             catch (UnauthorizedAccessException ex)
             {
@@ -144,9 +160,17 @@ internal sealed class RetryLoop
 
     private async Task PauseAsync(string status, bool afterNoSpace, CancellationToken ct)
     {
-        _bar.Status = status;
+        if (_bar is not null)
+        {
+            _bar.Status = status;
+        }
+
         await _guard.WaitForRoomAsync(afterNoSpace, ct).ConfigureAwait(false);
-        _bar.Status = null;
+        if (_bar is not null)
+        {
+            _bar.Status = null;
+        }
+
     }
 
     private static string Describe(Exception ex)

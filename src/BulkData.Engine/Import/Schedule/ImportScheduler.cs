@@ -79,6 +79,8 @@ internal sealed class ImportScheduler
         var completions = Channel.CreateUnbounded<Completion>(new UnboundedChannelOptions { SingleReader = true });
         var queue = new List<TableJob>();
         var pending = new HashSet<string>(input.PendingTables, StringComparer.OrdinalIgnoreCase);
+        var came = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        bool released = false;
         var failed = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var done = new HashSet<string>(input.PostDataDone, StringComparer.Ordinal);
         // A dependency that is not among the jobs (a foreign key of a run that only validates) was done before.
@@ -135,6 +137,15 @@ internal sealed class ImportScheduler
                 {
                     queue.Add(arrived);
                     pending.Add(arrived.QualifiedTable);
+                    came.Add(arrived.QualifiedTable);
+                }
+
+                if (inputDone && !released)
+                {
+                    // No more tables can come: one named pending that never came has no data in this run, so its
+                    // post-data is no longer held back (as for a table not named at all).
+                    pending.RemoveWhere(t => !came.Contains(t));
+                    released = true;
                 }
 
                 bool stopping = token.IsCancellationRequested || fatal is not null;

@@ -78,7 +78,7 @@ internal static class DriftPreflight
     {
         try
         {
-            await using var file = new FileStream(job.FilePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            await using var file = TableBytes.Of(job).Open(NullReporter.Instance, wholeRead: false);
             await using Stream source = job.IsBzip2
                 ? new Bzip2DecoderStream(file, new Bzip2DecoderOptions { Threads = 1, SourceName = job.FilePath }, leaveOpen: true)
                 : file;

@@ -36,4 +36,7 @@ internal sealed record TableJob
     public string FileName => System.IO.Path.GetFileName(FilePath);
 
     public bool IsBzip2 => FetchLayout.IsCompressed(FilePath);
+
+    /// <summary>Where the bytes come from when not the local file at <see cref="FilePath"/> (an object streamed from the bucket).</summary>
+    public TableBytes? Input { get; init; }
 }

@@ -21,6 +21,12 @@ internal sealed record TableLoad(long Rows, long BytesRead, TimeSpan Duration, s
 
     /// <summary>Set when the bytes showed another dialect (the table was rolled back): the dialect they point to.</summary>
     public CopyDialect? OtherDialect { get; init; }
+
+    /// <summary>Bytes after decoding (the CSV handed to COPY before any column is dropped).</summary>
+    public long DecodedBytes { get; init; }
+
+    /// <summary>Bytes received over the network for a table streamed from the bucket (resumed reads included once), else null.</summary>
+    public long? ReceivedBytes { get; init; }
 }
 
 /// <summary>
@@ -62,6 +68,8 @@ internal sealed partial class TableLoader
         var watch = Stopwatch.StartNew();
         long reported = 0;
         var counting = (CountingStream?)null;
+        var bytes = TableBytes.Of(job);
+        Stream? opened = null;
         string schema = intoSchema ?? job.Schema;
         string table = new QualifiedName(schema, job.Table).Sql;
         string where = $"file {job.FilePath}, table {job.QualifiedTable}";
@@ -87,9 +95,12 @@ internal sealed partial class TableLoader
             await TruncateAsync(c, tx, table, ct).ConfigureAwait(false);
             long insertedBefore = await InsertedRowsAsync(c, tx, table, ct).ConfigureAwait(false);
 
-            await using var bytes = OpenBytes(job);
-            counting = bytes.Counting;
-            Stream source = bytes.Source;
+            // The one place a table's bytes are opened (OpenBytes): a local file, or an object streamed from the bucket.
+            long decoded = 0;
+            await using var input = OpenBytes(job);
+            opened = input.File;
+            counting = input.Counting;
+            Stream source = input.Source;
 
             var counter = new CsvRecordCounter(job.Dialect);
             var pending = new List<byte[]>();
@@ -171,6 +182,7 @@ internal sealed partial class TableLoader
                     foreach (var chunk in pending)
                     {
                         await WriteAsync(raw, chunk).ConfigureAwait(false);
+                        decoded += chunk.Length;
                     }
 
                     Check(counter);
@@ -179,6 +191,7 @@ internal sealed partial class TableLoader
                         counter.Feed(buffer.AsSpan(0, n));
                         Check(counter);
                         await WriteAsync(raw, buffer.AsMemory(0, n)).ConfigureAwait(false);
+                        decoded += n;
                         long now = counting.BytesRead;
                         _progress(job.QualifiedTable, now - reported);
                         reported = now;
@@ -230,8 +243,13 @@ internal sealed partial class TableLoader
             await Record(tx, job, counting.HashHex(), rows, ct).ConfigureAwait(false);
 
             await tx.CommitAsync(ct).ConfigureAwait(false);
-            _reporter.Verbose($"{job.QualifiedTable}: {rows} rows from {job.FileName} in {watch.Elapsed.TotalSeconds:0.0} s.");
-            return new TableLoad(rows, counting.BytesRead, watch.Elapsed, null) { ExcludedColumns = excluded, DroppedValues = rows * excluded.Count, Dialect = job.Dialect, DialectReason = job.DialectReason };
+            long? received = bytes.ReceivedBytes(opened);
+            _reporter.Verbose($"{job.QualifiedTable}: {rows} rows from {job.FileName} in {watch.Elapsed.TotalSeconds:0.0} s ({(received is long r ? $"{r:N0} bytes received from the bucket, " : "")}{counting.BytesRead:N0} read, {decoded:N0} decoded and loaded).");
+            return new TableLoad(rows, counting.BytesRead, watch.Elapsed, null)
+            {
+                ExcludedColumns = excluded, DroppedValues = rows * excluded.Count, Dialect = job.Dialect, DialectReason = job.DialectReason,
+                DecodedBytes = decoded, ReceivedBytes = received,
+            };
         }
         catch (Exception) when (!ct.IsCancellationRequested && mismatch is not null)
         {
@@ -240,7 +258,8 @@ internal sealed partial class TableLoader
         }
         catch (Exception e) when (!ct.IsCancellationRequested && e is not OperationCanceledException)
         {
-            string message = Describe(e, where, counting);
+            // The source's own failure (an object that changed, a failed checksum) is the cause, whatever COPY said after it.
+            string message = opened is not null && bytes.FailureOf(opened) is { } cause ? $"{where}: {cause.Message}" : Describe(e, where, counting);
             return new TableLoad(0, counting?.BytesRead ?? 0, watch.Elapsed, message) { Dialect = job.Dialect, DialectReason = job.DialectReason };
         }
         finally
@@ -252,10 +271,10 @@ internal sealed partial class TableLoader
         }
     }
 
-    /// <summary>The file's bytes as the load reads them: counted (hash, progress) and decoded when .bz2. The one place a load opens its input.</summary>
+    /// <summary>The table's bytes as the load reads them (<see cref="TableBytes"/>: a file or an object), counted (hash, progress) and decoded when .bz2. The one place a load opens its input.</summary>
     private OpenedBytes OpenBytes(TableJob job)
     {
-        var file = new FileStream(job.FilePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        var file = TableBytes.Of(job).Open(_reporter, wholeRead: true);
         var counting = new CountingStream(file);
         Stream source = job.IsBzip2
             ? new Bzip2DecoderStream(counting, new Bzip2DecoderOptions { Threads = _decoderThreads, SourceName = job.FilePath }, leaveOpen: true)
@@ -265,6 +284,9 @@ internal sealed partial class TableLoader
 
     private sealed class OpenedBytes(Stream file, CountingStream counting, Stream source) : IAsyncDisposable
     {
+        /// <summary>The stream as opened (a file, or an object of the bucket), before counting and decoding.</summary>
+        public Stream File { get; } = file;
+
         public CountingStream Counting { get; } = counting;
 
         public Stream Source { get; } = source;
@@ -276,7 +298,7 @@ internal sealed partial class TableLoader
                 await Source.DisposeAsync().ConfigureAwait(false);
             }
 
-            await file.DisposeAsync().ConfigureAwait(false);
+            await File.DisposeAsync().ConfigureAwait(false);
         }
     }
 
