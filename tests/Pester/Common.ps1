@@ -121,6 +121,7 @@ function Get-TestRows {
         $r.Dispose()
         , $rows.ToArray()
     } finally { $conn.Dispose() }
+}
 
 function Start-FaultProxy {
     <#

@@ -174,4 +174,58 @@ public class ImportSchedulerTests
         Assert.True(MaintenanceSettings.IsLocalHost("/var/run/postgresql"));
         Assert.False(MaintenanceSettings.IsLocalHost("db.example.org"));
     }
+
+    [Fact]
+    public async Task A_table_that_arrives_later_holds_back_its_post_data_and_one_that_never_comes_is_released_when_the_channel_completes()
+    {
+        // "big" arrives while the run goes on (a file still downloading); "small" is named but its file never comes.
+        var jobs = PostDataJobs.Build(SqlScriptSplitter.Split("""
+            CREATE INDEX big_a ON public.big USING btree (a);
+            CREATE INDEX small_a ON public.small USING btree (a);
+            """));
+        var tables = Channel.CreateUnbounded<TableJob>();
+        var log = new List<string>();
+        var input = new ScheduleInput { Tables = tables.Reader, PendingTables = new[] { "public.big", "public.small" }, PostData = jobs };
+        var run = new ImportScheduler(2).RunAsync(input, async (job, streams, ct) =>
+        {
+            await Task.Delay(5, ct);
+            lock (log)
+            {
+                log.Add("loaded " + job.Table);
+            }
+
+            return true;
+        }, (job, ct) =>
+        {
+            lock (log)
+            {
+                log.Add("post " + job.Statement.Text.Trim().Split(' ')[2]);
+            }
+
+            return Task.CompletedTask;
+        }, CancellationToken.None);
+
+        await Task.Delay(200);
+        lock (log)
+        {
+            Assert.Empty(log); // nothing has arrived, nothing is built on an empty table
+        }
+
+        tables.Writer.TryWrite(Job("big", 10));
+        for (int i = 0; i < 200 && !log.Contains("post big_a"); i++)
+        {
+            await Task.Delay(10);
+        }
+
+        lock (log)
+        {
+            Assert.Equal(new[] { "loaded big", "post big_a" }, log);
+        }
+
+        tables.Writer.Complete();
+        var outcome = await run.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(new[] { "loaded big", "post big_a", "post small_a" }, log);
+        Assert.True(outcome.PostDataComplete);
+        Assert.Equal(0, outcome.FailedTables);
+    }
 }
