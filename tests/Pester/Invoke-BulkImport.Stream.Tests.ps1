@@ -64,30 +64,7 @@ public sealed class BulkDataFdSampler : IDisposable
 }
 '@
 
-    function Get-Cs([string] $Database) {
-        $b = [Npgsql.NpgsqlConnectionStringBuilder]::new($script:PgConnectionString); $b.Database = $Database; $b.Pooling = $false
-        $b.ConnectionString
-    }
-
-    function Invoke-Sql([string] $Database, [string] $Sql) {
-        $conn = [Npgsql.NpgsqlConnection]::new((Get-Cs $Database))
-        $conn.Open()
-        try { $cmd = $conn.CreateCommand(); $cmd.CommandText = $Sql; $cmd.CommandTimeout = 0; $cmd.ExecuteScalar() } finally { $conn.Dispose() }
-    }
-
-    function Export-Table([string] $Database, [string] $Table, [string] $Schema = 'public') {
-        # Every row in a fixed order, as COPY TO writes it, in one time zone.
-        $conn = [Npgsql.NpgsqlConnection]::new((Get-Cs $Database))
-        $conn.Open()
-        try {
-            $cmd = $conn.CreateCommand(); $cmd.CommandText = "SET TimeZone = 'UTC'"; $null = $cmd.ExecuteNonQuery()
-            $cols = [System.Collections.Generic.List[string]]::new()
-            $cmd.CommandText = "SELECT attname FROM pg_attribute WHERE attrelid = '$Schema.$Table'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attname"
-            $r = $cmd.ExecuteReader(); while ($r.Read()) { $cols.Add('"' + $r.GetString(0) + '"') }; $r.Dispose()
-            $reader = $conn.BeginTextExport("COPY (SELECT $($cols -join ', ') FROM $Schema.$Table ORDER BY $($cols -join ', ')) TO STDOUT WITH (FORMAT csv)")
-            try { $reader.ReadToEnd() } finally { $reader.Dispose() }
-        } finally { $conn.Dispose() }
-    }
+    # Get-Cs, Invoke-Sql and Export-Table (with -Schema) come from Common.ps1.
 
     function New-DbName {
         # A database with the big table made beforehand (it is not in the dump's schema; the dump's tables are).
