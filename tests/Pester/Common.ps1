@@ -123,6 +123,25 @@ function Get-TestRows {
     } finally { $conn.Dispose() }
 }
 
+# What a suite creates and removes at its end: databases on the test server ($script:Created) and folders
+# ($script:Dirs). Initialize-TestCleanup in BeforeAll, Remove-TestCleanup in AfterAll.
+function Initialize-TestCleanup {
+    $script:Created = [System.Collections.Generic.List[string]]::new()
+    $script:Dirs = [System.Collections.Generic.List[string]]::new()
+}
+
+function Remove-TestDatabases {
+    <# Drops the suite's databases ($script:Created), forcing their sessions off; a failure to drop one is ignored. #>
+    foreach ($db in $script:Created) { try { Invoke-Sql 'postgres' "DROP DATABASE IF EXISTS `"$db`" WITH (FORCE)" | Out-Null } catch { } }
+}
+
+function Remove-TestCleanup {
+    <# Drops the suite's databases and removes its folders; nothing when BeforeAll never got as far as Initialize-TestCleanup. #>
+    if (-not (Get-Variable -Name Created -Scope Script -ErrorAction SilentlyContinue)) { return }
+    Remove-TestDatabases
+    foreach ($d in $script:Dirs) { Remove-Item -Recurse -Force $d -ErrorAction SilentlyContinue }
+}
+
 function Start-FaultProxy {
     <#
     The test kit's fault-injecting TCP proxy in front of s3rver, in its own process: resets after N response bytes,

@@ -3,14 +3,11 @@
 # only the watch can catch it: the table is rolled back and loaded again in the dialect the bytes show, exactly.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
-    $script:Created = [System.Collections.Generic.List[string]]::new()
-    $script:Dirs = [System.Collections.Generic.List[string]]::new()
+    Initialize-TestCleanup
 }
 
 AfterAll {
-    if (-not (Get-Variable -Name Created -Scope Script -ErrorAction SilentlyContinue)) { return }
-    foreach ($db in $script:Created) { try { Invoke-Sql 'postgres' "DROP DATABASE IF EXISTS `"$db`" WITH (FORCE)" | Out-Null } catch { } }
-    foreach ($d in $script:Dirs) { Remove-Item -Recurse -Force $d -ErrorAction SilentlyContinue }
+    Remove-TestCleanup
 }
 
 Describe 'The dialect watch catches, deep in a file, what the prior of its date misreads' {

@@ -3,14 +3,11 @@
 # connection while its COPY runs. The error names a lost connection to the server, and the table is rolled back.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
-    $script:Created = [System.Collections.Generic.List[string]]::new()
-    $script:Dirs = [System.Collections.Generic.List[string]]::new()
+    Initialize-TestCleanup
 }
 
 AfterAll {
-    if (-not (Get-Variable -Name Created -Scope Script -ErrorAction SilentlyContinue)) { return }
-    foreach ($db in $script:Created) { try { Invoke-Sql 'postgres' "DROP DATABASE IF EXISTS `"$db`" WITH (FORCE)" | Out-Null } catch { } }
-    foreach ($d in $script:Dirs) { Remove-Item -Recurse -Force $d -ErrorAction SilentlyContinue }
+    Remove-TestCleanup
 }
 
 Describe 'Invoke-BulkImport when the server ends its session mid-COPY' {

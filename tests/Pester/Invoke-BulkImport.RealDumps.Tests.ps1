@@ -3,8 +3,7 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     Add-Type -Path (Join-Path (Split-Path $script:ModulePath) 'dependencies/Npgsql.dll')
-    $script:Created = [System.Collections.Generic.List[string]]::new()
-    $script:Dirs = [System.Collections.Generic.List[string]]::new()
+    Initialize-TestCleanup
 
     function New-Dump([string[]] $Extra = @()) {
         $dir = New-TestDirectory; $script:Dirs.Add($dir)
@@ -33,9 +32,7 @@ BeforeAll {
 }
 
 AfterAll {
-    if (-not (Get-Variable -Name Created -Scope Script -ErrorAction SilentlyContinue)) { return }
-    foreach ($db in $script:Created) { try { Invoke-Sql 'postgres' "DROP DATABASE IF EXISTS `"$db`" WITH (FORCE)" | Out-Null } catch { } }
-    foreach ($d in $script:Dirs) { Remove-Item -Recurse -Force $d -ErrorAction SilentlyContinue }
+    Remove-TestCleanup
 }
 
 Describe 'Orphans never cost indexes' {

@@ -92,7 +92,7 @@ public sealed class BulkDataFdSampler : IDisposable
 AfterAll {
     if (-not (Get-Variable -Name Created -Scope Script -ErrorAction SilentlyContinue)) { return }
     foreach ($p in $script:Proxies) { Stop-FaultProxy $p }
-    foreach ($db in $script:Created) { try { Invoke-Sql 'postgres' "DROP DATABASE IF EXISTS `"$db`" WITH (FORCE)" | Out-Null } catch { } }
+    Remove-TestDatabases
     Remove-Item -Recurse -Force $script:Work -ErrorAction SilentlyContinue
 }
 

@@ -153,13 +153,7 @@ internal static class GenerationJournal
             """, tx.Connection, tx);
         cmd.Parameters.Add(new NpgsqlParameter { Value = id });
         cmd.Parameters.Add(new NpgsqlParameter { Value = job.QualifiedTable });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)job.Dataset ?? DBNull.Value });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = job.FilePath });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)job.ETag ?? DBNull.Value });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = job.Bytes });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = DateTime.SpecifyKind(job.LastWriteUtc, DateTimeKind.Utc) });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = sha256 });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = rows });
+        ImportJournal.AddLoadParameters(cmd, job, sha256, rows);
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 

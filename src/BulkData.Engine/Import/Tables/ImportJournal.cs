@@ -123,6 +123,16 @@ internal sealed class ImportJournal
                 file_size = EXCLUDED.file_size, file_mtime = EXCLUDED.file_mtime, sha256 = EXCLUDED.sha256, rows = EXCLUDED.rows, loaded_at = clock_timestamp()
             """, tx.Connection, tx);
         cmd.Parameters.Add(new NpgsqlParameter { Value = job.QualifiedTable });
+        AddLoadParameters(cmd, job, sha256, rows);
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// What a journal row records of a table's load, as the next parameters of <paramref name="cmd"/>, in this order:
+    /// dataset, source_file, etag, file_size, file_mtime, sha256, rows (the live journal's and a generation's rows alike).
+    /// </summary>
+    internal static void AddLoadParameters(NpgsqlCommand cmd, TableJob job, string sha256, long rows)
+    {
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)job.Dataset ?? DBNull.Value });
         cmd.Parameters.Add(new NpgsqlParameter { Value = job.FilePath });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)job.ETag ?? DBNull.Value });
@@ -130,6 +140,5 @@ internal sealed class ImportJournal
         cmd.Parameters.Add(new NpgsqlParameter { Value = DateTime.SpecifyKind(job.LastWriteUtc, DateTimeKind.Utc) });
         cmd.Parameters.Add(new NpgsqlParameter { Value = sha256 });
         cmd.Parameters.Add(new NpgsqlParameter { Value = rows });
-        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 }
