@@ -68,8 +68,11 @@ function Invoke-BulkDataRunbook {
         # Expand the .bz2 files after download (Start-BulkFetch -Extract); the disk check counts their expanded size.
         [switch] $Extract,
 
-        # S3 credentials for the fetch (Start-BulkFetch -Credential). Default: anonymous.
+        # S3 credentials for the listing and the fetch (Get-BulkManifest and Start-BulkFetch -Credential). Default: anonymous.
         [pscredential] $S3Credential,
+
+        # A profile of the shared AWS credentials file for the listing and the fetch (Get-BulkManifest and Start-BulkFetch -ProfileName).
+        [string] $S3ProfileName,
 
         # Bytes to keep free beyond what the dump needs.
         [long] $ReserveBytes = 0,
@@ -143,6 +146,15 @@ function Invoke-BulkDataRunbook {
         $transcript = $true
     }
 
+    # The S3 credentials reach the listing (unless -ManifestParameters names its own) and the fetch alike.
+    $s3 = @{}
+    if ($S3Credential) { $s3.Credential = $S3Credential }
+    if ($S3ProfileName) { $s3.ProfileName = $S3ProfileName }
+    $ManifestParameters = $ManifestParameters.Clone()
+    if (-not ($ManifestParameters.ContainsKey('Credential') -or $ManifestParameters.ContainsKey('ProfileName'))) {
+        foreach ($k in $s3.Keys) { $ManifestParameters[$k] = $s3[$k] }
+    }
+
     $stopped = @()
     try {
         # 1-2. Disk space and fetch. The manifest is read once, and only when either step runs.
@@ -163,9 +175,8 @@ function Invoke-BulkDataRunbook {
             if ($PSCmdlet.ShouldProcess($Destination, 'Fetch the newest dump (Start-BulkFetch)')) {
                 Write-Step "Fetch into $Destination"
                 if ($null -eq $manifest) { $manifest = @(Get-BulkManifest @ManifestParameters) }
-                $fetch = @{ Destination = $Destination; Extract = $Extract }
+                $fetch = @{ Destination = $Destination; Extract = $Extract } + $s3
                 if ($ThrottleLimit -gt 0) { $fetch.ThrottleLimit = $ThrottleLimit }
-                if ($S3Credential) { $fetch.Credential = $S3Credential }
                 $result.Files = @($manifest | Start-BulkFetch @fetch)
                 $result.Files | Out-Host
             }

@@ -32,6 +32,17 @@ public abstract partial class BulkCmdlet
 
     /// <summary>Starts <paramref name="work"/> off the pipeline thread; call <see cref="Pump"/> from later ProcessRecord calls and <see cref="Finish"/> at the end.</summary>
     protected BackgroundRun StartEngine(Func<IBulkReporter, Action<object>, CancellationToken, Task> work)
+        => Start<bool>(async (r, e, c) =>
+        {
+            await work(r, e, c).ConfigureAwait(false);
+            return true;
+        }, out _);
+
+    /// <summary>
+    /// The one start of engine work: off the pipeline thread, its reports and emitted objects (an ErrorRecord as a
+    /// non-terminating error, anything else as output) queued for the pipeline thread, the queue closed when it ends.
+    /// </summary>
+    private BackgroundRun Start<T>(Func<IBulkReporter, Action<object>, CancellationToken, Task<T>> work, out Task<T> task)
     {
         var run = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         var queue = new BlockingCollection<Action>();
@@ -47,7 +58,7 @@ public abstract partial class BulkCmdlet
                 WriteObject(o);
             }
         });
-        var task = Task.Run(() => work(reporter, Emit, run.Token), run.Token);
+        task = Task.Run(() => work(reporter, Emit, run.Token), run.Token);
         task.ContinueWith(_ => queue.CompleteAdding(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return new BackgroundRun(queue, task, run);
     }
@@ -72,6 +83,23 @@ public abstract partial class BulkCmdlet
     /// <summary>Writes everything until the run ends; an expected failure ends the cmdlet with an ErrorRecord.</summary>
     protected void Finish(BackgroundRun background, object? errorTarget)
     {
+        Drain(background);
+        try
+        {
+            background.Task.GetAwaiter().GetResult();
+        }
+        catch (Exception ex) when (IsExpected(ex))
+        {
+            ThrowTerminatingError(ToErrorRecord(ex, errorTarget));
+        }
+    }
+
+    /// <summary>
+    /// Writes everything the run reports or emits until it ends. When the pipeline stops taking output (or a write
+    /// fails), the work is cancelled and waited for, so it can clean up, and the failure goes on.
+    /// </summary>
+    private void Drain(BackgroundRun background)
+    {
         try
         {
             foreach (var action in background.Queue.GetConsumingEnumerable())
@@ -83,15 +111,6 @@ public abstract partial class BulkCmdlet
         {
             StopAndWait(background);
             throw;
-        }
-
-        try
-        {
-            background.Task.GetAwaiter().GetResult();
-        }
-        catch (Exception ex) when (IsExpected(ex))
-        {
-            ThrowTerminatingError(ToErrorRecord(ex, errorTarget));
         }
     }
 

@@ -95,45 +95,8 @@ public abstract partial class BulkCmdlet : PSCmdlet, IDisposable
 
     private bool TryRun<T>(Func<IBulkReporter, Action<object>, CancellationToken, Task<T>> work, out T result, out Exception? error)
     {
-        using var run = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        var queue = new BlockingCollection<Action>();
-        var reporter = new QueueReporter(queue, this);
-        // An ErrorRecord emitted by the work is written as a non-terminating error; anything else as output.
-        void Emit(object o) => Post(queue, () =>
-        {
-            if (o is ErrorRecord e)
-            {
-                WriteError(e);
-            }
-            else
-            {
-                WriteObject(o);
-            }
-        });
-        var task = Task.Run(() => work(reporter, Emit, run.Token), run.Token);
-        task.ContinueWith(_ => queue.CompleteAdding(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        try
-        {
-            foreach (var action in queue.GetConsumingEnumerable())
-            {
-                action();
-            }
-        }
-        catch
-        {
-            // The pipeline stopped taking output (or a write failed): stop the work and wait for it to clean up.
-            run.Cancel();
-            try
-            {
-                task.Wait();
-            }
-            catch (AggregateException)
-            {
-            }
-
-            throw;
-        }
-
+        using var run = Start(work, out var task);
+        Drain(run);
         try
         {
             result = task.GetAwaiter().GetResult();

@@ -12,7 +12,7 @@ namespace BulkData.Cmdlets;
 /// <summary>Imports the files of a dump (CSV or .csv.bz2, schema script, load script) into PostgreSQL.</summary>
 [Cmdlet(VerbsLifecycle.Invoke, "BulkImport", SupportsShouldProcess = true, DefaultParameterSetName = "Parts")]
 [OutputType(typeof(ImportResult), typeof(ImportPlanStep), typeof(ImportVerification), typeof(BulkGeneration))]
-public sealed class InvokeBulkImportCommand : BulkCmdlet
+public sealed class InvokeBulkImportCommand : DatabaseCmdlet
 {
     private readonly List<ImportInput> _inputs = new();
 
@@ -22,26 +22,6 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
     public string[]? Path { get; set; }
-
-    [Parameter(ParameterSetName = "ConnectionString", Mandatory = true)]
-    [ValidateNotNullOrEmpty]
-    public string? ConnectionString { get; set; }
-
-    [Parameter(ParameterSetName = "Parts")]
-    [ValidateNotNullOrEmpty]
-    public new string? Host { get; set; }
-
-    [Parameter(ParameterSetName = "Parts")]
-    [ValidateRange(1, 65535)]
-    public int Port { get; set; }
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Database { get; set; }
-
-    [Parameter(ParameterSetName = "Parts")]
-    [Credential]
-    public PSCredential? Credential { get; set; }
 
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -291,13 +271,7 @@ public sealed class InvokeBulkImportCommand : BulkCmdlet
     {
         try
         {
-            var connection = PgConnectionInfo.Create(
-                ConnectionString,
-                Host,
-                Port > 0 ? Port : null,
-                Database,
-                Credential is null || Credential == PSCredential.Empty ? null : Credential.UserName,
-                Credential is null || Credential == PSCredential.Empty ? null : Credential.GetNetworkCredential().Password);
+            var connection = ConnectionInfo();
             if (KeepPrevious.IsPresent && !Online.IsPresent)
             {
                 throw new BulkDataException(BulkErrorKind.InvalidArgument, "-KeepPrevious keeps the previous generation of an -Online import: give -Online too.");

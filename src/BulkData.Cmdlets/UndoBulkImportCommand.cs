@@ -7,28 +7,8 @@ namespace BulkData.Cmdlets;
 /// <summary>Swaps the previous generation kept by Invoke-BulkImport -Online -KeepPrevious back into place.</summary>
 [Cmdlet(VerbsCommon.Undo, "BulkImport", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = "Parts")]
 [OutputType(typeof(BulkGeneration))]
-public sealed class UndoBulkImportCommand : BulkCmdlet
+public sealed class UndoBulkImportCommand : DatabaseCmdlet
 {
-    [Parameter(ParameterSetName = "ConnectionString", Mandatory = true)]
-    [ValidateNotNullOrEmpty]
-    public string? ConnectionString { get; set; }
-
-    [Parameter(ParameterSetName = "Parts")]
-    [ValidateNotNullOrEmpty]
-    public new string? Host { get; set; }
-
-    [Parameter(ParameterSetName = "Parts")]
-    [ValidateRange(1, 65535)]
-    public int Port { get; set; }
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Database { get; set; }
-
-    [Parameter(ParameterSetName = "Parts")]
-    [Credential]
-    public PSCredential? Credential { get; set; }
-
     /// <summary>The generation to undo (a BulkGeneration's Generation); else the newest swapped one whose previous tables were kept.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, long.MaxValue)]
@@ -42,13 +22,7 @@ public sealed class UndoBulkImportCommand : BulkCmdlet
         UndoOptions options;
         try
         {
-            var connection = PgConnectionInfo.Create(
-                ConnectionString,
-                Host,
-                Port > 0 ? Port : null,
-                Database,
-                Credential is null || Credential == PSCredential.Empty ? null : Credential.UserName,
-                Credential is null || Credential == PSCredential.Empty ? null : Credential.GetNetworkCredential().Password);
+            var connection = ConnectionInfo();
             options = new UndoOptions { Connection = connection, Generation = Generation > 0 ? Generation : null, NoWait = NoWait.IsPresent };
         }
         catch (BulkDataException ex)

@@ -208,6 +208,32 @@ services:
         (Get-Content -Raw $log) | Should -Match 'Disk space'
     }
 
+    It 'lists and fetches with -S3ProfileName: a profile with a wrong key fails the listing and stops nothing, the right one fetches' {
+        $bucket = New-TestName 'runbook'
+        $dump = Publish-TestDump -Bucket $bucket -OutDir (Join-Path $si.Root $bucket) -Extra @('--dockets', '5', '--words', '5')
+        $credFile = Join-Path $si.Root "$bucket-credentials"
+        "[good]`naws_access_key_id = S3RVER`naws_secret_access_key = S3RVER`n`n[wrong]`naws_access_key_id = NOTAKEYID`naws_secret_access_key = wrong-secret-$bucket`n" | Set-Content -Path $credFile
+        $saved = $env:AWS_SHARED_CREDENTIALS_FILE
+        $env:AWS_SHARED_CREDENTIALS_FILE = $credFile
+        try {
+            $common = $Common.Clone(); $common.Remove('SkipFetch')
+            $common.Destination = Join-Path $si.Root "$bucket-fetched"
+            $run = @{ ManifestParameters = @{ EndpointUrl = $S3Endpoint; Bucket = $bucket; Region = 'us-east-1' }; ImportScript = { } }
+            $err = $null
+            try { & $Runbook @common @run -LogPath $log -S3ProfileName wrong 6> $null } catch { $err = $_ }
+            $err | Should -Not -BeNullOrEmpty -Because 'the wrong key id is refused by the server, so the listing used the profile'
+            "$err" | Should -Not -Match "wrong-secret-$bucket"
+            (Get-Content -Raw $log) | Should -Not -Match "wrong-secret-$bucket"
+            @(Get-StandInCalls $si | Where-Object { $_ -contains 'stop' }).Count | Should -Be 0
+
+            $result = & $Runbook @common @run -LogPath "$log.2" -S3ProfileName good 6> $null
+            $result.Succeeded | Should -BeTrue
+            @($result.Files | Where-Object State -eq 'Downloaded').Count | Should -Be $dump.Files.Count
+        } finally {
+            $env:AWS_SHARED_CREDENTIALS_FILE = $saved
+        }
+    }
+
     It 'runs the whole plan in-process on real data: disk check, fetch, stop, import, verify, start again' {
         $bucket = New-TestName 'runbook'
         $dump = Publish-TestDump -Bucket $bucket -OutDir (Join-Path $si.Root $bucket) -Extra @('--dockets', '40', '--words', '20')

@@ -368,7 +368,7 @@ public static class BulkFetcher
         }
     }
 
-    private static BulkFile Done(ManifestEntry e, string path, long size, BulkFileState state, VerificationMethod method, TimeSpan duration) => new()
+    private static BulkFile Done(ManifestEntry e, string path, long size, BulkFileState state, VerificationMethod method, TimeSpan duration, string? error = null) => new()
     {
         Path = path,
         Dataset = e.Dataset,
@@ -380,20 +380,9 @@ public static class BulkFetcher
         ETag = e.ETag,
         Kind = e.Kind,
         DumpDate = e.DumpDate,
+        Error = error,
     };
 
-    private static BulkFile Failed(ManifestEntry e, string path, BulkDataException error, TimeSpan duration) => new()
-    {
-        Path = path,
-        Dataset = e.Dataset,
-        Size = e.Size,
-        State = BulkFileState.Failed,
-        Verification = VerificationMethod.None,
-        Duration = duration,
-        Key = e.Key,
-        ETag = e.ETag,
-        Kind = e.Kind,
-        DumpDate = e.DumpDate,
-        Error = error.Message,
-    };
+    private static BulkFile Failed(ManifestEntry e, string path, BulkDataException error, TimeSpan duration)
+        => Done(e, path, e.Size, BulkFileState.Failed, VerificationMethod.None, duration, error.Message);
 }
