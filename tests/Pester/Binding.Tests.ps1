@@ -4,21 +4,17 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     . (Join-Path $PSScriptRoot 'DockerStandIn.ps1')
-    Add-Type -Path (Join-Path (Split-Path $script:ModulePath) 'dependencies/Npgsql.dll')
+    Initialize-TestNpgsql
     $script:Work = New-TestDirectory
     $script:Bucket = New-TestName 'bind'
     $script:SourceDb = 'src_' + [guid]::NewGuid().ToString('N').Substring(0, 8)
-    $script:Databases = [System.Collections.Generic.List[string]]::new()
+    Initialize-TestCleanup
+    $script:Dirs.Add($script:Work)
+    $script:Created.Add($script:SourceDb)
     $script:Dump = Publish-TestDump -Bucket $script:Bucket -OutDir (Join-Path $script:Work 'published') -SourceDb $script:SourceDb
 
     function Get-Entries([string[]] $Dataset = @('courts', 'people-db-people')) {
         Get-BulkManifest -EndpointUrl $script:S3Endpoint -Bucket $script:Bucket -Region 'us-east-1' -Dataset $Dataset
-    }
-
-    function Invoke-Scalar([string] $Database, [string] $Sql) {
-        $b = [Npgsql.NpgsqlConnectionStringBuilder]::new($script:PgConnectionString); $b.Database = $Database; $b.Pooling = $false
-        $conn = [Npgsql.NpgsqlConnection]::new($b.ConnectionString); $conn.Open()
-        try { $cmd = $conn.CreateCommand(); $cmd.CommandText = $Sql; $cmd.ExecuteScalar() } finally { $conn.Dispose() }
     }
 
     function Assert-SameFiles($Entries, [string] $Destination) {
@@ -38,10 +34,7 @@ BeforeAll {
 }
 
 AfterAll {
-    foreach ($db in @($script:Databases) + $script:SourceDb) {
-        try { Invoke-Scalar 'postgres' "DROP DATABASE IF EXISTS `"$db`" WITH (FORCE)" | Out-Null } catch { }
-    }
-    Remove-Item -Recurse -Force $script:Work -ErrorAction SilentlyContinue
+    Remove-TestCleanup
 }
 
 Describe 'Objects from anywhere bind' {
@@ -144,11 +137,11 @@ Describe 'Objects from anywhere bind' {
             $files = @(Get-BulkManifest -EndpointUrl $script:S3Endpoint -Bucket $script:Bucket -Region us-east-1 | Start-BulkFetch -Destination $dest)
             $back = @(Roundtrip $files)
             $back[0].PSObject.TypeNames[0] | Should -Be 'Deserialized.BulkData.Engine.DumpFiles.BulkFile'
-            $db = 'bind_' + [guid]::NewGuid().ToString('N').Substring(0, 10); $script:Databases.Add($db)
+            $db = 'bind_' + [guid]::NewGuid().ToString('N').Substring(0, 10); $script:Created.Add($db)
             $results = @($back | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -WarningAction SilentlyContinue |
                     Where-Object { $_ -is [BulkData.Engine.Import.ImportResult] })
             $results | Where-Object { $_.Status -notin 'Imported', 'Applied' } | Should -BeNullOrEmpty
-            [long](Invoke-Scalar $db 'SELECT count(*) FROM public.search_court') | Should -Be ([long](Invoke-Scalar $script:SourceDb 'SELECT count(*) FROM public.search_court'))
+            [long](Invoke-Sql $db 'SELECT count(*) FROM public.search_court') | Should -Be ([long](Invoke-Sql $script:SourceDb 'SELECT count(*) FROM public.search_court'))
             # The journal recognises the same files (their ETags came through): a second run from [pscustomobject]s skips them.
             $bags = $files | ForEach-Object { [pscustomobject]@{ Path = $_.Path; Dataset = $_.Dataset; ETag = $_.ETag; Kind = "$($_.Kind)" } }
             $again = @($bags | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -WarningAction SilentlyContinue |
@@ -159,7 +152,7 @@ Describe 'Objects from anywhere bind' {
 
         It 'warns about a deserialized Failed file and does not import it' {
             $failed = [pscustomobject]@{ Path = (Join-Path $script:Work 'x.csv.bz2'); State = 'Failed'; Error = 'boom' }
-            $db = 'bind_' + [guid]::NewGuid().ToString('N').Substring(0, 10); $script:Databases.Add($db)
+            $db = 'bind_' + [guid]::NewGuid().ToString('N').Substring(0, 10); $script:Created.Add($db)
             $err = $null
             try { $failed | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -WarningVariable warns -WarningAction SilentlyContinue -ErrorAction Stop } catch { $err = $_ }
             "$warns" | Should -Match 'not imported, its fetch failed \(boom\)'
@@ -171,7 +164,7 @@ Describe 'Objects from anywhere bind' {
             $errs = $null
             try { $null = [pscustomobject]@{ File = 'x' } | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -ErrorVariable errs -ErrorAction SilentlyContinue } catch { }
             "$($errs[0])" | Should -Match "without a 'Path' property"
-            [int](Invoke-Scalar 'postgres' "SELECT count(*) FROM pg_database WHERE datname = '$db'") | Should -Be 0
+            [int](Invoke-Sql 'postgres' "SELECT count(*) FROM pg_database WHERE datname = '$db'") | Should -Be 0
         }
     }
 

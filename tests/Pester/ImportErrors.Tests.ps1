@@ -2,20 +2,15 @@
 # alone, database failures with their own error ids and categories, a malformed connection string naming its key.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
-    Add-Type -Path (Join-Path (Split-Path $script:ModulePath) 'dependencies/Npgsql.dll')
+    Initialize-TestNpgsql
     $script:Builder = [Npgsql.NpgsqlConnectionStringBuilder]::new($script:PgConnectionString)
     $script:Work = New-TestDirectory
-    $script:Created = [System.Collections.Generic.List[string]]::new()
-
-    function Invoke-Scalar([string] $Database, [string] $Sql) {
-        $b = [Npgsql.NpgsqlConnectionStringBuilder]::new($script:PgConnectionString); $b.Database = $Database; $b.Pooling = $false
-        $conn = [Npgsql.NpgsqlConnection]::new($b.ConnectionString); $conn.Open()
-        try { $cmd = $conn.CreateCommand(); $cmd.CommandText = $Sql; $cmd.ExecuteScalar() } finally { $conn.Dispose() }
-    }
+    Initialize-TestCleanup
+    $script:Dirs.Add($script:Work)
 
     function New-DbName { $n = 'err_' + [guid]::NewGuid().ToString('N').Substring(0, 10); $script:Created.Add($n); $n }
 
-    function Test-Database([string] $Name) { [int](Invoke-Scalar 'postgres' "SELECT count(*) FROM pg_database WHERE datname = '$Name'") -eq 1 }
+    function Test-Database([string] $Name) { [int](Invoke-Sql 'postgres' "SELECT count(*) FROM pg_database WHERE datname = '$Name'") -eq 1 }
 
     function Get-ImportError([scriptblock] $Run) {
         $err = $null
@@ -28,8 +23,7 @@ BeforeAll {
 }
 
 AfterAll {
-    foreach ($db in $script:Created) { try { Invoke-Scalar 'postgres' "DROP DATABASE IF EXISTS `"$db`" WITH (FORCE)" | Out-Null } catch { } }
-    Remove-Item -Recurse -Force $script:Work -ErrorAction SilentlyContinue
+    Remove-TestCleanup
 }
 
 Describe 'Invoke-BulkImport errors' {
@@ -64,7 +58,7 @@ Describe 'Invoke-BulkImport errors' {
         $r = @(Invoke-BulkImport -Schema $script:Subset -ConnectionString $script:PgConnectionString -Database $db -WarningAction SilentlyContinue)
         $r.Count | Should -Be 1
         $r[0].Table | Should -Be '(schema)'
-        [int](Invoke-Scalar $db "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") | Should -Be 8
+        [int](Invoke-Sql $db "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") | Should -Be 8
     }
 
     It 'a wrong password is an AuthenticationError of its own id' {
