@@ -168,6 +168,31 @@ Describe 'Invoke-BulkImport -Online' {
         } finally { $null = Invoke-Sql $Db 'DROP VIEW public.recent_dockets' }
     }
 
+    It '-Plan -Online reports the space the staging generation needs, read from the live tables, and creates nothing' {
+        $before = [int](Invoke-Sql $Db 'SELECT count(*) FROM bulkdata.generations')
+        $schemas = [int](Invoke-Sql $Db 'SELECT count(*) FROM pg_namespace')
+        $bytes = [long](Invoke-Sql $Db "SELECT sum(pg_total_relation_size(('public.' || t)::regclass)) FROM unnest('{$($script:Tables -join ',')}'::text[]) t")
+        $steps = @(Invoke-BulkImport -Path $A.Dir -ConnectionString $script:PgConnectionString -Database $Db -Online -Plan)
+        $space = @($steps | Where-Object Step -eq 'StagingSpace')
+        $space.Count | Should -Be 1
+        $space[0].Bytes | Should -Be $bytes
+        $space[0].Detail | Should -Match "needs about $($bytes.ToString('N0')) bytes in database $Db \(pg_total_relation_size of the 8 live table\(s\)"
+        # The test server runs on this machine: the free space beside it is measured.
+        $space[0].Detail | Should -Match 'bytes free at .*; it fits'
+        ($steps | Where-Object Step -eq 'Load' | Select-Object -First 1).Detail | Should -Match 'staging copy'
+        $steps[-1].Step | Should -Be 'Swap'
+        [int](Invoke-Sql $Db 'SELECT count(*) FROM bulkdata.generations') | Should -Be $before
+        [int](Invoke-Sql $Db 'SELECT count(*) FROM pg_namespace') | Should -Be $schemas
+
+        # A database that does not exist: the rule, and why it was not measured; nothing is created.
+        $none = 'onl_none_' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+        $steps = @(Invoke-BulkImport -Path $A.Dir -ConnectionString $script:PgConnectionString -Database $none -Online -Plan)
+        $space = @($steps | Where-Object Step -eq 'StagingSpace')
+        $space[0].Bytes | Should -Be 0
+        $space[0].Detail | Should -Match 'needs about the size of the live tables it replaces .*; not measured now: .*3D000'
+        [int](Invoke-Sql 'postgres' "SELECT count(*) FROM pg_database WHERE datname = '$none'") | Should -Be 0
+    }
+
     It 'leaves the live tables untouched after kill -9 during the staging load, and a re-run completes' {
         $C = New-OnlineDump '2027-03-31' @('--dockets', '1500', '--words', '200')
         $genB = Get-DumpGeneration $B
@@ -206,5 +231,27 @@ Invoke-BulkImport -Path '$($C.Dir)' -ConnectionString '$($script:PgConnectionStr
         foreach ($t in $script:Tables) { (Export-Table $Db $t) | Should -BeExactly (Export-Table $C.Source $t) -Because $t }
         # Its staging schema (emptied by the swap) and the previous tables (no -KeepPrevious) are gone.
         [int](Invoke-Sql $Db "SELECT count(*) FROM pg_namespace WHERE nspname IN ('$($gen.StagingSchema)', 'bulkdata_prev_$($gen.Generation)')") | Should -Be 0
+    }
+
+    It 'names the object, SQLSTATE and hint when the staging DDL is refused, and leaves the live tables as they were' {
+        # A name clash in the next generation's staging schema: a view where the staging copy of dockets goes.
+        $live = Get-Generation $Db
+        $rows = Export-Table $Db 'search_docket'
+        $next = [long](Invoke-Sql $Db "SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM bulkdata.generations_generation_seq")
+        $stage = "bulkdata_stage_$next"
+        $null = Invoke-Sql $Db "CREATE SCHEMA $stage; CREATE VIEW $stage.search_docket AS SELECT 1 AS id"
+        try {
+            $err = $null
+            try { $null = Invoke-BulkImport -Path $A.Dir -ConnectionString $script:PgConnectionString -Database $Db -Online -Force -WarningAction SilentlyContinue -ErrorAction Stop }
+            catch { $err = $_ }
+            $err | Should -Not -BeNullOrEmpty
+            $err.Exception.Message | Should -Match "^-Online: creating the staging copy $stage\.search_docket of public\.search_docket \(generation $next; the live table is untouched\): the server refused: .*search_docket.* is not a table \(SQLSTATE 42809\)\. Use DROP VIEW"
+            $err.Exception.Target | Should -Be "$stage.search_docket"
+            $err.FullyQualifiedErrorId | Should -Match '^DatabaseError\.42809'
+            $err.CategoryInfo.TargetName | Should -Match "database $Db"
+            Get-Generation $Db | Should -Be $live
+            Export-Table $Db 'search_docket' | Should -BeExactly $rows
+            Invoke-Sql $Db "SELECT state FROM bulkdata.generations WHERE generation = $next" | Should -Be 'Staging'
+        } finally { $null = Invoke-Sql $Db "DROP VIEW IF EXISTS $stage.search_docket" }
     }
 }

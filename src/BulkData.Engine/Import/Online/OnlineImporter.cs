@@ -79,19 +79,19 @@ internal sealed class OnlineImporter
             _reporter.Verbose($"-Online: foreign key {f.Name} of {f.Table} (not in the dump) references {f.References}: re-pointed at the new generation in the swap, NOT VALID, then validated.");
         }
 
-        // Disk: the staging generation needs about what the live tables take now.
-        var (needed, free, where) = await MeasureSpaceAsync(ddl, conn, live, ct).ConfigureAwait(false);
-        string room = free is null ? $"free space not measured ({where})" : $"{free.Value:N0} bytes free at {where}";
-        _reporter.Verbose($"-Online: the staging generation needs about {needed:N0} bytes in database {plan.Database} (pg_total_relation_size of the {live.Count} live table(s)); {room}.");
-        if (free is not null && free.Value < needed && !_options.Force)
+        // Disk: the staging generation needs about what the live tables take now (StagingSpace).
+        var space = await StagingSpace.MeasureAsync(ddl, conn.Host, MaintenanceSettings.IsLocalHost(conn.Host), live.Select(t => t.Sql).ToList(), ct).ConfigureAwait(false);
+        long needed = space.Needed;
+        long? free = space.Free;
+        _reporter.Verbose($"-Online: {StagingSpace.Summary(space, plan.Database)}.");
+        if (StagingSpace.Shortfall(space, plan.Database, _options.Force) is { } shortfall)
         {
-            throw new BulkDataException(BulkErrorKind.InsufficientSpace,
-                $"-Online needs about {needed:N0} bytes for the staging generation of {live.Count} table(s) in database {plan.Database}, but {where} has {free.Value:N0} bytes free; nothing was loaded. Free space, or give -Force to try anyway.", plan.Database);
+            throw shortfall;
         }
 
-        if (free is null)
+        if (StagingSpace.UncheckedWarning(space, plan.Database) is { } notChecked)
         {
-            _reporter.Warning($"-Online: the staging generation needs about {needed:N0} bytes in database {plan.Database}; {room}: make sure the server has that room.");
+            _reporter.Warning(notChecked);
         }
 
         _reporter.Warning($"-Online: rows written to {string.Join(", ", live.Select(t => t.Qualified))} while the new generation loads are not in it: the swap replaces the tables whole. Stop the writers (readers may go on), or accept losing their changes.");
@@ -384,49 +384,6 @@ internal sealed class OnlineImporter
             o = new ForeignKeyOrphans { Table = step.Table, Constraint = o.Constraint, Columns = o.Columns, References = references, Count = o.Count, SampleKeys = o.SampleKeys };
             _reporter.Warning($"{step.Table}: {o.Count} row(s) whose {o.Columns} have no match in {references} (foreign key {step.Name}, e.g. {string.Join(", ", o.SampleKeys)}); the key stays NOT VALID (it checks new rows).");
             return o;
-        }
-    }
-
-    /// <summary>
-    /// The bytes the live tables take (pg_total_relation_size: heap, indexes, TOAST), and the free bytes where the
-    /// database's tablespace lives, measured only when the server runs on this machine (a loopback host or a
-    /// Unix socket) and the role may read its location (superuser or pg_read_all_settings).
-    /// </summary>
-    private static async Task<(long Needed, long? Free, string Where)> MeasureSpaceAsync(NpgsqlConnection c, PgConnectionInfo conn, List<LiveTable> live, CancellationToken ct)
-    {
-        await using var cmd = new NpgsqlCommand("SELECT COALESCE(sum(pg_total_relation_size(to_regclass(t))), 0)::bigint FROM unnest($1::text[]) t", c);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = live.Select(t => t.Sql).ToArray() });
-        long needed = Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false));
-        string host = conn.Host;
-        bool local = host.StartsWith('/') || host is "localhost" || (System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
-        if (!local)
-        {
-            return (needed, null, $"the server {host} is not on this machine");
-        }
-
-        string? dir;
-        try
-        {
-            await using var loc = new NpgsqlCommand("SELECT COALESCE(NULLIF(pg_tablespace_location(d.dattablespace), ''), current_setting('data_directory')) FROM pg_database d WHERE d.datname = current_database()", c);
-            dir = await loc.ExecuteScalarAsync(ct).ConfigureAwait(false) as string;
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
-        {
-            return (needed, null, "the role may not read the server's data_directory");
-        }
-
-        if (string.IsNullOrEmpty(dir))
-        {
-            return (needed, null, "the server did not name its data directory");
-        }
-
-        try
-        {
-            return (needed, new DriveInfo(dir).AvailableFreeSpace, dir);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            return (needed, null, $"{dir} cannot be measured from here ({e.Message})");
         }
     }
 
