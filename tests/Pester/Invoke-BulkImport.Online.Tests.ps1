@@ -33,7 +33,12 @@ ORDER BY 1, 2, 3
 "@
 
     $script:A = New-OnlineDump '2026-09-30'
-    $script:B = New-OnlineDump '2026-12-31' @('--dockets', '150', '--words', '60')
+    # The dump refreshed under the reader. BULKDATA_TEST_ONLINE_MB sets the CSV size of its largest table
+    # (search_opinion, about 300 + 7 * words bytes a row) for a run by hand, e.g. 100 (docs/online.md has the
+    # figures); the suite's default is small, for time.
+    $script:OnlineMb = [int]$(if ($env:BULKDATA_TEST_ONLINE_MB) { $env:BULKDATA_TEST_ONLINE_MB } else { 0 })
+    $sizeB = if ($script:OnlineMb -gt 0) { @('--dockets', [string][math]::Ceiling($script:OnlineMb * 1MB / (300 + 7 * 700)), '--words', '700') } else { @('--dockets', '150', '--words', '60') }
+    $script:B = New-OnlineDump '2026-12-31' $sizeB
     $script:Db = 'onl_' + [guid]::NewGuid().ToString('N').Substring(0, 10)
     $script:Created.Add($script:Db)
     $null = Invoke-BulkImport -Path $A.Dir -ConnectionString $script:PgConnectionString -Database $Db -WarningAction SilentlyContinue
@@ -84,7 +89,8 @@ Describe 'Invoke-BulkImport -Online' {
             while ($state.Samples.Count -lt 3 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
             $out = @(Invoke-BulkImport -Path $B.Dir -ConnectionString $script:PgConnectionString -Database $Db -Online -WarningVariable warned -WarningAction SilentlyContinue -ErrorAction Stop -Verbose 4>&1)
             $after = $state.Samples.Count
-            while ($state.Samples.Count -lt $after + 3 -and [DateTime]::UtcNow -lt $deadline.AddSeconds(20)) { Start-Sleep -Milliseconds 50 }
+            $deadline = [DateTime]::UtcNow.AddSeconds(20)
+            while ($state.Samples.Count -lt $after + 3 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
         } finally {
             $state.Stop = $true
             $null = $reader | Wait-Job -Timeout 30
@@ -92,6 +98,10 @@ Describe 'Invoke-BulkImport -Online' {
         }
 
         $samples = @($state.Samples)
+        $opinionBytes = [long](Invoke-Sql $B.Source "SELECT sum(octet_length(t::text)) FROM public.search_opinion t")
+        Write-Host ("    reader: {0} samples, longest wait {1:N0} ms, errors {2}, mixed generations {3}; largest table search_opinion about {4:N1} MB as text ({5:N1} MB in PostgreSQL)" -f $samples.Count,
+            ($samples | Measure-Object Ms -Maximum).Maximum, @($samples | Where-Object Error).Count, @($samples | Where-Object { $_.Seen -ne $genA -and $_.Seen -ne $genB }).Count,
+            ($opinionBytes / 1MB), ([long](Invoke-Sql $B.Source "SELECT pg_table_size('public.search_opinion')") / 1MB))
         $samples.Count | Should -BeGreaterThan 6
         @($samples | Where-Object Error) | Should -BeNullOrEmpty
         ($samples | Measure-Object Ms -Maximum).Maximum | Should -BeLessThan 2000
