@@ -64,9 +64,11 @@ identity and sequences, indexes, constraints, triggers, owner, grants); its inde
 there in parallel and its foreign keys validated (orphans reported); then every table is swapped in one
 short transaction (a lock_timeout retried with backoff). Readers see the old generation until the commit
 and the new one after it. Rows written to the live tables during the load are not in the new generation
-(a warning says so). Foreign keys of other tables are re-pointed at the new tables; views bound to the
-tables are an error before anything is loaded. The space the staging generation needs (the live tables'
-size) is reported and checked where the server is local; -Force goes on without it. -KeepPrevious keeps
+(a warning says so). Foreign keys of other tables are re-pointed at the new tables; views on the tables
+are made again on the new tables in the swap (same view, owner and grants); materialized views are an error
+before anything is loaded. The space the staging generation needs (the live tables' size) is reported, also
+by -Plan, and checked where the server is local (elsewhere a warning says it could not be checked); -Force
+goes on without it. -KeepPrevious keeps
 the old tables in bulkdata_prev_<n> (named in the BulkGeneration output) for Undo-BulkImport; without it
 they are dropped after the swap.
 

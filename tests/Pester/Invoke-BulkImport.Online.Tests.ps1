@@ -167,15 +167,46 @@ Describe 'Invoke-BulkImport -Online' {
         { Undo-BulkImport -ConnectionString $script:PgConnectionString -Database $Db -Confirm:$false -ErrorAction Stop } | Should -Throw '*no swapped generation whose previous tables were kept*'
     }
 
-    It 'refuses before loading anything when a view is bound to a swapped table' {
-        $null = Invoke-Sql $Db 'CREATE VIEW public.recent_dockets AS SELECT id FROM public.search_docket'
+    It 'refuses before loading anything when a materialized view is bound to a swapped table' {
+        $null = Invoke-Sql $Db 'CREATE MATERIALIZED VIEW public.recent_dockets AS SELECT id FROM public.search_docket'
         try {
             $before = [int](Invoke-Sql $Db 'SELECT count(*) FROM bulkdata.generations')
             { Invoke-BulkImport -Path $A.Dir -ConnectionString $script:PgConnectionString -Database $Db -Online -WarningAction SilentlyContinue -ErrorAction Stop } |
-                Should -Throw '*public.recent_dockets (view): follows the table''s OID*'
+                Should -Throw '*public.recent_dockets (materialized view): follows the table''s OID*'
             [int](Invoke-Sql $Db 'SELECT count(*) FROM bulkdata.generations') | Should -Be $before
             Get-Generation $Db | Should -Be (Get-DumpGeneration $B)
-        } finally { $null = Invoke-Sql $Db 'DROP VIEW public.recent_dockets' }
+        } finally { $null = Invoke-Sql $Db 'DROP MATERIALIZED VIEW public.recent_dockets' }
+    }
+
+    It 'makes the views that select from swapped tables again on the new generation, and Undo-BulkImport on the old one' {
+        $genB = Get-DumpGeneration $B
+        # A view on a view on dockets, with options, a grant and a comment; the outer one names no swapped table.
+        $null = Invoke-Sql $Db "CREATE VIEW public.docket_ids WITH (security_barrier = true) AS SELECT d.id, c.id AS court FROM public.search_docket d LEFT JOIN public.search_court c ON c.id = d.court_id"
+        $null = Invoke-Sql $Db "CREATE VIEW public.docket_id_count AS SELECT count(*) AS n FROM public.docket_ids"
+        $null = Invoke-Sql $Db "GRANT SELECT ON public.docket_ids TO $Role; COMMENT ON VIEW public.docket_ids IS 'ids'"
+        try {
+            $oid = [long](Invoke-Sql $Db "SELECT 'public.docket_ids'::regclass::oid")
+            [long](Invoke-Sql $Db 'SELECT n FROM public.docket_id_count') | Should -Be ([long]($genB -split '/')[0])
+            $out = @(Invoke-BulkImport -Path $A.Dir -ConnectionString $script:PgConnectionString -Database $Db -Online -KeepPrevious -WarningAction SilentlyContinue -ErrorAction Stop -Verbose 4>&1)
+            ($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }) -join "`n" | Should -Match 'view public\.docket_ids selects from a swapped table: its query is made again'
+            $genA = Get-DumpGeneration $A
+            Get-Generation $Db | Should -Be $genA
+            [long](Invoke-Sql $Db 'SELECT n FROM public.docket_id_count') | Should -Be ([long]($genA -split '/')[0])
+            [long](Invoke-Sql $Db 'SELECT count(*) FROM public.docket_ids') | Should -Be ([long]($genA -split '/')[0])
+            # The same view: OID, options, grant, comment; bound to the new tables, not the kept previous ones.
+            [long](Invoke-Sql $Db "SELECT 'public.docket_ids'::regclass::oid") | Should -Be $oid
+            Invoke-Sql $Db "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = $oid" | Should -Be 'security_barrier=true'
+            Invoke-Sql $Db "SELECT has_table_privilege('$Role', 'public.docket_ids', 'SELECT')" | Should -BeTrue
+            Invoke-Sql $Db "SELECT obj_description($oid, 'pg_class')" | Should -Be 'ids'
+            Invoke-Sql $Db "SELECT string_agg(DISTINCT refobjid::regclass::text, ',' ORDER BY refobjid::regclass::text) FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid WHERE w.ev_class = $oid AND d.refobjid <> $oid AND d.refclassid = 'pg_class'::regclass" |
+                Should -Be 'search_court,search_docket'
+
+            $undone = Undo-BulkImport -ConnectionString $script:PgConnectionString -Database $Db -Confirm:$false
+            $undone.State | Should -Be 'Undone'
+            Get-Generation $Db | Should -Be $genB
+            [long](Invoke-Sql $Db 'SELECT n FROM public.docket_id_count') | Should -Be ([long]($genB -split '/')[0])
+            $null = Invoke-Sql $Db "DROP SCHEMA $($undone.StagingSchema) CASCADE"
+        } finally { $null = Invoke-Sql $Db 'DROP VIEW IF EXISTS public.docket_id_count; DROP VIEW IF EXISTS public.docket_ids' }
     }
 
     It '-Plan -Online reports the space the staging generation needs, read from the live tables, and creates nothing' {

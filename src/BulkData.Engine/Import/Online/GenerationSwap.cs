@@ -109,6 +109,27 @@ internal static class GenerationSwap
             await ExecAsync(c, tx, $"LOCK TABLE {string.Join(", ", others)} IN ACCESS EXCLUSIVE MODE", ct).ConfigureAwait(false);
         }
 
+        // Plain views bound to the tables: their queries, read now (search_path = pg_catalog: every name qualified,
+        // the tables still under their live names), made again on the new tables once they are in place.
+        var views = new List<(DependentView View, string Definition, string[] Options)>();
+        foreach (var v in deps.PlainViews)
+        {
+            step.Set($"reading view {v.Name}", v.Name);
+            await using var read = new NpgsqlCommand("SELECT pg_get_viewdef($1), COALESCE(reloptions, '{}') FROM pg_class WHERE oid = $1", c, tx);
+            read.Parameters.Add(new NpgsqlParameter { Value = v.Oid, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Oid });
+            await using var r = await read.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            if (await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                views.Add((v, r.GetString(0).Trim().TrimEnd(';'), r.GetFieldValue<string[]>(1)));
+            }
+        }
+
+        if (views.Count > 0)
+        {
+            step.Set("locking the views that select from them", string.Join(", ", views.Select(v => v.View.Name)));
+            await ExecAsync(c, tx, $"LOCK TABLE {string.Join(", ", views.Select(v => v.View.Sql))} IN ACCESS EXCLUSIVE MODE", ct).ConfigureAwait(false);
+        }
+
         step.Set($"creating the schema {p.OutgoingSchema}", p.OutgoingSchema);
         await ExecAsync(c, tx, $"CREATE SCHEMA IF NOT EXISTS {Q(p.OutgoingSchema)}", ct).ConfigureAwait(false);
         foreach (var f in deps.ForeignKeys)
@@ -123,6 +144,14 @@ internal static class GenerationSwap
             await ExecAsync(c, tx, $"ALTER TABLE {Q(schema)}.{Q(name)} SET SCHEMA {Q(p.OutgoingSchema)}", ct).ConfigureAwait(false);
             step.Set($"moving {p.IncomingSchema}.{name} to {schema}", $"{p.IncomingSchema}.{name}");
             await ExecAsync(c, tx, $"ALTER TABLE {Q(p.IncomingSchema)}.{Q(name)} SET SCHEMA {Q(schema)}", ct).ConfigureAwait(false);
+        }
+
+        foreach (var (view, definition, options) in views)
+        {
+            // The same view (OID, owner, grants, comments, views on it) with its query bound to the new tables.
+            step.Set($"making view {view.Name} again on the new generation", view.Name);
+            string with = options.Length == 0 ? "" : $" WITH ({string.Join(", ", options)})";
+            await ExecAsync(c, tx, $"CREATE OR REPLACE VIEW {view.Sql}{with} AS {definition}", ct).ConfigureAwait(false);
         }
 
         foreach (var f in deps.ForeignKeys)

@@ -28,7 +28,7 @@ internal sealed class OnlineImporter
     /// <summary>The error for objects that would keep pointing at the old generation.</summary>
     internal static string DependentsError(Dependents d, string when)
     {
-        var lines = d.Views.Select(v => $"{v}: follows the table's OID, so it would keep reading the old generation")
+        var lines = d.Views.Select(v => $"{v}: follows the table's OID and holds its rows, so it would keep the old generation")
             .Concat(d.AtomicFunctions.Select(f => $"{f}: a SQL function with a BEGIN ATOMIC body, bound to the table's OID"))
             .Concat(d.Unsupported.Select(u => $"{u}: bound to the table's OID"));
         return $"-Online cannot swap tables that these objects are bound to ({when} was not started; nothing was loaded or changed):{Environment.NewLine}  "
@@ -67,6 +67,11 @@ internal sealed class OnlineImporter
         if (deps.Views.Count > 0 || deps.AtomicFunctions.Count > 0 || deps.Unsupported.Count > 0)
         {
             throw new BulkDataException(BulkErrorKind.InvalidArgument, DependentsError(deps, "the staging load"), plan.Database);
+        }
+
+        foreach (var v in deps.PlainViews)
+        {
+            _reporter.Verbose($"-Online: view {v.Name} selects from a swapped table: its query is made again on the new generation in the swap (CREATE OR REPLACE VIEW: same owner, grants and options).");
         }
 
         foreach (var f in deps.FunctionsByName)
