@@ -64,9 +64,11 @@ identity and sequences, indexes, constraints, triggers, owner, grants); its inde
 there in parallel and its foreign keys validated (orphans reported); then every table is swapped in one
 short transaction (a lock_timeout retried with backoff). Readers see the old generation until the commit
 and the new one after it. Rows written to the live tables during the load are not in the new generation
-(a warning says so). Foreign keys of other tables are re-pointed at the new tables; views bound to the
-tables are an error before anything is loaded. The space the staging generation needs (the live tables'
-size) is reported and checked where the server is local; -Force goes on without it. -KeepPrevious keeps
+(a warning says so). Foreign keys of other tables are re-pointed at the new tables; views on the tables
+are made again on the new tables in the swap (same view, owner and grants); materialized views are an error
+before anything is loaded. The space the staging generation needs (the live tables' size) is reported, also
+by -Plan, and checked where the server is local (elsewhere a warning says it could not be checked); -Force
+goes on without it. -KeepPrevious keeps
 the old tables in bulkdata_prev_<n> (named in the BulkGeneration output) for Undo-BulkImport; without it
 they are dropped after the swap.
 
@@ -81,7 +83,7 @@ errors.
         Port             = 'The server port. Default: PGPORT, else 5432.'
         Database         = 'The target database; created if it does not exist. Overrides the database the schema script names. Default: the schema script''s, else PGDATABASE, else the user name.'
         Credential       = 'User name and password. Default: PGUSER and PGPASSWORD.'
-        Plan             = 'Outputs the plan as ImportPlanStep objects (CreateDatabase, PreData, one Load per table in order with file, bytes and dialect, PostData) and does nothing else: no connection, no database. -WhatIf and a declined -Confirm write no objects.'
+        Plan             = 'Outputs the plan as ImportPlanStep objects (CreateDatabase, PreData, one Load per table in order with file, bytes and dialect, PostData) and does nothing else: no database is created. Without -Online it connects to nothing; with -Online the loads go into staging copies, a StagingSpace step gives the space the staging generation needs (the live tables'' sizes, read-only, with the free space where it can be measured, or why it was not) and a Swap step comes last. -WhatIf and a declined -Confirm write no objects.'
         Schema           = 'A schema script to load (instead of the schema-<date>.sql among the inputs). Given alone, without -Path or pipeline input, it loads just that schema.'
         TableMap         = 'A hashtable of dataset (or file name) to table, for example @{ ''opinions'' = ''public.search_opinion'' }; overrides the load script and the publisher''s mapping.'
         Dialect          = 'The CSV dialect of every file: Escape (now), ForceQuote (2023-07 to 2024-07, read as Rfc4180), Backtick (2024-07-25 to 2025-01) or Rfc4180. Overrides the load script and the sniffing; still checked against the bytes (a mismatch fails the table, naming the dialect to use).'

@@ -251,8 +251,8 @@ public sealed class InvokeBulkImportCommand : DatabaseCmdlet
         using var planOwner = plan;
         if (Plan.IsPresent)
         {
-            // The plan, asked for explicitly: nothing is connected to or created.
-            WriteObject(plan.Steps(), enumerateCollection: true);
+            // The plan, asked for explicitly: nothing is created; with -Online the live tables' sizes are read (the space the staging generation needs).
+            WriteObject(Online.IsPresent ? RunEngine((_, _, ct) => plan.StepsAsync(options, ct), null) : plan.Steps(), enumerateCollection: true);
             return;
         }
 

@@ -33,7 +33,12 @@ ORDER BY 1, 2, 3
 "@
 
     $script:A = New-OnlineDump '2026-09-30'
-    $script:B = New-OnlineDump '2026-12-31' @('--dockets', '150', '--words', '60')
+    # The dump refreshed under the reader. BULKDATA_TEST_ONLINE_MB sets the CSV size of its largest table
+    # (search_opinion, about 300 + 7 * words bytes a row) for a run by hand, e.g. 100 (docs/online.md has the
+    # figures); the suite's default is small, for time.
+    $script:OnlineMb = [int]$(if ($env:BULKDATA_TEST_ONLINE_MB) { $env:BULKDATA_TEST_ONLINE_MB } else { 0 })
+    $sizeB = if ($script:OnlineMb -gt 0) { @('--dockets', [string][math]::Ceiling($script:OnlineMb * 1MB / (300 + 7 * 700)), '--words', '700') } else { @('--dockets', '150', '--words', '60') }
+    $script:B = New-OnlineDump '2026-12-31' $sizeB
     $script:Db = 'onl_' + [guid]::NewGuid().ToString('N').Substring(0, 10)
     $script:Created.Add($script:Db)
     $null = Invoke-BulkImport -Path $A.Dir -ConnectionString $script:PgConnectionString -Database $Db -WarningAction SilentlyContinue
@@ -84,7 +89,8 @@ Describe 'Invoke-BulkImport -Online' {
             while ($state.Samples.Count -lt 3 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
             $out = @(Invoke-BulkImport -Path $B.Dir -ConnectionString $script:PgConnectionString -Database $Db -Online -WarningVariable warned -WarningAction SilentlyContinue -ErrorAction Stop -Verbose 4>&1)
             $after = $state.Samples.Count
-            while ($state.Samples.Count -lt $after + 3 -and [DateTime]::UtcNow -lt $deadline.AddSeconds(20)) { Start-Sleep -Milliseconds 50 }
+            $deadline = [DateTime]::UtcNow.AddSeconds(20)
+            while ($state.Samples.Count -lt $after + 3 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
         } finally {
             $state.Stop = $true
             $null = $reader | Wait-Job -Timeout 30
@@ -92,6 +98,10 @@ Describe 'Invoke-BulkImport -Online' {
         }
 
         $samples = @($state.Samples)
+        $opinionBytes = [long](Invoke-Sql $B.Source "SELECT sum(octet_length(t::text)) FROM public.search_opinion t")
+        Write-Host ("    reader: {0} samples, longest wait {1:N0} ms, errors {2}, mixed generations {3}; largest table search_opinion about {4:N1} MB as text ({5:N1} MB in PostgreSQL)" -f $samples.Count,
+            ($samples | Measure-Object Ms -Maximum).Maximum, @($samples | Where-Object Error).Count, @($samples | Where-Object { $_.Seen -ne $genA -and $_.Seen -ne $genB }).Count,
+            ($opinionBytes / 1MB), ([long](Invoke-Sql $B.Source "SELECT pg_table_size('public.search_opinion')") / 1MB))
         $samples.Count | Should -BeGreaterThan 6
         @($samples | Where-Object Error) | Should -BeNullOrEmpty
         ($samples | Measure-Object Ms -Maximum).Maximum | Should -BeLessThan 2000
@@ -157,15 +167,71 @@ Describe 'Invoke-BulkImport -Online' {
         { Undo-BulkImport -ConnectionString $script:PgConnectionString -Database $Db -Confirm:$false -ErrorAction Stop } | Should -Throw '*no swapped generation whose previous tables were kept*'
     }
 
-    It 'refuses before loading anything when a view is bound to a swapped table' {
-        $null = Invoke-Sql $Db 'CREATE VIEW public.recent_dockets AS SELECT id FROM public.search_docket'
+    It 'refuses before loading anything when a materialized view is bound to a swapped table' {
+        $null = Invoke-Sql $Db 'CREATE MATERIALIZED VIEW public.recent_dockets AS SELECT id FROM public.search_docket'
         try {
             $before = [int](Invoke-Sql $Db 'SELECT count(*) FROM bulkdata.generations')
             { Invoke-BulkImport -Path $A.Dir -ConnectionString $script:PgConnectionString -Database $Db -Online -WarningAction SilentlyContinue -ErrorAction Stop } |
-                Should -Throw '*public.recent_dockets (view): follows the table''s OID*'
+                Should -Throw '*public.recent_dockets (materialized view): follows the table''s OID*'
             [int](Invoke-Sql $Db 'SELECT count(*) FROM bulkdata.generations') | Should -Be $before
             Get-Generation $Db | Should -Be (Get-DumpGeneration $B)
-        } finally { $null = Invoke-Sql $Db 'DROP VIEW public.recent_dockets' }
+        } finally { $null = Invoke-Sql $Db 'DROP MATERIALIZED VIEW public.recent_dockets' }
+    }
+
+    It 'makes the views that select from swapped tables again on the new generation, and Undo-BulkImport on the old one' {
+        $genB = Get-DumpGeneration $B
+        # A view on a view on dockets, with options, a grant and a comment; the outer one names no swapped table.
+        $null = Invoke-Sql $Db "CREATE VIEW public.docket_ids WITH (security_barrier = true) AS SELECT d.id, c.id AS court FROM public.search_docket d LEFT JOIN public.search_court c ON c.id = d.court_id"
+        $null = Invoke-Sql $Db "CREATE VIEW public.docket_id_count AS SELECT count(*) AS n FROM public.docket_ids"
+        $null = Invoke-Sql $Db "GRANT SELECT ON public.docket_ids TO $Role; COMMENT ON VIEW public.docket_ids IS 'ids'"
+        try {
+            $oid = [long](Invoke-Sql $Db "SELECT 'public.docket_ids'::regclass::oid")
+            [long](Invoke-Sql $Db 'SELECT n FROM public.docket_id_count') | Should -Be ([long]($genB -split '/')[0])
+            $out = @(Invoke-BulkImport -Path $A.Dir -ConnectionString $script:PgConnectionString -Database $Db -Online -KeepPrevious -WarningAction SilentlyContinue -ErrorAction Stop -Verbose 4>&1)
+            ($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }) -join "`n" | Should -Match 'view public\.docket_ids selects from a swapped table: its query is made again'
+            $genA = Get-DumpGeneration $A
+            Get-Generation $Db | Should -Be $genA
+            [long](Invoke-Sql $Db 'SELECT n FROM public.docket_id_count') | Should -Be ([long]($genA -split '/')[0])
+            [long](Invoke-Sql $Db 'SELECT count(*) FROM public.docket_ids') | Should -Be ([long]($genA -split '/')[0])
+            # The same view: OID, options, grant, comment; bound to the new tables, not the kept previous ones.
+            [long](Invoke-Sql $Db "SELECT 'public.docket_ids'::regclass::oid") | Should -Be $oid
+            Invoke-Sql $Db "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = $oid" | Should -Be 'security_barrier=true'
+            Invoke-Sql $Db "SELECT has_table_privilege('$Role', 'public.docket_ids', 'SELECT')" | Should -BeTrue
+            Invoke-Sql $Db "SELECT obj_description($oid, 'pg_class')" | Should -Be 'ids'
+            Invoke-Sql $Db "SELECT string_agg(DISTINCT refobjid::regclass::text, ',' ORDER BY refobjid::regclass::text) FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid WHERE w.ev_class = $oid AND d.refobjid <> $oid AND d.refclassid = 'pg_class'::regclass" |
+                Should -Be 'search_court,search_docket'
+
+            $undone = Undo-BulkImport -ConnectionString $script:PgConnectionString -Database $Db -Confirm:$false
+            $undone.State | Should -Be 'Undone'
+            Get-Generation $Db | Should -Be $genB
+            [long](Invoke-Sql $Db 'SELECT n FROM public.docket_id_count') | Should -Be ([long]($genB -split '/')[0])
+            $null = Invoke-Sql $Db "DROP SCHEMA $($undone.StagingSchema) CASCADE"
+        } finally { $null = Invoke-Sql $Db 'DROP VIEW IF EXISTS public.docket_id_count; DROP VIEW IF EXISTS public.docket_ids' }
+    }
+
+    It '-Plan -Online reports the space the staging generation needs, read from the live tables, and creates nothing' {
+        $before = [int](Invoke-Sql $Db 'SELECT count(*) FROM bulkdata.generations')
+        $schemas = [int](Invoke-Sql $Db 'SELECT count(*) FROM pg_namespace')
+        $bytes = [long](Invoke-Sql $Db "SELECT sum(pg_total_relation_size(('public.' || t)::regclass)) FROM unnest('{$($script:Tables -join ',')}'::text[]) t")
+        $steps = @(Invoke-BulkImport -Path $A.Dir -ConnectionString $script:PgConnectionString -Database $Db -Online -Plan)
+        $space = @($steps | Where-Object Step -eq 'StagingSpace')
+        $space.Count | Should -Be 1
+        $space[0].Bytes | Should -Be $bytes
+        $space[0].Detail | Should -Match "needs about $($bytes.ToString('N0')) bytes in database $Db \(pg_total_relation_size of the 8 live table\(s\)"
+        # The test server runs on this machine: the free space beside it is measured.
+        $space[0].Detail | Should -Match 'bytes free at .*; it fits'
+        ($steps | Where-Object Step -eq 'Load' | Select-Object -First 1).Detail | Should -Match 'staging copy'
+        $steps[-1].Step | Should -Be 'Swap'
+        [int](Invoke-Sql $Db 'SELECT count(*) FROM bulkdata.generations') | Should -Be $before
+        [int](Invoke-Sql $Db 'SELECT count(*) FROM pg_namespace') | Should -Be $schemas
+
+        # A database that does not exist: the rule, and why it was not measured; nothing is created.
+        $none = 'onl_none_' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+        $steps = @(Invoke-BulkImport -Path $A.Dir -ConnectionString $script:PgConnectionString -Database $none -Online -Plan)
+        $space = @($steps | Where-Object Step -eq 'StagingSpace')
+        $space[0].Bytes | Should -Be 0
+        $space[0].Detail | Should -Match 'needs about the size of the live tables it replaces .*; not measured now: .*3D000'
+        [int](Invoke-Sql 'postgres' "SELECT count(*) FROM pg_database WHERE datname = '$none'") | Should -Be 0
     }
 
     It 'leaves the live tables untouched after kill -9 during the staging load, and a re-run completes' {
@@ -206,5 +272,27 @@ Invoke-BulkImport -Path '$($C.Dir)' -ConnectionString '$($script:PgConnectionStr
         foreach ($t in $script:Tables) { (Export-Table $Db $t) | Should -BeExactly (Export-Table $C.Source $t) -Because $t }
         # Its staging schema (emptied by the swap) and the previous tables (no -KeepPrevious) are gone.
         [int](Invoke-Sql $Db "SELECT count(*) FROM pg_namespace WHERE nspname IN ('$($gen.StagingSchema)', 'bulkdata_prev_$($gen.Generation)')") | Should -Be 0
+    }
+
+    It 'names the object, SQLSTATE and hint when the staging DDL is refused, and leaves the live tables as they were' {
+        # A name clash in the next generation's staging schema: a view where the staging copy of dockets goes.
+        $live = Get-Generation $Db
+        $rows = Export-Table $Db 'search_docket'
+        $next = [long](Invoke-Sql $Db "SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM bulkdata.generations_generation_seq")
+        $stage = "bulkdata_stage_$next"
+        $null = Invoke-Sql $Db "CREATE SCHEMA $stage; CREATE VIEW $stage.search_docket AS SELECT 1 AS id"
+        try {
+            $err = $null
+            try { $null = Invoke-BulkImport -Path $A.Dir -ConnectionString $script:PgConnectionString -Database $Db -Online -Force -WarningAction SilentlyContinue -ErrorAction Stop }
+            catch { $err = $_ }
+            $err | Should -Not -BeNullOrEmpty
+            $err.Exception.Message | Should -Match "^-Online: creating the staging copy $stage\.search_docket of public\.search_docket \(generation $next; the live table is untouched\): the server refused: .*search_docket.* is not a table \(SQLSTATE 42809\)\. Use DROP VIEW"
+            $err.Exception.Target | Should -Be "$stage.search_docket"
+            $err.FullyQualifiedErrorId | Should -Match '^DatabaseError\.42809'
+            $err.CategoryInfo.TargetName | Should -Match "database $Db"
+            Get-Generation $Db | Should -Be $live
+            Export-Table $Db 'search_docket' | Should -BeExactly $rows
+            Invoke-Sql $Db "SELECT state FROM bulkdata.generations WHERE generation = $next" | Should -Be 'Staging'
+        } finally { $null = Invoke-Sql $Db "DROP VIEW IF EXISTS $stage.search_docket" }
     }
 }

@@ -75,7 +75,7 @@ public sealed class ImportPlanStep
 
     public string Database { get; init; } = "";
 
-    /// <summary>CreateDatabase, PreData, Load, PostData.</summary>
+    /// <summary>CreateDatabase, PreData, Load, PostData; with -Online also StagingSpace (Bytes: the space the staging generation needs) and Swap.</summary>
     public string Step { get; init; } = "";
 
     public string? Table { get; init; }

@@ -356,7 +356,26 @@ public sealed class ImportPlan : IDisposable
     }
 
     /// <summary>The plan as steps, in the order they run, for -WhatIf.</summary>
-    public IReadOnlyList<ImportPlanStep> Steps()
+    public IReadOnlyList<ImportPlanStep> Steps() => Steps(false, null);
+
+    /// <summary>
+    /// The plan as steps for -Plan: with -Online the loads go into a staging generation, the space it needs is a
+    /// step of its own (measured read-only on the target database when it can be reached: <see cref="StagingSpace"/>),
+    /// and the swap comes last.
+    /// </summary>
+    public async Task<IReadOnlyList<ImportPlanStep>> StepsAsync(ImportOptions options, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!options.Online)
+        {
+            return Steps();
+        }
+
+        var space = await StagingSpace.PlanStepAsync(options.Connection, this, 0, ct).ConfigureAwait(false);
+        return Steps(true, space);
+    }
+
+    private List<ImportPlanStep> Steps(bool online, ImportPlanStep? space)
     {
         var steps = new List<ImportPlanStep>();
         int order = 1;
@@ -370,19 +389,32 @@ public sealed class ImportPlan : IDisposable
             steps.Add(new ImportPlanStep { Order = order++, Database = Database, Step = "CreateDatabase", Detail = $"create database {Database} when it does not exist; no schema script: tables must exist" });
         }
 
+        if (space is not null)
+        {
+            steps.Add(new ImportPlanStep { Order = order++, Database = space.Database, Step = space.Step, Bytes = space.Bytes, Detail = space.Detail });
+        }
+
+        string load = online ? "COPY into its staging copy (bulkdata_stage_<n>) in one transaction, the live table untouched" : "TRUNCATE + COPY in one transaction";
         foreach (var job in Jobs)
         {
             steps.Add(new ImportPlanStep
             {
                 Order = order++, Database = Database, Step = "Load", Table = job.QualifiedTable, File = job.FilePath, Bytes = job.Bytes,
                 Dialect = job.Dialect.ToString(),
-                Detail = $"TRUNCATE + COPY in one transaction (table from {job.Source}){(job.Input is { IsLocal: false } ? KeepDownload is null ? "; streamed from the bucket, no local space needed" : $"; streamed from the bucket, a verified copy kept in {KeepDownload}" : "")}",
+                Detail = $"{load} (table from {job.Source}){(job.Input is { IsLocal: false } ? KeepDownload is null ? "; streamed from the bucket, no local space needed" : $"; streamed from the bucket, a verified copy kept in {KeepDownload}" : "")}",
             });
         }
 
-        if (Schema is not null)
+        if (Schema is not null || online)
         {
-            steps.Add(new ImportPlanStep { Order = order, Database = Database, Step = "PostData", File = SchemaPath, Detail = $"{Schema.PostData.Count} statements (indexes, constraints, triggers) after the data" });
+            steps.Add(new ImportPlanStep { Order = order++, Database = Database, Step = "PostData", File = online ? null : SchemaPath, Detail = online
+                ? "the live tables' indexes, keys and triggers built on the staging copies, each table's as soon as its load committed; foreign keys NOT VALID, then validated"
+                : $"{Schema!.PostData.Count} statements (indexes, constraints, triggers) after the data" });
+        }
+
+        if (online)
+        {
+            steps.Add(new ImportPlanStep { Order = order, Database = Database, Step = "Swap", Detail = $"the {Jobs.Select(j => j.QualifiedTable).Distinct(StringComparer.OrdinalIgnoreCase).Count()} table(s) swapped in one transaction (short lock_timeout, retried); foreign keys of other tables re-pointed; the previous generation dropped, or kept with -KeepPrevious" });
         }
 
         return steps;

@@ -21,9 +21,13 @@ INSERT INTO fixture.hard VALUES
     (12, ' leading and trailing spaces ');
 CREATE FUNCTION fixture.hard(i bigint) RETURNS text LANGUAGE sql STABLE AS
     $$ SELECT s FROM fixture.hard WHERE id = i % 13 $$;
-CREATE FUNCTION fixture.words(n int) RETURNS text LANGUAGE sql VOLATILE AS
-    $$ SELECT coalesce(string_agg(v.a[1 + floor(random() * 4096)::int], ' '), '')
-       FROM generate_series(1, greatest(n, 0)), fixture.vocab AS v $$;
+-- The vocabulary is read into a variable once per call: a subscript of the stored (toasted) array would
+-- decompress all 4096 words for every word drawn.
+CREATE FUNCTION fixture.words(n int) RETURNS text LANGUAGE plpgsql VOLATILE AS
+    $$ DECLARE a text[] := (SELECT v.a FROM fixture.vocab AS v);
+       BEGIN
+           RETURN coalesce((SELECT string_agg(a[1 + floor(random() * 4096)::int], ' ') FROM generate_series(1, greatest(n, 0))), '');
+       END $$;
 CREATE FUNCTION fixture.ts(i bigint) RETURNS timestamptz LANGUAGE sql IMMUTABLE AS
     $$ SELECT timestamptz '2001-02-03 04:05:06.789012+00' + i * interval '7 hours 13 minutes 17.123457 seconds' $$;
 

@@ -1,3 +1,4 @@
+using BulkData.Engine.Import.Tables;
 using Npgsql;
 
 namespace BulkData.Engine.Import;
@@ -34,9 +35,10 @@ internal static class GenerationSwap
             await using var c = conn.CreateConnection();
             await BulkImporter.OpenAsync(c, conn, ct).ConfigureAwait(false);
             await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
+            var step = new SwapStep { Doing = "starting the swap transaction", Target = p.IncomingSchema };
             try
             {
-                var keys = await SwapOnceAsync(c, tx, p, journal, ct).ConfigureAwait(false);
+                var keys = await SwapOnceAsync(c, tx, p, journal, step, ct).ConfigureAwait(false);
                 await tx.CommitAsync(ct).ConfigureAwait(false);
                 return new SwapOutcome(attempt, keys);
             }
@@ -53,6 +55,28 @@ internal static class GenerationSwap
                 reporter.Verbose($"Swap of generation {p.Generation}: the tables are busy ({e.MessageText}); attempt {attempt} of {MaxAttempts} again in {wait.TotalMilliseconds:0} ms.");
                 await Task.Delay(wait, ct).ConfigureAwait(false);
             }
+            catch (PostgresException e) when (!ct.IsCancellationRequested)
+            {
+                // Anything else the server refuses (a permission, a name taken in the schema a table moves to): the
+                // one translation of the import's errors, naming the statement's object.
+                await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                throw StagingDdl.Translate(e,
+                    $"The swap of generation {p.Generation} ({p.IncomingSchema} in, {p.OutgoingSchema} out) failed while {step.Doing}; it was rolled back: the live tables are as they were", step.Target);
+            }
+        }
+    }
+
+    /// <summary>What the swap transaction is doing (named in its error).</summary>
+    private sealed class SwapStep
+    {
+        public required string Doing { get; set; }
+
+        public required string Target { get; set; }
+
+        public void Set(string doing, string target)
+        {
+            Doing = doing;
+            Target = target;
         }
     }
 
@@ -62,11 +86,12 @@ internal static class GenerationSwap
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
-    private static async Task<IReadOnlyList<OutsideForeignKey>> SwapOnceAsync(NpgsqlConnection c, NpgsqlTransaction tx, SwapPlan p, Func<NpgsqlTransaction, Task> journal, CancellationToken ct)
+    private static async Task<IReadOnlyList<OutsideForeignKey>> SwapOnceAsync(NpgsqlConnection c, NpgsqlTransaction tx, SwapPlan p, Func<NpgsqlTransaction, Task> journal, SwapStep step, CancellationToken ct)
     {
         await ExecAsync(c, tx, $"SET LOCAL lock_timeout = '{(int)LockTimeout.TotalMilliseconds}ms'; SET LOCAL search_path = pg_catalog", ct).ConfigureAwait(false);
         var live = p.Tables.Select(t => $"{Q(t.Schema)}.{Q(t.Name)}").ToList();
         var incoming = p.Tables.Select(t => $"{Q(p.IncomingSchema)}.{Q(t.Name)}").ToList();
+        step.Set("locking the live tables and their new generation", p.IncomingSchema);
         await ExecAsync(c, tx, $"LOCK TABLE {string.Join(", ", live.Concat(incoming))} IN ACCESS EXCLUSIVE MODE", ct).ConfigureAwait(false);
 
         // Under the lock nothing new can start pointing at the live tables: read what does now.
@@ -80,24 +105,59 @@ internal static class GenerationSwap
         var others = deps.ForeignKeys.Select(f => f.TableSql).Distinct().ToList();
         if (others.Count > 0)
         {
+            step.Set("locking the tables whose foreign keys reference them", string.Join(", ", deps.ForeignKeys.Select(f => f.Table).Distinct()));
             await ExecAsync(c, tx, $"LOCK TABLE {string.Join(", ", others)} IN ACCESS EXCLUSIVE MODE", ct).ConfigureAwait(false);
         }
 
+        // Plain views bound to the tables: their queries, read now (search_path = pg_catalog: every name qualified,
+        // the tables still under their live names), made again on the new tables once they are in place.
+        var views = new List<(DependentView View, string Definition, string[] Options)>();
+        foreach (var v in deps.PlainViews)
+        {
+            step.Set($"reading view {v.Name}", v.Name);
+            await using var read = new NpgsqlCommand("SELECT pg_get_viewdef($1), COALESCE(reloptions, '{}') FROM pg_class WHERE oid = $1", c, tx);
+            read.Parameters.Add(new NpgsqlParameter { Value = v.Oid, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Oid });
+            await using var r = await read.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            if (await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                views.Add((v, r.GetString(0).Trim().TrimEnd(';'), r.GetFieldValue<string[]>(1)));
+            }
+        }
+
+        if (views.Count > 0)
+        {
+            step.Set("locking the views that select from them", string.Join(", ", views.Select(v => v.View.Name)));
+            await ExecAsync(c, tx, $"LOCK TABLE {string.Join(", ", views.Select(v => v.View.Sql))} IN ACCESS EXCLUSIVE MODE", ct).ConfigureAwait(false);
+        }
+
+        step.Set($"creating the schema {p.OutgoingSchema}", p.OutgoingSchema);
         await ExecAsync(c, tx, $"CREATE SCHEMA IF NOT EXISTS {Q(p.OutgoingSchema)}", ct).ConfigureAwait(false);
         foreach (var f in deps.ForeignKeys)
         {
+            step.Set($"dropping foreign key {f.Name} of {f.Table}", f.Table);
             await ExecAsync(c, tx, $"ALTER TABLE {f.TableSql} DROP CONSTRAINT {Q(f.Name)}", ct).ConfigureAwait(false);
         }
 
         foreach (var (schema, name) in p.Tables)
         {
+            step.Set($"moving {schema}.{name} to {p.OutgoingSchema}", $"{schema}.{name}");
             await ExecAsync(c, tx, $"ALTER TABLE {Q(schema)}.{Q(name)} SET SCHEMA {Q(p.OutgoingSchema)}", ct).ConfigureAwait(false);
+            step.Set($"moving {p.IncomingSchema}.{name} to {schema}", $"{p.IncomingSchema}.{name}");
             await ExecAsync(c, tx, $"ALTER TABLE {Q(p.IncomingSchema)}.{Q(name)} SET SCHEMA {Q(schema)}", ct).ConfigureAwait(false);
+        }
+
+        foreach (var (view, definition, options) in views)
+        {
+            // The same view (OID, owner, grants, comments, views on it) with its query bound to the new tables.
+            step.Set($"making view {view.Name} again on the new generation", view.Name);
+            string with = options.Length == 0 ? "" : $" WITH ({string.Join(", ", options)})";
+            await ExecAsync(c, tx, $"CREATE OR REPLACE VIEW {view.Sql}{with} AS {definition}", ct).ConfigureAwait(false);
         }
 
         foreach (var f in deps.ForeignKeys)
         {
             // The definition names the referenced table by name: now the new generation's.
+            step.Set($"adding foreign key {f.Name} of {f.Table} again", f.Table);
             await ExecAsync(c, tx, $"ALTER TABLE {f.TableSql} ADD CONSTRAINT {Q(f.Name)} {f.Definition} NOT VALID", ct).ConfigureAwait(false);
         }
 
@@ -111,6 +171,7 @@ internal static class GenerationSwap
 
             foreach (var (column, max) in columns)
             {
+                step.Set($"setting the sequence of {schema}.{name}.{column}", $"{schema}.{name}");
                 await using var cmd = new NpgsqlCommand("""
                     SELECT pg_get_serial_sequence(format('%I.%I', $1::text, $2::text), $4), pg_get_serial_sequence(format('%I.%I', $3::text, $2::text), $4)
                     """, c, tx);
@@ -140,6 +201,7 @@ internal static class GenerationSwap
             }
         }
 
+        step.Set("writing the journal", ImportJournal.Schema);
         await journal(tx).ConfigureAwait(false);
         return deps.ForeignKeys;
     }
@@ -192,6 +254,10 @@ internal static class GenerationSwap
                 reporter.Warning($"{f.Table}: {o.Count} row(s) whose {o.Columns} have no match in the new {o.References} (foreign key {f.Name}, e.g. {string.Join(", ", o.SampleKeys)}); the key stays NOT VALID (it checks new rows).");
                 orphans.Add(o);
             }
+            catch (PostgresException e) when (!ct.IsCancellationRequested)
+            {
+                throw StagingDdl.Translate(e, $"{f.Table}: validating foreign key {f.Name}, re-pointed at the new {f.References} (the swap is committed; the key stays NOT VALID)", f.Table);
+            }
         }
 
         return orphans;
@@ -233,7 +299,7 @@ internal static class GenerationSwap
         catch (PostgresException e) when (!ct.IsCancellationRequested)
         {
             await tx.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
-            reporter.Warning($"Generation {g.Id}: the previous tables in {g.PreviousSchema} were kept: {e.MessageText}{(e.Detail is null ? "" : $" ({e.Detail})")}. Drop them when nothing needs them (DROP SCHEMA {g.PreviousSchema} CASCADE).");
+            reporter.Warning($"Generation {g.Id}: the previous tables in {g.PreviousSchema} were kept: {e.MessageText}{(e.Detail is null ? "" : $" ({e.Detail})")} (SQLSTATE {e.SqlState}). Drop them when nothing needs them (DROP SCHEMA {g.PreviousSchema} CASCADE).");
             return false;
         }
     }

@@ -22,8 +22,18 @@ internal sealed record LiveTable(string Schema, string Name, string Sql, string 
 /// <summary>A foreign key of a table outside the dump that references one of the swapped tables.</summary>
 internal sealed record OutsideForeignKey(string Table, string TableSql, string Name, string Definition, bool Validated, string References);
 
-/// <summary>What names the swapped tables: views (which follow the table's OID), functions, foreign keys from other tables.</summary>
-internal sealed record Dependents(IReadOnlyList<string> Views, IReadOnlyList<string> AtomicFunctions, IReadOnlyList<string> FunctionsByName, IReadOnlyList<OutsideForeignKey> ForeignKeys, IReadOnlyList<string> Unsupported);
+/// <summary>A plain view that selects from a swapped table: its query is made again on the new generation in the swap.</summary>
+internal sealed record DependentView(uint Oid, string Name, string Sql);
+
+/// <summary>
+/// What names the swapped tables: materialized views (which follow the table's OID and hold its rows: refused),
+/// plain views (their query is made again in the swap), functions, foreign keys from other tables.
+/// </summary>
+internal sealed record Dependents(IReadOnlyList<string> Views, IReadOnlyList<string> AtomicFunctions, IReadOnlyList<string> FunctionsByName, IReadOnlyList<OutsideForeignKey> ForeignKeys, IReadOnlyList<string> Unsupported)
+{
+    /// <summary>Plain views bound to the tables: recreated on the new generation in the swap (<see cref="GenerationSwap"/>).</summary>
+    public IReadOnlyList<DependentView> PlainViews { get; init; } = Array.Empty<DependentView>();
+}
 
 /// <summary>
 /// Reads the live definitions and dependents from the catalog. The connection's search_path is pg_catalog, so
@@ -131,12 +141,14 @@ internal static class LiveCatalog
     {
         var names = tables.ToArray();
         const string Oids = "SELECT to_regclass(t)::oid FROM unnest($1::text[]) t";
-        var views = await ListAsync(c, $"""
-            SELECT DISTINCT format('%I.%I', vn.nspname, v.relname) || CASE v.relkind WHEN 'm' THEN ' (materialized view)' ELSE ' (view)' END
+        var bound = await ListAsync(c, $"""
+            SELECT DISTINCT v.oid, v.relkind::text, vn.nspname || '.' || v.relname, format('%I.%I', vn.nspname, v.relname)
             FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid JOIN pg_class v ON v.oid = w.ev_class JOIN pg_namespace vn ON vn.oid = v.relnamespace
             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid IN ({Oids}) AND v.oid <> d.refobjid
-            ORDER BY 1
-            """, r => r.GetString(0), ct, (object)names).ConfigureAwait(false);
+            ORDER BY 3
+            """, r => (Oid: r.GetFieldValue<uint>(0), Kind: r.GetString(1), Name: r.GetString(2), Sql: r.GetString(3)), ct, (object)names).ConfigureAwait(false);
+        var views = bound.Where(v => v.Kind != "v").Select(v => $"{v.Sql} ({(v.Kind == "m" ? "materialized view" : $"relkind {v.Kind}")})").ToList();
+        var plain = bound.Where(v => v.Kind == "v").Select(v => new DependentView(v.Oid, v.Name, v.Sql)).ToList();
         var atomic = await ListAsync(c, $"""
             SELECT DISTINCT p.oid::regprocedure::text FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
             WHERE d.classid = 'pg_proc'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid IN ({Oids}) ORDER BY 1
@@ -162,7 +174,7 @@ internal static class LiveCatalog
               AND d.classid IN ('pg_policy'::regclass, 'pg_publication_rel'::regclass)
             ORDER BY 1
             """, r => r.GetString(0), ct, (object)names).ConfigureAwait(false);
-        return new Dependents(views, atomic, byName, fks, unsupported);
+        return new Dependents(views, atomic, byName, fks, unsupported) { PlainViews = plain };
     }
 
     private static string Q(string s) => Sql.QualifiedName.QuoteIdentifier(s);

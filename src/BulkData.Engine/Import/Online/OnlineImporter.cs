@@ -1,3 +1,4 @@
+using BulkData.Engine.Import.Schedule;
 using BulkData.Engine.Import.Sql;
 using BulkData.Engine.Import.Tables;
 using Npgsql;
@@ -27,7 +28,7 @@ internal sealed class OnlineImporter
     /// <summary>The error for objects that would keep pointing at the old generation.</summary>
     internal static string DependentsError(Dependents d, string when)
     {
-        var lines = d.Views.Select(v => $"{v}: follows the table's OID, so it would keep reading the old generation")
+        var lines = d.Views.Select(v => $"{v}: follows the table's OID and holds its rows, so it would keep the old generation")
             .Concat(d.AtomicFunctions.Select(f => $"{f}: a SQL function with a BEGIN ATOMIC body, bound to the table's OID"))
             .Concat(d.Unsupported.Select(u => $"{u}: bound to the table's OID"));
         return $"-Online cannot swap tables that these objects are bound to ({when} was not started; nothing was loaded or changed):{Environment.NewLine}  "
@@ -68,6 +69,11 @@ internal sealed class OnlineImporter
             throw new BulkDataException(BulkErrorKind.InvalidArgument, DependentsError(deps, "the staging load"), plan.Database);
         }
 
+        foreach (var v in deps.PlainViews)
+        {
+            _reporter.Verbose($"-Online: view {v.Name} selects from a swapped table: its query is made again on the new generation in the swap (CREATE OR REPLACE VIEW: same owner, grants and options).");
+        }
+
         foreach (var f in deps.FunctionsByName)
         {
             _reporter.Verbose($"-Online: function {f} names a swapped table in its body; it resolves names when it runs, so it reads the new generation after the swap.");
@@ -78,19 +84,19 @@ internal sealed class OnlineImporter
             _reporter.Verbose($"-Online: foreign key {f.Name} of {f.Table} (not in the dump) references {f.References}: re-pointed at the new generation in the swap, NOT VALID, then validated.");
         }
 
-        // Disk: the staging generation needs about what the live tables take now.
-        var (needed, free, where) = await MeasureSpaceAsync(ddl, conn, live, ct).ConfigureAwait(false);
-        string room = free is null ? $"free space not measured ({where})" : $"{free.Value:N0} bytes free at {where}";
-        _reporter.Verbose($"-Online: the staging generation needs about {needed:N0} bytes in database {plan.Database} (pg_total_relation_size of the {live.Count} live table(s)); {room}.");
-        if (free is not null && free.Value < needed && !_options.Force)
+        // Disk: the staging generation needs about what the live tables take now (StagingSpace).
+        var space = await StagingSpace.MeasureAsync(ddl, conn.Host, MaintenanceSettings.IsLocalHost(conn.Host), live.Select(t => t.Sql).ToList(), ct).ConfigureAwait(false);
+        long needed = space.Needed;
+        long? free = space.Free;
+        _reporter.Verbose($"-Online: {StagingSpace.Summary(space, plan.Database)}.");
+        if (StagingSpace.Shortfall(space, plan.Database, _options.Force) is { } shortfall)
         {
-            throw new BulkDataException(BulkErrorKind.InsufficientSpace,
-                $"-Online needs about {needed:N0} bytes for the staging generation of {live.Count} table(s) in database {plan.Database}, but {where} has {free.Value:N0} bytes free; nothing was loaded. Free space, or give -Force to try anyway.", plan.Database);
+            throw shortfall;
         }
 
-        if (free is null)
+        if (StagingSpace.UncheckedWarning(space, plan.Database) is { } notChecked)
         {
-            _reporter.Warning($"-Online: the staging generation needs about {needed:N0} bytes in database {plan.Database}; {room}: make sure the server has that room.");
+            _reporter.Warning(notChecked);
         }
 
         _reporter.Warning($"-Online: rows written to {string.Join(", ", live.Select(t => t.Qualified))} while the new generation loads are not in it: the swap replaces the tables whole. Stop the writers (readers may go on), or accept losing their changes.");
@@ -108,26 +114,26 @@ internal sealed class OnlineImporter
             await GenerationJournal.UpdateStagingAsync(main, gen.Id, tables, _options.KeepPrevious, needed, ct).ConfigureAwait(false);
             foreach (var gone in gen.Tables.Except(tables, StringComparer.OrdinalIgnoreCase))
             {
-                await ExecAsync(ddl, $"DROP TABLE IF EXISTS {Q(gen.StagingSchema)}.{Q(gone[(gone.IndexOf('.') + 1)..])} CASCADE", ct).ConfigureAwait(false);
+                string stale = $"{gen.StagingSchema}.{gone[(gone.IndexOf('.') + 1)..]}";
+                await StagingDdl.RunAsync(ddl, $"DROP TABLE IF EXISTS {Q(gen.StagingSchema)}.{Q(gone[(gone.IndexOf('.') + 1)..])} CASCADE",
+                    $"-Online: dropping {stale}, staged by an earlier run for a table this dump does not refresh", stale, ct).ConfigureAwait(false);
             }
 
             gen = gen with { Tables = tables.ToArray(), KeepPrevious = _options.KeepPrevious };
         }
 
-        await ExecAsync(ddl, $"CREATE SCHEMA IF NOT EXISTS {Q(gen.StagingSchema)}", ct).ConfigureAwait(false);
+        await StagingDdl.RunAsync(ddl, $"CREATE SCHEMA IF NOT EXISTS {Q(gen.StagingSchema)}", $"-Online: creating the staging schema {gen.StagingSchema} (generation {gen.Id}; nothing was loaded)", gen.StagingSchema, ct).ConfigureAwait(false);
         var staged = await GenerationJournal.StagedAsync(main, gen.Id, ct).ConfigureAwait(false);
 
-        // Load: each table into its staging copy, -ThrottleLimit at once, on connections of their own.
+        // Load and build on one schedule: each table into its staging copy, its indexes and keys as soon as it is
+        // committed, foreign keys NOT VALID then validated, triggers last; -ThrottleLimit connections in all.
         var results = new List<ImportResult>();
-        int failed = await LoadAsync(conn, ddl, main, plan, gen, todo, live, staged, results, emit, ct).ConfigureAwait(false);
+        var (failed, orphans) = await StageAsync(conn, ddl, main, plan, gen, todo, live, staged, results, emit, ct).ConfigureAwait(false);
         if (failed > 0)
         {
             throw new BulkDataException(BulkErrorKind.InvalidData,
                 $"-Online: {failed} table(s) failed to load into the staging schema {gen.StagingSchema}: nothing was swapped, the live tables are as they were. Run again once they are fixed: the staged tables are kept and skipped.", plan.Database);
         }
-
-        // Build: indexes, keys and checks; foreign keys NOT VALID; their validations and the triggers.
-        var orphans = await BuildAsync(conn, gen, live, ct).ConfigureAwait(false);
 
         var max = await GenerationSwap.MaxValuesAsync(ddl, gen.StagingSchema, live, ct).ConfigureAwait(false);
         var swap = await GenerationSwap.SwapAsync(conn,
@@ -142,7 +148,7 @@ internal sealed class OnlineImporter
             dropped = await GenerationSwap.DropPreviousAsync(conn, gen, _reporter, ct).ConfigureAwait(false);
         }
 
-        await ExecAsync(ddl, $"DROP SCHEMA IF EXISTS {Q(gen.StagingSchema)}", ct).ConfigureAwait(false);
+        await StagingDdl.RunAsync(ddl, $"DROP SCHEMA IF EXISTS {Q(gen.StagingSchema)}", $"-Online: dropping the emptied staging schema {gen.StagingSchema} (generation {gen.Id} is swapped in)", gen.StagingSchema, ct).ConfigureAwait(false);
         foreach (var r in results)
         {
             emit(r);
@@ -157,7 +163,14 @@ internal sealed class OnlineImporter
         }, 0);
     }
 
-    private async Task<int> LoadAsync(PgConnectionInfo conn, NpgsqlConnection ddl, NpgsqlConnection main, ImportPlan plan, GenerationRow gen, IReadOnlyList<TableJob> todo, List<LiveTable> live,
+    /// <summary>
+    /// The staging generation on the import's one schedule (<see cref="ImportScheduler"/>): the table loads into the
+    /// staging copies and their build jobs (<see cref="StagingJobs"/>) share -ThrottleLimit worker connections, each
+    /// table's indexes and keys starting once its load committed, while other tables still load. A resumed run skips
+    /// the tables staged from the same files and the build steps the catalog holds already (each is its own
+    /// transaction, so what exists is done). Returns how many tables failed and the orphans of the validations.
+    /// </summary>
+    private async Task<(int Failed, List<ForeignKeyOrphans> Orphans)> StageAsync(PgConnectionInfo conn, NpgsqlConnection ddl, NpgsqlConnection main, ImportPlan plan, GenerationRow gen, IReadOnlyList<TableJob> todo, List<LiveTable> live,
         Dictionary<string, JournalEntry> staged, List<ImportResult> results, Action<ImportResult> emit, CancellationToken ct)
     {
         var work = new List<TableJob>();
@@ -172,29 +185,46 @@ internal sealed class OnlineImporter
             }
 
             await GenerationJournal.ForgetStagedAsync(main, gen.Id, job.QualifiedTable, ct).ConfigureAwait(false);
-            await using (var tx = await ddl.BeginTransactionAsync(ct).ConfigureAwait(false))
-            {
-                foreach (var sql in StagingCopy.CreateSql(gen.StagingSchema, t))
-                {
-                    await using var cmd = new NpgsqlCommand(sql, ddl, tx) { CommandTimeout = 0 };
-                    await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-                }
-
-                await tx.CommitAsync(ct).ConfigureAwait(false);
-            }
-
+            await StagingDdl.RunAsync(ddl, StagingCopy.CreateSql(gen.StagingSchema, t), $"-Online: creating the staging copy {gen.StagingSchema}.{t.Name} of {t.Qualified} (generation {gen.Id}; the live table is untouched)", $"{gen.StagingSchema}.{t.Name}", ct).ConfigureAwait(false);
             work.Add(job);
         }
 
+        // The build jobs; those the catalog holds already (a resumed run) are done.
+        var jobs = StagingJobs.Build(gen.StagingSchema, live);
+        var byId = jobs.ToDictionary(j => j.Job.Id, StringComparer.Ordinal);
+        var done = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var j in jobs)
+        {
+            bool isDone = j.Job.Kind == Schema.PostDataJobKind.Validate
+                ? await StagingCopy.ValidatedAsync(ddl, gen.StagingSchema, j.Step, ct).ConfigureAwait(false)
+                : await StagingCopy.ExistsAsync(ddl, gen.StagingSchema, j.Step, ct).ConfigureAwait(false);
+            if (isDone)
+            {
+                done.Add(j.Job.Id);
+            }
+        }
+
+        var settings = jobs.Count > done.Count
+            ? await MaintenanceSettings.ResolveAsync(main, MaintenanceSettings.IsLocalHost(conn.Host), _options.ThrottleLimit, _options.SessionSettings, _reporter, ct).ConfigureAwait(false)
+            : new Dictionary<string, string>();
+        await using var workers = new WorkerConnections(conn, async (c, t) =>
+        {
+            // Definitions were read with search_path = pg_catalog (every other name qualified): built the same way.
+            await LiveCatalog.UseCatalogSearchPathAsync(c, t).ConfigureAwait(false);
+            await MaintenanceSettings.ApplyAsync(c, settings, t).ConfigureAwait(false);
+        });
+
         long total = work.Sum(j => j.Bytes);
-        long done = 0;
-        int tablesDone = 0;
+        long bytesDone = 0;
+        int tablesDone = 0, jobsDone = 0, jobsTodo = jobs.Count - done.Count;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var progress = new ProgressReporter(_reporter);
         var bar = progress.Begin($"Staging generation {gen.Id} of {plan.Database}");
+        using var buildProgress = new ProgressReporter(_reporter);
+        ProgressReporter.Bar? buildBar = null;
         var loader = new TableLoader(_options.DecoderThreads, _reporter, (table, delta) =>
         {
-            long now = Interlocked.Add(ref done, delta);
+            long now = Interlocked.Add(ref bytesDone, delta);
             bar.Report(() => ImportProgress.Of(now, total, Volatile.Read(ref tablesDone), work.Count, clock.Elapsed), table);
         })
         {
@@ -202,182 +232,163 @@ internal sealed class OnlineImporter
             Record = (tx, job, sha, rows, token) => GenerationJournal.RecordStagedAsync(tx, gen.Id, job, sha, rows, token),
         };
 
-        int failed = 0;
         var gate = new object();
-        await BoundedRunner.RunAsync(work, _options.ThrottleLimit, async (job, _) =>
+        var orphans = new List<ForeignKeyOrphans>();
+        async Task<bool> Load(TableJob job, int streams, CancellationToken token)
         {
-            await using var c = conn.CreateConnection();
             TableLoad load;
+            WorkerConnections.Worker? w = null;
+            bool healthy = false;
             try
             {
-                await BulkImporter.OpenAsync(c, conn, ct).ConfigureAwait(false);
-                load = await loader.LoadAsync(c, job, false, gen.StagingSchema, ct).ConfigureAwait(false);
+                w = await workers.RentAsync(WorkerUse.Load, token).ConfigureAwait(false);
+                load = await loader.LoadAsync(w.Connection, job, false, gen.StagingSchema, token).ConfigureAwait(false);
                 if (load.OtherDialect is { } other && !job.DialectReason.StartsWith(DialectSniffer.Stated, StringComparison.Ordinal) && other != load.Dialect)
                 {
                     _reporter.Warning($"{job.QualifiedTable}: {load.Error} Loading it again as {other.Name}.");
                     var retry = job with { Dialect = other, DialectReason = $"{DialectSniffer.Sniffed} (reloaded: {load.Dialect?.Name} misread the bytes)" };
-                    load = await loader.LoadAsync(c, retry, false, gen.StagingSchema, ct).ConfigureAwait(false);
+                    load = await loader.LoadAsync(w.Connection, retry, false, gen.StagingSchema, token).ConfigureAwait(false);
                 }
+
+                healthy = load.Error is null;
             }
-            catch (BulkDataException e) when (!ct.IsCancellationRequested)
+            catch (BulkDataException e) when (!token.IsCancellationRequested)
             {
                 load = new TableLoad(0, 0, TimeSpan.Zero, $"file {job.FilePath}, table {job.QualifiedTable}: {e.Message}");
             }
+            finally
+            {
+                if (w is not null)
+                {
+                    await workers.ReturnAsync(w, healthy).ConfigureAwait(false);
+                }
+            }
 
-            Interlocked.Increment(ref tablesDone);
+            int finished = Interlocked.Increment(ref tablesDone);
+            var state = ImportProgress.Of(Interlocked.Read(ref bytesDone), total, finished, work.Count, clock.Elapsed);
+            bar.Status(state.Status, state.Percent, state.SecondsRemaining, $"{job.QualifiedTable} {(load.Error is null ? "staged" : "failed")}", force: true);
             if (load.Error is not null)
             {
-                Interlocked.Increment(ref failed);
                 _reporter.Warning($"{job.QualifiedTable} failed and was rolled back (staging; the live table is untouched): {load.Error}");
                 emit(Result(job, plan, ImportStatus.Failed, 0, load.BytesRead, load.Duration, load.Error, null, load));
-                return;
+                return false;
             }
 
             lock (gate)
             {
                 results.Add(Result(job, plan, ImportStatus.Imported, load.Rows, load.BytesRead, load.Duration, null, null, load));
             }
-        }, ct).ConfigureAwait(false);
-        bar.Complete();
-        ct.ThrowIfCancellationRequested();
-        return failed;
-    }
 
-    private async Task<List<ForeignKeyOrphans>> BuildAsync(PgConnectionInfo conn, GenerationRow gen, List<LiveTable> live, CancellationToken ct)
-    {
-        var inDump = live.ToDictionary(t => t.Qualified, t => (t.DefName, StagingCopy.StagingSql(gen.StagingSchema, t)), StringComparer.OrdinalIgnoreCase);
-        var first = new List<BuildStep>();
-        var keys = new List<BuildStep>();
-        var last = new List<BuildStep>();
-        foreach (var t in live)
-        {
-            var (f, k, l) = StagingCopy.BuildSteps(gen.StagingSchema, t, inDump);
-            first.AddRange(f);
-            keys.AddRange(k);
-            last.AddRange(l);
+            return true;
         }
 
-        var errors = new List<string>();
-        var orphans = new List<ForeignKeyOrphans>();
-        var gate = new object();
-        async Task WaveAsync(IReadOnlyList<BuildStep> steps, int limit, Func<NpgsqlConnection, BuildStep, Task> run)
+        async Task Post(Schema.PostDataJob job, CancellationToken token)
         {
-            await BoundedRunner.RunAsync(steps, limit, async (step, _) =>
-            {
-                await using var c = conn.CreateConnection();
-                try
-                {
-                    await BulkImporter.OpenAsync(c, conn, ct).ConfigureAwait(false);
-                    await LiveCatalog.UseCatalogSearchPathAsync(c, ct).ConfigureAwait(false);
-                    await run(c, step).ConfigureAwait(false);
-                }
-                catch (PostgresException e) when (!ct.IsCancellationRequested)
-                {
-                    lock (gate)
-                    {
-                        errors.Add($"{step.Table}: {step.Kind} {step.Name}: {e.MessageText}{(e.Detail is null ? "" : $" ({e.Detail})")} [SQLSTATE {e.SqlState}]");
-                    }
-                }
-            }, ct).ConfigureAwait(false);
-            ct.ThrowIfCancellationRequested();
-        }
-
-        async Task CreateAsync(NpgsqlConnection c, BuildStep step)
-        {
-            if (await StagingCopy.ExistsAsync(c, gen.StagingSchema, step, ct).ConfigureAwait(false))
-            {
-                return;
-            }
-
-            _reporter.Verbose($"{step.Table} (staging): {step.Sql}");
-            await ExecAsync(c, step.Sql, ct).ConfigureAwait(false);
-        }
-
-        await WaveAsync(first, _options.ThrottleLimit, CreateAsync).ConfigureAwait(false);
-        ThrowIfAny(errors, gen);
-        await WaveAsync(keys, 1, CreateAsync).ConfigureAwait(false);
-        ThrowIfAny(errors, gen);
-        await WaveAsync(keys.Where(k => k.ValidateSql is not null).ToList(), _options.ThrottleLimit, async (c, step) =>
-        {
-            if (await StagingCopy.ValidatedAsync(c, gen.StagingSchema, step, ct).ConfigureAwait(false))
-            {
-                return;
-            }
-
+            var step = byId[job.Id].Step;
+            var w = await workers.RentAsync(WorkerUse.PostData, token).ConfigureAwait(false);
+            bool healthy = false;
             try
             {
-                await ExecAsync(c, step.ValidateSql!, ct).ConfigureAwait(false);
-            }
-            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
-            {
-                // Orphans (against the staged parent when it is in the dump, else the live one): the key stays NOT VALID.
-                string name = step.Table[(step.Table.IndexOf('.') + 1)..];
-                var o = await ImportVerifier.OrphansOfAsync(c, null, $"{gen.StagingSchema}.{name}", step.Name, false, ct).ConfigureAwait(false);
-                string references = o.References.Replace(gen.StagingSchema + ".", live.First(t => t.Name == name).Schema + ".", StringComparison.Ordinal);
-                o = new ForeignKeyOrphans { Table = step.Table, Constraint = o.Constraint, Columns = o.Columns, References = references, Count = o.Count, SampleKeys = o.SampleKeys };
-                _reporter.Warning($"{step.Table}: {o.Count} row(s) whose {o.Columns} have no match in {references} (foreign key {step.Name}, e.g. {string.Join(", ", o.SampleKeys)}); the key stays NOT VALID (it checks new rows).");
-                lock (gate)
+                lock (buildProgress)
                 {
-                    orphans.Add(o);
+                    buildBar ??= buildProgress.Begin($"Building generation {gen.Id} in {gen.StagingSchema}");
+                    buildBar.Status($"{Volatile.Read(ref jobsDone)} of {jobsTodo} steps done", jobsTodo == 0 ? -1 : Volatile.Read(ref jobsDone) * 100 / jobsTodo, currentOperation: $"{step.Table}: {step.Kind} {step.Name}", force: true);
                 }
-            }
-        }).ConfigureAwait(false);
-        ThrowIfAny(errors, gen);
-        await WaveAsync(last, 1, CreateAsync).ConfigureAwait(false);
-        ThrowIfAny(errors, gen);
-        return orphans;
-    }
 
-    private static void ThrowIfAny(List<string> errors, GenerationRow gen)
-    {
-        if (errors.Count > 0)
+                if (job.Kind == Schema.PostDataJobKind.Validate)
+                {
+                    var o = await ValidateAsync(w.Connection, gen, live, step, token).ConfigureAwait(false);
+                    if (o is not null)
+                    {
+                        lock (gate)
+                        {
+                            orphans.Add(o);
+                        }
+                    }
+                }
+                else
+                {
+                    _reporter.Verbose($"{step.Table} (staging): {step.Sql}");
+                    await ExecAsync(w.Connection, step.Sql, token).ConfigureAwait(false);
+                }
+
+                Interlocked.Increment(ref jobsDone);
+                healthy = true;
+            }
+            catch (PostgresException e) when (!token.IsCancellationRequested)
+            {
+                // A duplicate key fails its unique index, a check its rows: the first failure ends the build.
+                throw PgErrors.Translate(e,
+                    $"-Online: the staging generation {gen.Id} ({gen.StagingSchema}) could not be built as the live tables are; nothing was swapped, the live tables are as they were: {step.Table}: {step.Kind} {step.Name}",
+                    step.Table, withDetail: true);
+            }
+            finally
+            {
+                await workers.ReturnAsync(w, healthy).ConfigureAwait(false);
+            }
+        }
+
+        var tables = System.Threading.Channels.Channel.CreateUnbounded<TableJob>();
+        foreach (var job in work)
+        {
+            tables.Writer.TryWrite(job);
+        }
+
+        tables.Writer.Complete();
+        var weights = todo.GroupBy(j => j.QualifiedTable, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => g.Sum(j => j.Bytes), StringComparer.OrdinalIgnoreCase);
+        var input = new ScheduleInput
+        {
+            Tables = tables.Reader,
+            PendingTables = work.Select(j => j.QualifiedTable).ToList(),
+            PostData = jobs.Select(j => j.Job).ToList(),
+            PostDataDone = done,
+            LoadParallelism = _options.ThrottleLimit,
+            TableWeight = t => weights.GetValueOrDefault(t),
+        };
+
+        ScheduleOutcome outcome;
+        try
+        {
+            outcome = await new ImportScheduler(_options.ThrottleLimit).RunAsync(input, Load, Post, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            bar.Complete();
+            lock (buildProgress)
+            {
+                buildBar?.Complete();
+            }
+        }
+
+        _reporter.Verbose($"-Online: generation {gen.Id}: {work.Count} table load(s) and {outcome.PostDataRun} build step(s) on at most {outcome.PeakConnections} of {_options.ThrottleLimit} connection(s) at once ({done.Count} step(s) already built).");
+        if (outcome.FailedTables == 0 && !outcome.PostDataComplete)
         {
             throw new BulkDataException(BulkErrorKind.InvalidData,
-                $"-Online: the staging generation {gen.Id} ({gen.StagingSchema}) could not be built as the live tables are; nothing was swapped, the live tables are as they were:{Environment.NewLine}  "
-                + string.Join(Environment.NewLine + "  ", errors), gen.StagingSchema);
+                $"-Online: the staging generation {gen.Id} ({gen.StagingSchema}) was not completely built ({string.Join(", ", outcome.PostDataNotRun.Select(j => j.Id))}); nothing was swapped, the live tables are as they were.", gen.StagingSchema);
         }
+
+        return (outcome.FailedTables, orphans);
     }
 
     /// <summary>
-    /// The bytes the live tables take (pg_total_relation_size: heap, indexes, TOAST), and the free bytes where the
-    /// database's tablespace lives, measured only when the server runs on this machine (a loopback host or a
-    /// Unix socket) and the role may read its location (superuser or pg_read_all_settings).
+    /// Validates a foreign key of the staging generation; orphans (against the staged parent when it is in the dump,
+    /// else the live one) leave it NOT VALID (it checks new rows) and are returned.
     /// </summary>
-    private static async Task<(long Needed, long? Free, string Where)> MeasureSpaceAsync(NpgsqlConnection c, PgConnectionInfo conn, List<LiveTable> live, CancellationToken ct)
+    private async Task<ForeignKeyOrphans?> ValidateAsync(NpgsqlConnection c, GenerationRow gen, List<LiveTable> live, BuildStep step, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand("SELECT COALESCE(sum(pg_total_relation_size(to_regclass(t))), 0)::bigint FROM unnest($1::text[]) t", c);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = live.Select(t => t.Sql).ToArray() });
-        long needed = Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false));
-        string host = conn.Host;
-        bool local = host.StartsWith('/') || host is "localhost" || (System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
-        if (!local)
-        {
-            return (needed, null, $"the server {host} is not on this machine");
-        }
-
-        string? dir;
         try
         {
-            await using var loc = new NpgsqlCommand("SELECT COALESCE(NULLIF(pg_tablespace_location(d.dattablespace), ''), current_setting('data_directory')) FROM pg_database d WHERE d.datname = current_database()", c);
-            dir = await loc.ExecuteScalarAsync(ct).ConfigureAwait(false) as string;
+            await ExecAsync(c, step.ValidateSql!, ct).ConfigureAwait(false);
+            return null;
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
         {
-            return (needed, null, "the role may not read the server's data_directory");
-        }
-
-        if (string.IsNullOrEmpty(dir))
-        {
-            return (needed, null, "the server did not name its data directory");
-        }
-
-        try
-        {
-            return (needed, new DriveInfo(dir).AvailableFreeSpace, dir);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            return (needed, null, $"{dir} cannot be measured from here ({e.Message})");
+            string name = step.Table[(step.Table.IndexOf('.') + 1)..];
+            var o = await ImportVerifier.OrphansOfAsync(c, null, $"{gen.StagingSchema}.{name}", step.Name, false, ct).ConfigureAwait(false);
+            string references = o.References.Replace(gen.StagingSchema + ".", live.First(t => t.Name == name).Schema + ".", StringComparison.Ordinal);
+            o = new ForeignKeyOrphans { Table = step.Table, Constraint = o.Constraint, Columns = o.Columns, References = references, Count = o.Count, SampleKeys = o.SampleKeys };
+            _reporter.Warning($"{step.Table}: {o.Count} row(s) whose {o.Columns} have no match in {references} (foreign key {step.Name}, e.g. {string.Join(", ", o.SampleKeys)}); the key stays NOT VALID (it checks new rows).");
+            return o;
         }
     }
 

@@ -28,8 +28,11 @@ internal static class PgErrors
         _ => null,
     };
 
-    /// <summary>The failure as a BulkDataException of its kind; <paramref name="message"/> says what was being done.</summary>
-    public static BulkDataException Translate(Exception e, string message, string? target)
+    /// <summary>
+    /// The failure as a BulkDataException of its kind; <paramref name="message"/> says what was being done. With
+    /// <paramref name="withDetail"/> the server's detail and hint follow (a duplicate key's value, the object to drop).
+    /// </summary>
+    public static BulkDataException Translate(Exception e, string message, string? target, bool withDetail = false)
     {
         var kind = KindOf(e);
         string? state = SqlStateOf(e);
@@ -41,6 +44,7 @@ internal static class PgErrors
         };
         string text = e is PostgresException pg ? pg.MessageText : e.Message;
         string sqlState = state is null ? "" : $" (SQLSTATE {state})";
-        return new BulkDataException(kind, $"{message}: {what}: {text}{sqlState}.", target, e, kind == BulkErrorKind.DatabaseUnreachable ? null : state);
+        string more = !withDetail || e is not PostgresException p ? "" : (p.Detail is null ? "" : $" {p.Detail.TrimEnd('.')}.") + (p.Hint is null ? "" : $" {p.Hint.TrimEnd('.')}.");
+        return new BulkDataException(kind, $"{message}: {what}: {text}{sqlState}.{more}", target, e, kind == BulkErrorKind.DatabaseUnreachable ? null : state);
     }
 }
