@@ -61,19 +61,19 @@ if ($SizesKB) {
         $contenders = [ordered]@{
             'Expand-BulkFile' = {
                 $r = Invoke-ChildPwsh @"
-    `$ErrorActionPreference = 'Stop'
-    Import-Module '$ModulePath'
-    `$me = [Diagnostics.Process]::GetCurrentProcess()
-    `$cpu = `$me.TotalProcessorTime
-    `$sw = [Diagnostics.Stopwatch]::StartNew()
-    `$f = Expand-BulkFile -Path '$file' -Destination '$out' -KeepCompressed -Force
-    `$sw.Stop()
-    `$me.Refresh()
-    `$cpu = (`$me.TotalProcessorTime - `$cpu).TotalSeconds
-    if (`$f.State -ne 'Extracted') { throw "state `$(`$f.State): `$(`$f.Error)" }
-    `$hwm = (Get-Content /proc/self/status | Where-Object { `$_ -like 'VmHWM:*' }) -replace '\D', ''
-    @{ Seconds = `$sw.Elapsed.TotalSeconds; CpuSeconds = `$cpu; PeakMB = [double]`$hwm / 1024 } | ConvertTo-Json -Compress
-    "@
+`$ErrorActionPreference = 'Stop'
+Import-Module '$ModulePath'
+`$me = [Diagnostics.Process]::GetCurrentProcess()
+`$cpu = `$me.TotalProcessorTime
+`$sw = [Diagnostics.Stopwatch]::StartNew()
+`$f = Expand-BulkFile -Path '$file' -Destination '$out' -KeepCompressed -Force
+`$sw.Stop()
+`$me.Refresh()
+`$cpu = (`$me.TotalProcessorTime - `$cpu).TotalSeconds
+if (`$f.State -ne 'Extracted') { throw "state `$(`$f.State): `$(`$f.Error)" }
+`$hwm = (Get-Content /proc/self/status | Where-Object { `$_ -like 'VmHWM:*' }) -replace '\D', ''
+@{ Seconds = `$sw.Elapsed.TotalSeconds; CpuSeconds = `$cpu; PeakMB = [double]`$hwm / 1024 } | ConvertTo-Json -Compress
+"@
                 [pscustomobject]@{ Seconds = $r.Seconds; CpuSeconds = $r.CpuSeconds; PeakMB = $r.PeakMB }
             }
             'bzip2 -d' = { Measure-Shell "bzip2 -d -c '$file' > '$reference'" }
