@@ -32,7 +32,9 @@ param(
     [string] $ConnectionString,
     [string] $S3Endpoint,
     [string] $WorkDir = (Join-Path ([IO.Path]::GetTempPath()) 'bulkdata-bench'),
-    [string] $ResultsPath = (Join-Path $PSScriptRoot '../out/bench-soak.md')
+    [string] $ResultsPath = (Join-Path $PSScriptRoot '../out/bench-soak.md'),
+    # Where to write every cycle's sample as CSV (for a closer look); none when empty.
+    [string] $SamplesPath
 )
 
 Set-StrictMode -Version Latest
@@ -101,19 +103,27 @@ try {
 
         [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect()
         $self.Refresh()
+        $rollup = @{}
+        foreach ($line in [IO.File]::ReadAllLines('/proc/self/smaps_rollup')) { if ($line -match '^(\w+):\s+(\d+) kB') { $rollup[$Matches[1]] = [double]$Matches[2] / 1KB } }
+        $gc = [GC]::GetGCMemoryInfo([GCKind]::Any)
         $samples.Add([pscustomobject]@{
                 Cycle = $c
                 Fds = [IO.Directory]::GetFileSystemEntries('/proc/self/fd').Count
                 Connections = [long]$cmd.ExecuteScalar()
                 WorkingSetMB = $self.WorkingSet64 / 1MB
                 HeapMB = [GC]::GetTotalMemory($true) / 1MB
-                CommittedMB = [GC]::GetGCMemoryInfo().TotalCommittedBytes / 1MB
+                CommittedMB = $gc.TotalCommittedBytes / 1MB
+                FragmentedMB = $gc.FragmentedBytes / 1MB
+                AnonMB = $rollup['Anonymous']
+                FileMB = $rollup['Rss'] - $rollup['Anonymous']
+                Threads = [IO.Directory]::GetDirectories('/proc/self/task').Count
                 Seconds = $clock.Elapsed.TotalSeconds
             })
         $s = $samples[-1]
-        Write-Host ('cycle {0,3}: {1} fds, {2} connections, working set {3:N1} MB, heap {4:N1} MB, GC committed {5:N1} MB, {6:N0} s' -f $c, $s.Fds, $s.Connections, $s.WorkingSetMB, $s.HeapMB, $s.CommittedMB, $s.Seconds)
+        Write-Host ('cycle {0,3}: {1} fds, {2} connections, {3} threads, working set {4:N1} MB (anonymous {5:N1}, file {6:N1}), heap {7:N1} MB, GC committed {8:N1} MB (fragmented {9:N1}), {10:N0} s' -f $c, $s.Fds, $s.Connections, $s.Threads, $s.WorkingSetMB, $s.AnonMB, $s.FileMB, $s.HeapMB, $s.CommittedMB, $s.FragmentedMB, $s.Seconds)
     }
 
+    if ($SamplesPath) { $samples | Export-Csv -Path $SamplesPath -NoTypeInformation }
     $measured = @($samples | Select-Object -Skip $WarmUp)
     $span = $measured.Count - 1
     $rows = foreach ($k in @(
