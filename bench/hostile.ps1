@@ -22,10 +22,10 @@ dotnet pwsh ./bench/run.ps1 -ModulePath out/BulkData/BulkData.psd1 -TestKit out/
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string] $TestKit,
-    # Compressed sizes of the crafted files, in KB (the issue's figures are for 60, 180 and 896 KB).
-    [int[]] $SizesKB = @(60, 180, 896, 4096, 12288),
+    # Compressed sizes of the crafted files, in KB (the issue's figures are for 60, 180 and 896 KB); an empty list skips them.
+    [AllowEmptyCollection()] [int[]] $SizesKB = @(60, 180, 896, 4096, 12288),
     # Keys of the hostile listings (the test kit's ListObjectsV2 server, 1,000 keys a page); an empty list skips them.
-    [int[]] $ListingKeys = @(10000, 100000, 1000000),
+    [AllowEmptyCollection()] [int[]] $ListingKeys = @(10000, 100000, 1000000),
     [ValidateRange(1, 50)] [int] $Runs = 3,
     [string] $WorkDir = (Join-Path ([IO.Path]::GetTempPath()) 'bulkdata-bench'),
     [string] $ResultsPath = (Join-Path $PSScriptRoot '../out/bench-hostile.md')
@@ -43,22 +43,24 @@ $dir = Join-Path $WorkDir 'hostile'
 $out = Join-Path $dir 'out'
 New-Item -ItemType Directory -Force -Path $out | Out-Null
 
-$rows = foreach ($kb in $SizesKB) {
-    $file = Join-Path $dir "false-magics-$kb.csv.bz2"
-    $magicsFile = "$file.magics"
-    if (-not (Test-Path $file) -or -not (Test-Path $magicsFile)) {
-        $magics = & dotnet $TestKit bzip2-craft --kind false-magics --bytes ($kb * 1024) --seed $kb --out $file
-        if ($LASTEXITCODE) { throw "bzip2-craft failed for $kb KB" }
-        Set-Content -Path $magicsFile -Value $magics
-    }
+$rows = @(); $perByteFirst = $perByteLast = 1.0; $memSlope = 0.0
+if ($SizesKB) {
+    $rows = foreach ($kb in $SizesKB) {
+        $file = Join-Path $dir "false-magics-$kb.csv.bz2"
+        $magicsFile = "$file.magics"
+        if (-not (Test-Path $file) -or -not (Test-Path $magicsFile)) {
+            $magics = & dotnet $TestKit bzip2-craft --kind false-magics --bytes ($kb * 1024) --seed $kb --out $file
+            if ($LASTEXITCODE) { throw "bzip2-craft failed for $kb KB" }
+            Set-Content -Path $magicsFile -Value $magics
+        }
 
-    $magics = [long](Get-Content $magicsFile)
-    $bytes = (Get-Item $file).Length
-    $expanded = Join-Path $out "false-magics-$kb.csv"
-    $reference = Join-Path $dir "false-magics-$kb.bzip2.csv"
-    $contenders = [ordered]@{
-        'Expand-BulkFile' = {
-            $r = Invoke-ChildPwsh @"
+        $magics = [long](Get-Content $magicsFile)
+        $bytes = (Get-Item $file).Length
+        $expanded = Join-Path $out "false-magics-$kb.csv"
+        $reference = Join-Path $dir "false-magics-$kb.bzip2.csv"
+        $contenders = [ordered]@{
+            'Expand-BulkFile' = {
+                $r = Invoke-ChildPwsh @"
 `$ErrorActionPreference = 'Stop'
 Import-Module '$ModulePath'
 `$me = [Diagnostics.Process]::GetCurrentProcess()
@@ -72,54 +74,55 @@ if (`$f.State -ne 'Extracted') { throw "state `$(`$f.State): `$(`$f.Error)" }
 `$hwm = (Get-Content /proc/self/status | Where-Object { `$_ -like 'VmHWM:*' }) -replace '\D', ''
 @{ Seconds = `$sw.Elapsed.TotalSeconds; CpuSeconds = `$cpu; PeakMB = [double]`$hwm / 1024 } | ConvertTo-Json -Compress
 "@
-            [pscustomobject]@{ Seconds = $r.Seconds; CpuSeconds = $r.CpuSeconds; PeakMB = $r.PeakMB }
+                [pscustomobject]@{ Seconds = $r.Seconds; CpuSeconds = $r.CpuSeconds; PeakMB = $r.PeakMB }
+            }
+            'bzip2 -d' = { Measure-Shell "bzip2 -d -c '$file' > '$reference'" }
         }
-        'bzip2 -d' = { Measure-Shell "bzip2 -d -c '$file' > '$reference'" }
-    }
 
-    $times = @{}; $cpus = @{}; $peaks = @{}
-    foreach ($n in $contenders.Keys) { $times[$n] = [System.Collections.Generic.List[double]]::new(); $cpus[$n] = [System.Collections.Generic.List[double]]::new(); $peaks[$n] = 0.0 }
-    $names = @($contenders.Keys)
-    for ($run = 0; $run -lt $Runs; $run++) {
-        $order = for ($i = 0; $i -lt $names.Count; $i++) { $names[($i + $run) % $names.Count] }
-        foreach ($name in $order) {
-            $m = & $contenders[$name]
-            $times[$name].Add($m.Seconds); $cpus[$name].Add($m.CpuSeconds)
-            $peaks[$name] = [math]::Max($peaks[$name], $m.PeakMB)
-            Write-Host ("  {0,6} KB run {1}: {2,-16} {3,7:N3} s wall {4,7:N3} s CPU {5,6:N0} MB" -f $kb, ($run + 1), $name, $m.Seconds, $m.CpuSeconds, $m.PeakMB)
+        $times = @{}; $cpus = @{}; $peaks = @{}
+        foreach ($n in $contenders.Keys) { $times[$n] = [System.Collections.Generic.List[double]]::new(); $cpus[$n] = [System.Collections.Generic.List[double]]::new(); $peaks[$n] = 0.0 }
+        $names = @($contenders.Keys)
+        for ($run = 0; $run -lt $Runs; $run++) {
+            $order = for ($i = 0; $i -lt $names.Count; $i++) { $names[($i + $run) % $names.Count] }
+            foreach ($name in $order) {
+                $m = & $contenders[$name]
+                $times[$name].Add($m.Seconds); $cpus[$name].Add($m.CpuSeconds)
+                $peaks[$name] = [math]::Max($peaks[$name], $m.PeakMB)
+                Write-Host ("  {0,6} KB run {1}: {2,-16} {3,7:N3} s wall {4,7:N3} s CPU {5,6:N0} MB" -f $kb, ($run + 1), $name, $m.Seconds, $m.CpuSeconds, $m.PeakMB)
+            }
+        }
+
+        & cmp -s $expanded $reference
+        if ($LASTEXITCODE -ne 0) { throw "Expand-BulkFile and bzip2 -d differ on $file" }
+        $expandedBytes = (Get-Item $expanded).Length
+        Remove-Item $expanded, $reference -ErrorAction SilentlyContinue
+
+        [pscustomobject]@{
+            KB = $kb; Bytes = $bytes; Magics = $magics; ExpandedBytes = $expandedBytes
+            Ours = Get-Median $times['Expand-BulkFile']; OursCpu = Get-Median $cpus['Expand-BulkFile']; OursPeak = $peaks['Expand-BulkFile']
+            Bzip2 = Get-Median $times['bzip2 -d']; Bzip2Cpu = Get-Median $cpus['bzip2 -d']; Bzip2Peak = $peaks['bzip2 -d']
         }
     }
 
-    & cmp -s $expanded $reference
-    if ($LASTEXITCODE -ne 0) { throw "Expand-BulkFile and bzip2 -d differ on $file" }
-    $expandedBytes = (Get-Item $expanded).Length
-    Remove-Item $expanded, $reference -ErrorAction SilentlyContinue
-
-    [pscustomobject]@{
-        KB = $kb; Bytes = $bytes; Magics = $magics; ExpandedBytes = $expandedBytes
-        Ours = Get-Median $times['Expand-BulkFile']; OursCpu = Get-Median $cpus['Expand-BulkFile']; OursPeak = $peaks['Expand-BulkFile']
-        Bzip2 = Get-Median $times['bzip2 -d']; Bzip2Cpu = Get-Median $cpus['bzip2 -d']; Bzip2Peak = $peaks['bzip2 -d']
+    Write-Report ('### Hostile input: crafted .bz2 full of false block magics, {0} runs per size' -f $Runs)
+    Write-Report
+    Write-Report '| Compressed | False magics | Expand-BulkFile wall (s) | CPU (s) | CPU us / KB | Peak RSS (MB) | bzip2 -d wall (s) | CPU (s) | CPU us / KB | Peak RSS (MB) | Ours / bzip2 (CPU) |'
+    Write-Report '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+    foreach ($r in $rows) {
+        $kbIn = $r.Bytes / 1KB
+        Write-Report ('| {0:N0} KB | {1:N0} | {2:N3} | {3:N3} | {4:N0} | {5:N0} | {6:N3} | {7:N3} | {8:N0} | {9:N0} | {10:N1} |' -f $kbIn, $r.Magics, $r.Ours, $r.OursCpu, (1e6 * $r.OursCpu / $kbIn), $r.OursPeak, $r.Bzip2, $r.Bzip2Cpu, (1e6 * $r.Bzip2Cpu / $kbIn), $r.Bzip2Peak, ($r.OursCpu / [math]::Max($r.Bzip2Cpu, 0.001)))
     }
-}
 
-Write-Report ('### Hostile input: crafted .bz2 full of false block magics, {0} runs per size' -f $Runs)
-Write-Report
-Write-Report '| Compressed | False magics | Expand-BulkFile wall (s) | CPU (s) | CPU us / KB | Peak RSS (MB) | bzip2 -d wall (s) | CPU (s) | CPU us / KB | Peak RSS (MB) | Ours / bzip2 (CPU) |'
-Write-Report '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
-foreach ($r in $rows) {
-    $kbIn = $r.Bytes / 1KB
-    Write-Report ('| {0:N0} KB | {1:N0} | {2:N3} | {3:N3} | {4:N0} | {5:N0} | {6:N3} | {7:N3} | {8:N0} | {9:N0} | {10:N1} |' -f $kbIn, $r.Magics, $r.Ours, $r.OursCpu, (1e6 * $r.OursCpu / $kbIn), $r.OursPeak, $r.Bzip2, $r.Bzip2Cpu, (1e6 * $r.Bzip2Cpu / $kbIn), $r.Bzip2Peak, ($r.OursCpu / [math]::Max($r.Bzip2Cpu, 0.001)))
+    $first = $rows[0]; $last = $rows[-1]; $mid = $rows[[int][math]::Floor(($rows.Count - 1) / 2)]
+    $perByteFirst = $first.OursCpu / $first.Bytes; $perByteLast = $last.OursCpu / $last.Bytes
+    $marginal = ($last.OursCpu - $mid.OursCpu) / [math]::Max(1, $last.Bytes - $mid.Bytes)
+    $memSlope = ($last.OursPeak - $mid.OursPeak) / [math]::Max(0.001, ($last.Bytes - $mid.Bytes) / 1MB)
+    Write-Report
+    Write-Report ('Time: CPU per compressed byte {0:N2} us at {1:N0} KB and {2:N2} us at {3:N0} KB ({4:N0}x the input; ratio {5:N2}, linear when it does not grow: the fixed cost of starting the decoder threads dominates small files); from {6:N0} KB to {3:N0} KB each added byte costs {7:N2} us (bzip2 -d: {8:N2} us per byte at the largest).' -f (1e6 * $perByteFirst), ($first.Bytes / 1KB), (1e6 * $perByteLast), ($last.Bytes / 1KB), ($last.Bytes / $first.Bytes), ($perByteLast / $perByteFirst), ($mid.Bytes / 1KB), (1e6 * $marginal), (1e6 * $last.Bzip2Cpu / $last.Bytes))
+    Write-Report ('Memory: peak {0:N0} MB at {1:N0} KB, {2:N0} MB at {3:N0} KB, {4:N0} MB at {5:N0} KB: {6:N2} MB per added MB of input from {3:N0} KB on (bounded when near 0 or below).' -f $first.OursPeak, ($first.Bytes / 1KB), $mid.OursPeak, ($mid.Bytes / 1KB), $last.OursPeak, ($last.Bytes / 1KB), $memSlope)
+    Write-Report
+    Write-Report 'Before issue 15 the same kind of file took 3.9 s and 227 MB at 60 KB, 40 s and 5.2 GB at 180 KB, and ran out of memory at 896 KB. Peak RSS of Expand-BulkFile is VmHWM of its pwsh process (the runtime and module included); the outputs are compared byte for byte with bzip2 -d.'
 }
-
-$first = $rows[0]; $last = $rows[-1]; $mid = $rows[[int][math]::Floor(($rows.Count - 1) / 2)]
-$perByteFirst = $first.OursCpu / $first.Bytes; $perByteLast = $last.OursCpu / $last.Bytes
-$marginal = ($last.OursCpu - $mid.OursCpu) / [math]::Max(1, $last.Bytes - $mid.Bytes)
-$memSlope = ($last.OursPeak - $mid.OursPeak) / [math]::Max(0.001, ($last.Bytes - $mid.Bytes) / 1MB)
-Write-Report
-Write-Report ('Time: CPU per compressed byte {0:N2} us at {1:N0} KB and {2:N2} us at {3:N0} KB ({4:N0}x the input; ratio {5:N2}, linear when it does not grow: the fixed cost of starting the decoder threads dominates small files); from {6:N0} KB to {3:N0} KB each added byte costs {7:N2} us (bzip2 -d: {8:N2} us per byte at the largest).' -f (1e6 * $perByteFirst), ($first.Bytes / 1KB), (1e6 * $perByteLast), ($last.Bytes / 1KB), ($last.Bytes / $first.Bytes), ($perByteLast / $perByteFirst), ($mid.Bytes / 1KB), (1e6 * $marginal), (1e6 * $last.Bzip2Cpu / $last.Bytes))
-Write-Report ('Memory: peak {0:N0} MB at {1:N0} KB, {2:N0} MB at {3:N0} KB, {4:N0} MB at {5:N0} KB: {6:N2} MB per added MB of input from {3:N0} KB on (bounded when near 0 or below).' -f $first.OursPeak, ($first.Bytes / 1KB), $mid.OursPeak, ($mid.Bytes / 1KB), $last.OursPeak, ($last.Bytes / 1KB), $memSlope)
-Write-Report
-Write-Report 'Before issue 15 the same kind of file took 3.9 s and 227 MB at 60 KB, 40 s and 5.2 GB at 180 KB, and ran out of memory at 896 KB. Peak RSS of Expand-BulkFile is VmHWM of its pwsh process (the runtime and module included); the outputs are compared byte for byte with bzip2 -d.'
 
 # ---------------------------------------------------------------- hostile listings: many keys
 $listing = foreach ($count in $ListingKeys) {

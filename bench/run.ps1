@@ -16,7 +16,8 @@ time and memory slopes, bench/hostile.ps1),
 fulldump (a whole 33-table dump from the real schema into an empty database against pg_restore -j <cores>, the
 publisher's load script and the upstream parallel script, bench/fulldump.ps1; -FullDumpMB, at most 3 runs),
 soak (one pwsh session, -SoakCycles cycles of manifest, fetch, import and -Force re-import of a small dump: the
-slope per cycle of file descriptors, PostgreSQL connections, working set and managed heap, bench/soak.ps1).
+slope per cycle of file descriptors, threads, PostgreSQL connections, working set and managed heap after a 40-cycle
+warm-up, and the live objects by type that grow, bench/soak.ps1).
 
 .EXAMPLE
 dotnet pwsh ./build.ps1 bench
@@ -40,8 +41,8 @@ param(
     [ValidateRange(1, 10000)] [int] $SizeMB = 300,
     # Size of the full dump of the fulldump section (CSV MB over its 33 tables; bench/fulldump.ps1).
     [ValidateRange(1, 100000)] [int] $FullDumpMB = 400,
-    # Cycles of the soak section (bench/soak.ps1; the first 5 are warm-up).
-    [ValidateRange(8, 1000)] [int] $SoakCycles = 50,
+    # Cycles of the soak section (bench/soak.ps1; the first 40 are warm-up).
+    [ValidateRange(8, 1000)] [int] $SoakCycles = 100,
     [string] $WorkDir = (Join-Path ([IO.Path]::GetTempPath()) 'bulkdata-bench'),
     # Where the markdown results are written (besides the console).
     [string] $ResultsPath = (Join-Path $PSScriptRoot '../out/bench-results.md'),

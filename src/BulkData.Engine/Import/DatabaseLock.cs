@@ -22,6 +22,9 @@ internal sealed class DatabaseLock : IAsyncDisposable
 
     private DatabaseLock(NpgsqlConnection connection) => _connection = connection;
 
+    /// <summary>The lock's connection string: the same for every run (its holder's name is set after connecting).</summary>
+    internal string ConnectionString => _connection.ConnectionString;
+
     /// <summary>The second key of the advisory lock of <paramref name="database"/>: stable across processes and hosts.</summary>
     internal static int KeyOf(string database) => BitConverter.ToInt32(SHA256.HashData(Encoding.UTF8.GetBytes(database)), 0);
 
@@ -33,13 +36,21 @@ internal sealed class DatabaseLock : IAsyncDisposable
         // application_name is at most 63 bytes on the server: the host is cut to fit.
         string host = Environment.MachineName.Length > 20 ? Environment.MachineName[..20] : Environment.MachineName;
         string name = string.Create(CultureInfo.InvariantCulture, $"BulkData import pid {Environment.ProcessId} {host} {started}");
-        var builder = new NpgsqlConnectionStringBuilder(connection.AdminConnectionString) { ApplicationName = name };
-        var conn = new NpgsqlConnection(builder.ConnectionString);
+        // The name goes in after connecting, not into the connection string: Npgsql keeps a data source (and the
+        // server's type catalog) for every distinct connection string for the life of the process, so a string
+        // holding the start time would leave one behind per import (the soak's growth, docs/benchmarks.md).
+        var conn = new NpgsqlConnection(connection.AdminConnectionString);
         int key = KeyOf(database);
         ProgressReporter? progress = null;
         try
         {
             await BulkImporter.OpenAsync(conn, connection, ct).ConfigureAwait(false);
+            await using (var named = new NpgsqlCommand("SELECT set_config('application_name', $1, false)", conn))
+            {
+                named.Parameters.Add(new NpgsqlParameter { Value = name });
+                await named.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+
             var waited = Stopwatch.StartNew();
             var poll = pollInterval ?? TimeSpan.FromMilliseconds(250);
             ProgressReporter.Bar? bar = null;

@@ -37,10 +37,13 @@ internal sealed class BucketLister
     public int Skipped { get; private set; }
 
     /// <param name="where">How the empty-listing error names where the bucket is (" in us-west-2", " at http://...").</param>
-    public async Task<IReadOnlyList<ListedObject>> ListAsync(string prefix, string where, CancellationToken cancellationToken)
+    /// <param name="onKey">Takes each key kept, as its page arrives: the lister keeps none of them.</param>
+    /// <returns>How many keys were kept.</returns>
+    public async Task<int> ListAsync(string prefix, string where, Action<ListedObject> onKey, CancellationToken cancellationToken)
     {
-        var all = new List<ListedObject>();
-        var tokens = new HashSet<string>(StringComparer.Ordinal);
+        int kept = 0;
+        // 128 bits of each token's SHA-256, not the token: a server's tokens may be of any length.
+        var tokens = new HashSet<UInt128>();
         string? token = null;
         int page = 0, emptyInARow = 0;
         Skipped = 0;
@@ -60,22 +63,23 @@ internal sealed class BucketLister
                     continue;
                 }
 
-                all.Add(new ListedObject(o.Key, o.Size, o.ETag, o.LastModified));
+                onKey(new ListedObject(o.Key, o.Size, o.ETag, o.LastModified));
+                kept++;
             }
 
-            PageListed?.Invoke(page, all.Count);
+            PageListed?.Invoke(page, kept);
             emptyInARow = listed.Objects.Count == 0 ? emptyInARow + 1 : 0;
             token = listed.NextToken;
-            if (token is not null && !tokens.Add(token))
+            if (token is not null && !tokens.Add(TokenHash(token)))
             {
                 string target = _store.Describe(prefix);
-                throw new BulkDataException(BulkErrorKind.InvalidData, $"The listing of '{target}'{where} sent the continuation token {Printable(token)} a second time (page {page}): the server is going round in circles; stopped after {all.Count} keys, nothing chosen.", target);
+                throw new BulkDataException(BulkErrorKind.InvalidData, $"The listing of '{target}'{where} sent the continuation token {Printable(token)} a second time (page {page}): the server is going round in circles; stopped after {kept} keys, nothing chosen.", target);
             }
 
             if (token is not null && emptyInARow >= MaxEmptyPagesInARow)
             {
                 string target = _store.Describe(prefix);
-                throw new BulkDataException(BulkErrorKind.InvalidData, $"The listing of '{target}'{where} sent {emptyInARow} empty pages in a row that each asked for another (page {page}): stopped after {all.Count} keys, nothing chosen.", target);
+                throw new BulkDataException(BulkErrorKind.InvalidData, $"The listing of '{target}'{where} sent {emptyInARow} empty pages in a row that each asked for another (page {page}): stopped after {kept} keys, nothing chosen.", target);
             }
         }
         while (token is not null);
@@ -85,13 +89,20 @@ internal sealed class BucketLister
             KeySkipped?.Invoke($"Skipped {Skipped - NamedSkips} more listed keys of {_store.Describe(prefix)} for the same reasons ({Skipped} in all).");
         }
 
-        if (all.Count == 0)
+        if (kept == 0)
         {
             string target = _store.Describe(prefix);
             throw new BulkDataException(BulkErrorKind.EmptyListing, $"Nothing is listed under '{target}'{where}. Check -Prefix.", target);
         }
 
-        return all;
+        return kept;
+    }
+
+    private static UInt128 TokenHash(string token)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token), hash);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(hash);
     }
 
     /// <summary>Why a listed key is not one to keep (null: it is fine).</summary>

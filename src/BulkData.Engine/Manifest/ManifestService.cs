@@ -26,9 +26,11 @@ public static class ManifestService
         };
         lister.KeySkipped += reporter.Warning;
 
-        var objects = await lister.ListAsync(prefix, location.Where, cancellationToken).ConfigureAwait(false);
+        // One pass: each key goes into the choice as its page arrives, so memory follows what is chosen, not what is listed.
+        var chooser = new ManifestChooser(location, selection);
+        await lister.ListAsync(prefix, location.Where, chooser.Add, cancellationToken).ConfigureAwait(false);
         bar.Complete();
-        var result = ManifestSelector.Select(objects, location, selection);
+        var result = chooser.Finish();
         reporter.Verbose($"{result.ObjectsListed} objects listed, {result.DeltasSkipped} .delta files skipped, {result.Entries.Count} chosen.");
         return result;
     }
