@@ -223,7 +223,8 @@ public sealed partial class BulkImporter
 
         if (_options.Verify)
         {
-            var all = plan.Jobs.Select(j => j.QualifiedTable).ToList();
+            // Every table of the run: those planned at the start and those whose files arrived while it ran.
+            var all = ImportVerifier.TablesOfRun(plan.Jobs, results, SchemaResultTable);
             foreach (var v in await ImportVerifier.OrphansAsync(main, all, ct).ConfigureAwait(false))
             {
                 onFinding(v);
