@@ -132,7 +132,7 @@ public sealed partial class BulkImporter
         }
 
         // Drift found before any table is emptied: every file's header against its table, all problems in one error.
-        var problems = (await DriftPreflight.CheckAsync(main, todo, ct).ConfigureAwait(false)).Where(d => d.IsProblem(_options.ExcludeExtraColumns)).ToList();
+        var problems = (await DriftPreflight.CheckAsync(main, todo, ct, _reporter).ConfigureAwait(false)).Where(d => d.IsProblem(_options.ExcludeExtraColumns)).ToList();
         if (problems.Count > 0)
         {
             throw new BulkDataException(

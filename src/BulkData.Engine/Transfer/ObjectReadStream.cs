@@ -40,6 +40,8 @@ internal sealed class ObjectReadStream : Stream
     private int _currentAt;
     private long _handed;
     private long _read;
+    private long _holdAt = long.MaxValue;
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <param name="keepFinalPath">When given, the bytes are also written there (through its partial file, renamed once verified).</param>
     public ObjectReadStream(IObjectStore store, StoredObject version, FetchOptions options, IBulkReporter reporter, FetchProgress.Bar? bar = null, string? keepFinalPath = null, DiskGuard? guard = null)
@@ -66,6 +68,20 @@ internal sealed class ObjectReadStream : Stream
     public VerificationMethod? Verification { get; private set; }
 
     public string Target => _target;
+
+    /// <summary>
+    /// Hands on no more than about <paramref name="bytes"/> (a chunk more at most) until <see cref="Release"/>: a
+    /// stream opened early for its first bytes (the header) does not read the rest of the object into memory while
+    /// it waits for its load. A connection the server closes meanwhile is resumed from the bytes handed on.
+    /// </summary>
+    public void HoldAfter(long bytes) => Interlocked.Exchange(ref _holdAt, bytes);
+
+    /// <summary>Ends <see cref="HoldAfter"/>: the transfer goes on at full speed.</summary>
+    public void Release()
+    {
+        Interlocked.Exchange(ref _holdAt, long.MaxValue);
+        _released.TrySetResult();
+    }
 
     /// <summary>The error the transfer ended with (a changed object, a failed checksum, retries spent), once a read has thrown it.</summary>
     public Exception? Failure { get; private set; }
@@ -307,6 +323,11 @@ internal sealed class ObjectReadStream : Stream
         if (keep is not null)
         {
             await keep.WriteAsync(buffer.AsMemory(0, count), ct).ConfigureAwait(false);
+        }
+
+        if (Received >= Interlocked.Read(ref _holdAt))
+        {
+            await _released.Task.WaitAsync(ct).ConfigureAwait(false);
         }
 
         // Counted once queued: the queue is in this process, so these bytes are never read again from the store.
