@@ -53,7 +53,9 @@ internal sealed class ObjectReadStream : Stream
         _reporter = reporter;
         _bar = bar;
         _keep = keepFinalPath is null ? null : new PartialDownload(keepFinalPath);
-        _guard = guard ?? new DiskGuard(keepFinalPath is null ? Path.GetTempPath() : Path.GetDirectoryName(keepFinalPath)!, 0, options.LowSpaceTimeout, options.SpacePollInterval, reporter);
+        // The kept copy follows Start-BulkFetch's space rules: below -MinimumFreeSpace the transfer pauses (the reader
+        // waits), for at most -LowSpaceTimeout; without a copy nothing is written, so there is nothing to guard.
+        _guard = guard ?? new DiskGuard(keepFinalPath is null ? Path.GetTempPath() : Path.GetDirectoryName(keepFinalPath)!, keepFinalPath is null ? 0 : options.MinimumFreeSpace, options.LowSpaceTimeout, options.SpacePollInterval, reporter);
         _md5 = StoredObject.IsMd5ETag(version.ETag);
         _hash = _md5 ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
     }
@@ -316,6 +318,13 @@ internal sealed class ObjectReadStream : Stream
         {
             ArrayPool<byte>.Shared.Return(buffer);
             throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{_target}: more bytes arrived than the listed size {_version.Size:N0}.", _target);
+        }
+
+        if (keep is not null && _guard.ShouldPause())
+        {
+            // Not handed on: the attempt ends, the loop pauses until there is room, and the next GET starts here.
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw new LowSpacePause();
         }
 
         _hash?.AppendData(buffer, 0, count);

@@ -147,4 +147,38 @@ public sealed class PrimedObjectTests : IDisposable
         Assert.Contains("primed-2026-09-30.csv.bz2", error.Message);
         Assert.NotNull(input.FailureOf(load));
     }
+
+    [Fact]
+    public void A_kept_copy_follows_the_fetch_space_rules_below_the_minimum_it_pauses_then_fails_naming_the_folder_with_nothing_under_the_final_name()
+    {
+        var (_, job, store, _) = Publish(2000, bzip2: true);
+        string keepDir = Path.Combine(_root, "kept");
+        Directory.CreateDirectory(keepDir);
+        string keep = Path.Combine(keepDir, "primed-2026-09-30.csv.bz2");
+        // A minimum no disk has free: the copy's writer pauses, for -LowSpaceTimeout, then gives up.
+        var options = StreamedObjects.Defaults with { MinimumFreeSpace = long.MaxValue / 4, LowSpaceTimeout = TimeSpan.FromSeconds(1), SpacePollInterval = TimeSpan.FromMilliseconds(100) };
+        var manifest = new ManifestEntry
+        {
+            Dataset = "primed", DumpDate = new DateTime(2026, 9, 30), FileDate = new DateTime(2026, 9, 30), Key = "bulk-data/primed-2026-09-30.csv.bz2", FileName = "primed-2026-09-30.csv.bz2",
+            Size = new FileInfo(Path.Combine(_root, "bulk-data", "primed-2026-09-30.csv.bz2")).Length,
+            ETag = Convert.ToHexString(MD5.HashData(File.ReadAllBytes(Path.Combine(_root, "bulk-data", "primed-2026-09-30.csv.bz2")))).ToLowerInvariant(),
+            LastModified = DateTime.UtcNow, Kind = EntryKind.Data, Bucket = "local", Region = "us-east-1",
+        };
+        var kept = new ObjectTableBytes(store, manifest, options, keep);
+        using var load = kept.Open(NullReporter.Instance, wholeRead: true);
+        var error = Assert.Throws<BulkDataException>(() => ReadAll(load));
+        Assert.Equal(BulkErrorKind.InsufficientSpace, error.Kind);
+        Assert.Contains(keepDir, error.Message);
+        Assert.Contains("-LowSpaceTimeout", error.Message);
+        Assert.False(File.Exists(keep), "nothing under the final name");
+
+        // The default minimum (Start-BulkFetch's 256 MiB) on a disk with room: the copy is the object, byte for byte.
+        var roomy = new ObjectTableBytes(store, manifest, StreamedObjects.Defaults, keep);
+        using (var again = roomy.Open(NullReporter.Instance, wholeRead: true))
+        {
+            ReadAll(again);
+        }
+
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_root, "bulk-data", "primed-2026-09-30.csv.bz2")), File.ReadAllBytes(keep));
+    }
 }
