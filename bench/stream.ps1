@@ -21,7 +21,9 @@ param(
     # Files of the overlap part (the same table split in parts, mapped to tables of their own).
     [int] $Files = 4,
     [string] $WorkRoot = [IO.Path]::GetTempPath(),
-    [string] $ResultsPath
+    [string] $ResultsPath,
+    # Only the first ratio (streamed against local), for diagnosing it.
+    [switch] $StreamedOnly
 )
 
 Set-StrictMode -Version Latest
@@ -86,6 +88,7 @@ try {
             if ($which -eq 'local') { $local.Add($clock.Elapsed.TotalSeconds) } else { $streamed.Add($clock.Elapsed.TotalSeconds) }
         }
     }
+    Write-Host ("local runs: {0}; streamed runs: {1}" -f ($local -join " "), ($streamed -join " "))
     $localMedian = Get-Median $local; $streamedMedian = Get-Median $streamed
     $ratio1 = $streamedMedian / $localMedian
 
@@ -100,7 +103,7 @@ try {
     $proxyEndpoint = "http://127.0.0.1:$([int]$proxy.StandardOutput.ReadLine())"
     $entries = @(Get-BulkManifest -EndpointUrl $proxyEndpoint -Bucket $bucket -Region us-east-1 | Where-Object Dataset -like 'part*')
     $fetchOnly = [System.Collections.Generic.List[double]]::new(); $overlap = [System.Collections.Generic.List[double]]::new()
-    for ($r = 0; $r -lt $Runs; $r++) {
+    for ($r = 0; $r -lt $Runs -and -not $StreamedOnly; $r++) {
         $order = if ($r % 2) { 'overlap', 'fetch' } else { 'fetch', 'overlap' }
         foreach ($which in $order) {
             $dest = Join-Path $work "dest-$which-$r"
@@ -113,7 +116,8 @@ try {
             if ($which -eq 'fetch') { $fetchOnly.Add($clock.Elapsed.TotalSeconds) } else { $overlap.Add($clock.Elapsed.TotalSeconds) }
         }
     }
-    $fetchMedian = Get-Median $fetchOnly; $overlapMedian = Get-Median $overlap
+    $fetchMedian = if ($StreamedOnly) { [double]::NaN } else { Get-Median $fetchOnly }
+    $overlapMedian = if ($StreamedOnly) { [double]::NaN } else { Get-Median $overlap }
     $ratio2 = $overlapMedian / $fetchMedian
 
     $lines.Add('## Stream: Invoke-BulkImport straight from the bucket, and overlapped with Start-BulkFetch')

@@ -117,7 +117,8 @@ Describe 'The list view of an ImportResult' {
         $orphans = [BulkData.Engine.Import.ForeignKeyOrphans]@{ Table = 'public.search_opinion'; Constraint = 'search_opinion_cluster_id_fk'; Columns = 'cluster_id'; References = 'public.search_opinioncluster (id)'; Count = 3; SampleKeys = [string[]]@('7') }
         $schema = [BulkData.Engine.Import.ImportResult]@{ Table = '(schema)'; File = '/srv/bulk-data/schema-2026-09-30.sql'; Status = 'Imported'; Database = 'courtlistener'; Orphans = [BulkData.Engine.Import.ForeignKeyOrphans[]]@($orphans) }
         $table = [BulkData.Engine.Import.ImportResult]@{ Table = 'public.search_docket'; File = '/srv/bulk-data/dockets-2026-09-30.csv.bz2'; Status = 'Imported'; Rows = 71700000; Bytes = 5GB; Duration = [timespan]'01:02:03'
-            Dialect = 'Rfc4180'; DialectReason = 'sniffed (reloaded: Escape misread the bytes)'; ExcludedColumns = [string[]]@('docket_number_raw'); DroppedValues = 71700000 }
+            Dialect = 'Rfc4180'; DialectReason = 'sniffed (reloaded: Escape misread the bytes)'; ExcludedColumns = [string[]]@('docket_number_raw'); DroppedValues = 71700000
+            ReceivedBytes = 5GB; DecodedBytes = 27GB }
         $text = $schema, $table | Format-List | Out-String -Width 80
         $text | Should -Not -Match '…'
         ($text -split "`r?`n" | Measure-Object Length -Maximum).Maximum | Should -BeLessOrEqual 80
@@ -127,6 +128,10 @@ Describe 'The list view of an ImportResult' {
         $flat | Should -Match ([regex]::Escape('Orphans:public.search_opinion(search_opinion_cluster_id_fk):3orphan(s),NOTVALID'))
         $flat | Should -Match ([regex]::Escape('ExcludedColumns:docket_number_raw(71,700,000valuesdropped)'))
         $flat | Should -Match ([regex]::Escape('Rows:71,700,000'))
+        # Both sides of a streamed table: received from the bucket, and the CSV it decoded to.
+        $flat | Should -Match ([regex]::Escape('Received:5.0GiBfromthebucket'))
+        $flat | Should -Match ([regex]::Escape('Decoded:27.0GiBofCSVloaded'))
+        ($schema | Format-List | Out-String -Width 80) | Should -Match 'Received\s*:\s*\r?\n' -Because 'a local file or a script received nothing: the line stays empty'
         # The default view stays the table.
         ($table | Out-String -Width 80) | Should -Match '^\s*Status\s+Table\s+Rows'
     }

@@ -275,4 +275,28 @@ Describe 'Get-BulkManifest | Invoke-BulkImport (streamed from the bucket)' {
         Assert-SameAsSource $db
         Stop-FaultProxy $proxy
     }
+
+    It 'fed by Start-BulkFetch with -Verify: checks every table of the run, those that arrived after the start too (an orphan in a later table is reported)' {
+        $bucket = New-TestName 'strmverify'
+        $source = 'src_' + [guid]::NewGuid().ToString('N').Substring(0, 8); $script:Created.Add($source)
+        $dump = Publish-TestDump -Bucket $bucket -OutDir (Join-Path $script:Work 'published-orphan') -SourceDb $source -Extra @('--orphans', 'search_citation.cluster_id=1')
+        $data = @($dump.Files | Where-Object Kind -eq 'Data' | Sort-Object Size -Descending)
+        $data[0].Table | Should -Not -Be 'search_citation' -Because 'the table with the orphan arrives after the first file'
+        $db = New-DbName
+        $out = @(Get-BulkManifest -EndpointUrl $script:S3Endpoint -Bucket $bucket -Region 'us-east-1' | Start-BulkFetch -Destination (Join-Path $script:Work 'verify-fetch') -ThrottleLimit 1 |
+            Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -Verify -WarningAction SilentlyContinue)
+        $results = @($out | Where-Object { $_ -is [BulkData.Engine.Import.ImportResult] -and $_.Table -ne '(schema)' })
+        $results | Where-Object Status -ne 'Imported' | ForEach-Object { "$($_.Table): $($_.Error)" } | Should -BeNullOrEmpty
+        $results.Count | Should -Be $data.Count
+        $checks = @($out | Where-Object { $_ -is [BulkData.Engine.Import.ImportVerification] })
+        $failed = @($checks | Where-Object { -not $_.Passed })
+        $failed.Count | Should -Be 1 -Because 'the one orphan is found, nothing else'
+        $failed[0].Check | Should -Be 'Orphans'
+        $failed[0].Table | Should -Be 'public.search_citation'
+        $failed[0].Count | Should -Be 1
+        # Every loaded table got its duplicate-key check, not only the first (planned) one.
+        $dupTables = @($checks | Where-Object Check -eq 'DuplicateKeys' | ForEach-Object Table | Sort-Object -Unique)
+        $dupTables.Count | Should -BeGreaterOrEqual ([math]::Min(8, $data.Count))
+        $dupTables | Should -Contain 'public.search_citation'
+    }
 }

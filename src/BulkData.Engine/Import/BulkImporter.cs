@@ -132,7 +132,7 @@ public sealed partial class BulkImporter
         }
 
         // Drift found before any table is emptied: every file's header against its table, all problems in one error.
-        var problems = (await DriftPreflight.CheckAsync(main, todo, ct).ConfigureAwait(false)).Where(d => d.IsProblem(_options.ExcludeExtraColumns)).ToList();
+        var problems = (await DriftPreflight.CheckAsync(main, todo, ct, _reporter).ConfigureAwait(false)).Where(d => d.IsProblem(_options.ExcludeExtraColumns)).ToList();
         if (problems.Count > 0)
         {
             throw new BulkDataException(
@@ -223,7 +223,8 @@ public sealed partial class BulkImporter
 
         if (_options.Verify)
         {
-            var all = plan.Jobs.Select(j => j.QualifiedTable).ToList();
+            // Every table of the run: those planned at the start and those whose files arrived while it ran.
+            var all = ImportVerifier.TablesOfRun(plan.Jobs, results, SchemaResultTable);
             foreach (var v in await ImportVerifier.OrphansAsync(main, all, ct).ConfigureAwait(false))
             {
                 onFinding(v);
@@ -268,12 +269,14 @@ public sealed partial class BulkImporter
         var bar = progress.Begin($"Importing into {plan.Database}");
         using var postProgress = new ProgressReporter(_reporter);
         ProgressReporter.Bar? postBar = null;
+        // The overall bar (read, received, decoded and loaded of every table) and a child bar per table being loaded.
+        var flows = new ImportProgressBars(progress, bar);
         var loader = new TableLoader(_options.DecoderThreads, _reporter, (table, delta) =>
         {
             long now = Interlocked.Add(ref done, delta);
-            bar.Report(() => ImportProgress.Of(now, total, Volatile.Read(ref tablesDone), todo.Count, clock.Elapsed), table);
+            bar.Report(() => ImportProgress.Of(new ImportFlow(now, total, flows.Received, flows.Decoded), Volatile.Read(ref tablesDone), todo.Count, clock.Elapsed), table);
         })
-        { ExcludeExtraColumns = _options.ExcludeExtraColumns };
+        { ExcludeExtraColumns = _options.ExcludeExtraColumns, Flow = flows.Flow };
 
         // The jobs planned up front, then (fed by Start-BulkFetch) the jobs whose files arrive while the import runs:
         // one channel, the schedule's one seam. Without arrivals it is complete at once.
@@ -342,6 +345,7 @@ public sealed partial class BulkImporter
             }
 
             var load = await LoadOneAsync(workers, loader, job, replica, streams, token).ConfigureAwait(false);
+            flows.End(job, load.ReceivedBytes, load.DecodedBytes);
             if (load.OtherDialect is { } other && !job.DialectReason.StartsWith(DialectSniffer.Stated, StringComparison.Ordinal) && other != load.Dialect)
             {
                 // Chosen from the bytes or the date, and the bytes said otherwise: rolled back; load it again in
@@ -349,11 +353,12 @@ public sealed partial class BulkImporter
                 _reporter.Warning($"{job.QualifiedTable}: {load.Error} Loading it again as {other.Name}.");
                 var retry = job with { Dialect = other, DialectReason = $"{DialectSniffer.Sniffed} (reloaded: {load.Dialect?.Name} misread the bytes)" };
                 var second = await LoadOneAsync(workers, loader, retry, replica, 1, token).ConfigureAwait(false);
+                flows.End(retry, second.ReceivedBytes, second.DecodedBytes);
                 load = second with { DialectReason = second.DialectReason ?? retry.DialectReason };
             }
 
             int finished = Interlocked.Increment(ref tablesDone);
-            var state = ImportProgress.Of(Interlocked.Read(ref done), total, finished, todo.Count, clock.Elapsed);
+            var state = ImportProgress.Of(new ImportFlow(Interlocked.Read(ref done), total, flows.Received, flows.Decoded), finished, todo.Count, clock.Elapsed);
             bar.Status(state.Status, state.Percent, state.SecondsRemaining, $"{job.QualifiedTable} {(load.Error is null ? "done" : "failed")}", force: true);
             if (load.Error is not null)
             {

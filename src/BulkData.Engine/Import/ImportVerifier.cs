@@ -6,6 +6,16 @@ namespace BulkData.Engine.Import;
 /// <summary>Checks after a load: rows whose foreign key has no match (orphans), and duplicate key values.</summary>
 internal static class ImportVerifier
 {
+    /// <summary>
+    /// The tables -Verify checks: every table planned at the start and every table with a result in the run (fed by
+    /// Start-BulkFetch, most tables arrive after the start), each once, the schema script's result left out.
+    /// </summary>
+    public static IReadOnlyList<string> TablesOfRun(IEnumerable<Tables.TableJob> planned, IEnumerable<ImportResult> results, string schemaResultTable)
+        => planned.Select(j => j.QualifiedTable)
+            .Concat(results.Where(r => !string.Equals(r.Table, schemaResultTable, StringComparison.Ordinal)).Select(r => r.Table))
+            .Distinct(StringComparer.OrdinalIgnoreCase)
+            .ToList();
+
     private sealed record Constraint(string Name, string Table, string[] Columns, string? RefTable, string[] RefColumns);
 
     public static async Task<IReadOnlyList<ImportVerification>> OrphansAsync(NpgsqlConnection c, IReadOnlyList<string> tables, CancellationToken ct)

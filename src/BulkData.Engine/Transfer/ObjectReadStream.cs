@@ -40,6 +40,8 @@ internal sealed class ObjectReadStream : Stream
     private int _currentAt;
     private long _handed;
     private long _read;
+    private long _holdAt = long.MaxValue;
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <param name="keepFinalPath">When given, the bytes are also written there (through its partial file, renamed once verified).</param>
     public ObjectReadStream(IObjectStore store, StoredObject version, FetchOptions options, IBulkReporter reporter, FetchProgress.Bar? bar = null, string? keepFinalPath = null, DiskGuard? guard = null)
@@ -51,7 +53,9 @@ internal sealed class ObjectReadStream : Stream
         _reporter = reporter;
         _bar = bar;
         _keep = keepFinalPath is null ? null : new PartialDownload(keepFinalPath);
-        _guard = guard ?? new DiskGuard(keepFinalPath is null ? Path.GetTempPath() : Path.GetDirectoryName(keepFinalPath)!, 0, options.LowSpaceTimeout, options.SpacePollInterval, reporter);
+        // The kept copy follows Start-BulkFetch's space rules: below -MinimumFreeSpace the transfer pauses (the reader
+        // waits), for at most -LowSpaceTimeout; without a copy nothing is written, so there is nothing to guard.
+        _guard = guard ?? new DiskGuard(keepFinalPath is null ? Path.GetTempPath() : Path.GetDirectoryName(keepFinalPath)!, keepFinalPath is null ? 0 : options.MinimumFreeSpace, options.LowSpaceTimeout, options.SpacePollInterval, reporter);
         _md5 = StoredObject.IsMd5ETag(version.ETag);
         _hash = _md5 ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
     }
@@ -66,6 +70,20 @@ internal sealed class ObjectReadStream : Stream
     public VerificationMethod? Verification { get; private set; }
 
     public string Target => _target;
+
+    /// <summary>
+    /// Hands on no more than about <paramref name="bytes"/> (a chunk more at most) until <see cref="Release"/>: a
+    /// stream opened early for its first bytes (the header) does not read the rest of the object into memory while
+    /// it waits for its load. A connection the server closes meanwhile is resumed from the bytes handed on.
+    /// </summary>
+    public void HoldAfter(long bytes) => Interlocked.Exchange(ref _holdAt, bytes);
+
+    /// <summary>Ends <see cref="HoldAfter"/>: the transfer goes on at full speed.</summary>
+    public void Release()
+    {
+        Interlocked.Exchange(ref _holdAt, long.MaxValue);
+        _released.TrySetResult();
+    }
 
     /// <summary>The error the transfer ended with (a changed object, a failed checksum, retries spent), once a read has thrown it.</summary>
     public Exception? Failure { get; private set; }
@@ -302,11 +320,23 @@ internal sealed class ObjectReadStream : Stream
             throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{_target}: more bytes arrived than the listed size {_version.Size:N0}.", _target);
         }
 
+        if (keep is not null && _guard.ShouldPause())
+        {
+            // Not handed on: the attempt ends, the loop pauses until there is room, and the next GET starts here.
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw new LowSpacePause();
+        }
+
         _hash?.AppendData(buffer, 0, count);
         _checksum?.Append(buffer.AsSpan(0, count));
         if (keep is not null)
         {
             await keep.WriteAsync(buffer.AsMemory(0, count), ct).ConfigureAwait(false);
+        }
+
+        if (Received >= Interlocked.Read(ref _holdAt))
+        {
+            await _released.Task.WaitAsync(ct).ConfigureAwait(false);
         }
 
         // Counted once queued: the queue is in this process, so these bytes are never read again from the store.

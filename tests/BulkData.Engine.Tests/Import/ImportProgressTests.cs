@@ -30,4 +30,21 @@ public class ImportProgressTests
         Assert.Equal(7200, left);
         Assert.EndsWith(", 2h 00m left", status);
     }
+
+    [Fact]
+    public void A_table_bar_shows_read_of_its_file_received_from_the_bucket_and_decoded_with_rates_and_time_left()
+    {
+        var (status, percent, left) = ImportProgress.OfTable(new ImportFlow(10L << 20, 40L << 20, 12L << 20, 50L << 20), TimeSpan.FromSeconds(5));
+        Assert.Equal(25, percent);
+        Assert.Equal(15, left);
+        Assert.Equal("10.0 MiB of 40.0 MiB read, 2.0 MiB/s, 15s left; 12.0 MiB received from the bucket; 50.0 MiB of CSV decoded and loaded, 10.0 MiB/s", status);
+    }
+
+    [Fact]
+    public void The_overall_bar_adds_tables_done_and_a_local_import_says_nothing_of_the_network()
+    {
+        var (status, _, _) = ImportProgress.Of(new ImportFlow(10L << 20, 40L << 20, null, 50L << 20), 1, 3, TimeSpan.FromSeconds(5));
+        Assert.Equal("1 of 3 tables done; 10.0 MiB of 40.0 MiB read, 2.0 MiB/s, 15s left; 50.0 MiB of CSV decoded and loaded, 10.0 MiB/s", status);
+        Assert.DoesNotContain("received", status);
+    }
 }

@@ -41,7 +41,8 @@ internal static class DriftPreflight
     /// <summary>Decoded bytes read at most for one header: a header longer than this is left to the load.</summary>
     public const int MaxHeaderBytes = 1 << 20;
 
-    public static async Task<IReadOnlyList<TableDrift>> CheckAsync(NpgsqlConnection c, IReadOnlyList<TableJob> jobs, CancellationToken ct)
+    /// <param name="reporter">Gets what a streamed object's read reports (retries): the load goes on with the same read.</param>
+    public static async Task<IReadOnlyList<TableDrift>> CheckAsync(NpgsqlConnection c, IReadOnlyList<TableJob> jobs, CancellationToken ct, IBulkReporter? reporter = null)
     {
         var list = new List<TableDrift>();
         foreach (var job in jobs)
@@ -52,7 +53,7 @@ internal static class DriftPreflight
                 continue;
             }
 
-            var header = await ReadHeaderAsync(job, ct).ConfigureAwait(false);
+            var header = await ReadHeaderAsync(job, ct, reporter).ConfigureAwait(false);
             if (header is null)
             {
                 continue;
@@ -74,11 +75,12 @@ internal static class DriftPreflight
     }
 
     /// <summary>The header's columns, or null when the file has none to read here (stub, empty, corrupt, too long).</summary>
-    public static async Task<IReadOnlyList<string>?> ReadHeaderAsync(TableJob job, CancellationToken ct)
+    public static async Task<IReadOnlyList<string>?> ReadHeaderAsync(TableJob job, CancellationToken ct, IBulkReporter? reporter = null)
     {
         try
         {
-            await using var file = TableBytes.Of(job).Open(NullReporter.Instance, wholeRead: false);
+            // An object of the bucket: the first bytes of the GET its load goes on with (no second request).
+            await using var file = TableBytes.Of(job).OpenHead(reporter ?? NullReporter.Instance);
             await using Stream source = job.IsBzip2
                 ? new Bzip2DecoderStream(file, new Bzip2DecoderOptions { Threads = 1, SourceName = job.FilePath }, leaveOpen: true)
                 : file;

@@ -17,6 +17,12 @@ internal abstract class TableBytes
     /// <summary>Opens the bytes from the start. <paramref name="wholeRead"/> is false for a short look (the header).</summary>
     public abstract Stream Open(IBulkReporter reporter, bool wholeRead);
 
+    /// <summary>
+    /// Opens the first bytes for the header check. A source read over the network keeps them and the open request for
+    /// the load's next <see cref="Open"/> (one request per object); a file just opens again.
+    /// </summary>
+    public virtual Stream OpenHead(IBulkReporter reporter) => Open(reporter, wholeRead: false);
+
     /// <summary>Bytes received over the network by a stream this opened; null for a local file.</summary>
     public virtual long? ReceivedBytes(Stream opened) => null;
 

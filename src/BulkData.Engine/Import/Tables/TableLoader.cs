@@ -45,6 +45,9 @@ internal sealed partial class TableLoader
     /// <summary>Header columns the table lacks are dropped from each record while streaming, instead of failing the table.</summary>
     public bool ExcludeExtraColumns { get; init; }
 
+    /// <summary>Gets, from the loading thread as each chunk goes to COPY, the job and its bytes so far: read, received over the network (null for a local file), decoded.</summary>
+    public Action<TableJob, long, long?, long>? Flow { get; init; }
+
     /// <summary>Records the loaded table inside its transaction (default: the import journal's row; -Online: the staging generation's).</summary>
     public Func<NpgsqlTransaction, TableJob, string, long, CancellationToken, Task> Record { get; init; } = ImportJournal.RecordTableAsync;
 
@@ -195,6 +198,7 @@ internal sealed partial class TableLoader
                         long now = counting.BytesRead;
                         _progress(job.QualifiedTable, now - reported);
                         reported = now;
+                        Flow?.Invoke(job, now, bytes.ReceivedBytes(opened), decoded);
                     }
 
                     // What only the whole file shows, before COPY ends (the table is still rolled back on a finding).
