@@ -46,6 +46,9 @@ param(
     [ValidateRange(50, 5000)] [int] $SampleMs = 250,
     # Contenders to run (default all): ours, pg_restore, publisher, parallel.
     [string[]] $Contender = @('ours', 'pg_restore', 'publisher', 'parallel'),
+    # A second build of the module (e.g. of the commit before a change): runs as one more contender,
+    # "Invoke-BulkImport (baseline)", alternating with -ModulePath's in the same run.
+    [string] $BaselineModulePath,
     [string] $WorkDir = (Join-Path ([IO.Path]::GetTempPath()) 'bulkdata-bench'),
     [string] $ResultsPath = (Join-Path $PSScriptRoot '../out/bench-fulldump.md')
 )
@@ -53,6 +56,7 @@ param(
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
 $ModulePath = (Resolve-Path $ModulePath).Path
+if ($BaselineModulePath) { $BaselineModulePath = (Resolve-Path $BaselineModulePath).Path }
 $TestKit = (Resolve-Path $TestKit).Path
 $Cores = [Environment]::ProcessorCount
 $Contender = @($Contender | ForEach-Object { $_ -split ',' } | ForEach-Object Trim | Where-Object { $_ })   # 'a,b' from pwsh -File too
@@ -183,13 +187,16 @@ xargs -P $Cores -I '{}' -d '\n' sh -c '{}' < '$jobFile'
 psql -X -q -v ON_ERROR_STOP=1 -d $target -f '$postData'
 "@)
 
-    $child = Join-Path $scratch 'ours.ps1'
-    $oursLog = Join-Path $scratch 'ours-verbose.log'
-    Set-Content $child @"
+    function New-OursChild([string] $Module, [string] $Name) {
+        # The child script of one build: imports the module (not timed), runs Invoke-BulkImport -Verbose, logs the
+        # verbose lines with their seconds, fails on any table not imported, prints its VmHWM.
+        $childFile = Join-Path $scratch "$Name.ps1"
+        $childLog = Join-Path $scratch "$Name-verbose.log"
+        Set-Content $childFile @"
 `$ErrorActionPreference = 'Stop'
-Import-Module '$ModulePath'
+Import-Module '$Module'
 `$sw = [Diagnostics.Stopwatch]::StartNew()
-`$log = [IO.StreamWriter]::new('$oursLog')
+`$log = [IO.StreamWriter]::new('$childLog')
 `$results = @(Invoke-BulkImport -Path '$dir' -ConnectionString '$($ConnectionString -replace "'", "''")' -Database $target -Verbose -WarningAction SilentlyContinue 4>&1 | ForEach-Object {
     if (`$_ -is [System.Management.Automation.VerboseRecord]) { `$log.WriteLine(('{0:F3} {1}' -f `$sw.Elapsed.TotalSeconds, `$_.Message)) } else { `$_ }
 })
@@ -201,16 +208,24 @@ if (`$bad) { throw "not imported: `$((`$bad | ForEach-Object { "`$(`$_.Table) `$
 Write-Output "VmHWM `$hwm"
 "@
 
+        [pscustomobject]@{ Script = $childFile; Log = $childLog }
+    }
+    $oursChild = New-OursChild $ModulePath 'ours'
+
     $contenders = [ordered]@{}
+    $childFor = @{}
+    $oursContender = {
+        param($log, $name)
+        $child = $childFor[$name]
+        $m = Measure-Shell "'$([Environment]::ProcessPath)' '$(Join-Path $PSHOME 'pwsh.dll')' -NoProfile -NonInteractive -File '$($child.Script)'" $log
+        $h = Select-String -Path $log -Pattern '^VmHWM (\d+)' | Select-Object -Last 1
+        if ($h) { $m.HwmMB = [double]$h.Matches[0].Groups[1].Value / 1024 }
+        $m.Phases = Read-OursPhases $child.Log
+        $m
+    }
     if ('ours' -in $Contender) {
-        $contenders['Invoke-BulkImport'] = {
-            param($log)
-            $m = Measure-Shell "'$([Environment]::ProcessPath)' '$(Join-Path $PSHOME 'pwsh.dll')' -NoProfile -NonInteractive -File '$child'" $log
-            $h = Select-String -Path $log -Pattern '^VmHWM (\d+)' | Select-Object -Last 1
-            if ($h) { $m.HwmMB = [double]$h.Matches[0].Groups[1].Value / 1024 }
-            $m.Phases = Read-OursPhases $oursLog
-            $m
-        }
+        $contenders['Invoke-BulkImport'] = $oursContender; $childFor['Invoke-BulkImport'] = $oursChild
+        if ($BaselineModulePath) { $contenders['Invoke-BulkImport (baseline)'] = $oursContender; $childFor['Invoke-BulkImport (baseline)'] = New-OursChild $BaselineModulePath 'baseline' }
     }
     if ('pg_restore' -in $Contender) { $contenders["pg_restore -j $Cores"] = { param($log) Measure-Shell "pg_restore -j $Cores -d $target '$restoreFile'" $log } }
     if ('publisher' -in $Contender) {
@@ -224,17 +239,21 @@ Write-Output "VmHWM `$hwm"
     if ('parallel' -in $Contender) { $contenders['parallel script (upstream)'] = { param($log) Measure-Shell "sh '$parallelScript'" $log } }
 
     function Read-OursPhases([string] $File) {
-        # Phases of Invoke-BulkImport from its verbose lines: pre-data, loading, post-data.
-        $lines = @(Get-Content $File)
-        $at = { param($pattern) $l = @($lines | Where-Object { $_ -match $pattern }); if ($l) { [double](($l[0] -split ' ')[0]) } else { [double]::NaN } }
-        $atLast = { param($pattern) $l = @($lines | Where-Object { $_ -match $pattern }); if ($l) { [double](($l[-1] -split ' ')[0]) } else { [double]::NaN } }
-        $preDone = & $at 'pre-data applied'
-        $firstCopy = & $at ': COPY '
-        $lastRows = & $atLast ' rows from '
-        $postDone = & $at 'post-data applied'
-        $done = & $atLast ' done$'
-        $op = @($lines | Where-Object { $_ -match 'public\.search_opinion: \d+ rows from .* in ([\d.]+) s' } | ForEach-Object { [double]$Matches[1] })
-        [pscustomobject]@{ PreData = $preDone; FirstCopy = $firstCopy; LoadEnd = $lastRows; PostData = $postDone - $lastRows; Done = $done; Opinions = $(if ($op) { $op[0] } else { [double]::NaN }) }
+        # Phases of Invoke-BulkImport from its verbose lines ("<seconds> <message>"): pre-data, loading, post-data;
+        # and how many COPY streams the largest table got. A message may span lines (a post-data statement, a
+        # comment of the schema): only lines that start with the seconds are read, and a phase not found is NaN
+        # (reported as "not found"), never an error that would lose the run.
+        $lines = @(if (Test-Path $File) { Get-Content $File | Where-Object { $_ -match '^\d+\.\d+ ' } })
+        $at = { param($pattern, [switch] $Last) $l = @($lines | Where-Object { $_ -match $pattern }); if ($l) { $x = if ($Last) { $l[-1] } else { $l[0] }; [double]::Parse(($x -split ' ')[0], [cultureinfo]::InvariantCulture) } else { [double]::NaN } }
+        $lastRows = & $at '^\S+ \S+: \d+ rows from ' -Last
+        $op = @($lines | Where-Object { $_ -match '^\S+ public\.search_opinion: (\d+) rows from .* in ([\d.]+) s \((?:(\d+) COPY streams)?' } | ForEach-Object { [pscustomobject]@{ Seconds = [double]::Parse($Matches[2], [cultureinfo]::InvariantCulture); Streams = $(if ($Matches[3]) { [int]$Matches[3] } else { 1 }) } } | Select-Object -First 1)
+        $sched = @($lines | Where-Object { $_ -match '^\S+ Schedule: .* on at most (\d+) of (\d+) connection' } | ForEach-Object { [pscustomobject]@{ Peak = [int]$Matches[1]; Limit = [int]$Matches[2] } } | Select-Object -First 1)
+        [pscustomobject]@{
+            PreData = & $at '^\S+ \S+: pre-data applied'; FirstCopy = & $at '^\S+ \S+: COPY '; LoadEnd = $lastRows
+            PostData = (& $at '^\S+ \S+: post-data applied') - $lastRows; Done = & $at '^\S+ done$' -Last
+            Opinions = $(if ($op) { $op[0].Seconds } else { [double]::NaN }); OpinionStreams = $(if ($op) { $op[0].Streams } else { 0 })
+            PeakConnections = $(if ($sched) { $sched[0].Peak } else { 0 }); ThrottleLimit = $(if ($sched) { $sched[0].Limit } else { 0 })
+        }
     }
 
     function Test-Complete {
@@ -262,7 +281,7 @@ Write-Output "VmHWM `$hwm"
             $load = ((Get-Content /proc/loadavg) -split ' ')[0]
             $sampler = Start-Sampler $target $samples
             $cpu0 = Get-ServerCpuSeconds
-            try { $m = & $contenders[$name] $log } finally { Stop-Sampler $sampler }
+            try { $m = & $contenders[$name] $log $name } finally { Stop-Sampler $sampler }
             $m | Add-Member ServerCpuSeconds ((Get-ServerCpuSeconds) - $cpu0)
             $m | Add-Member Samples (Read-Samples $samples)
             $m | Add-Member Load $load
@@ -272,6 +291,7 @@ Write-Output "VmHWM `$hwm"
             $results[$name].Add($m)
             $state = if ($problems) { "INCOMPLETE: $($problems -join '; ')" } else { 'complete' }
             Write-Host ("  run {0}: {1,-28} {2,8:N1} s wall {3,7:N1} s client CPU {4,7:N1} s server CPU (load {5}) {6}" -f ($run + 1), $name, $m.Seconds, $m.CpuSeconds, $m.ServerCpuSeconds, $load, $state)
+            if ($m.Phases) { Write-Host ("         phases: pre-data {0:N1} s, first COPY {1:N1} s, last load {2:N1} s, done {3:N1} s; search_opinion {4:N1} s in {5} stream(s); at most {6} of {7} connections; VmHWM {8:N0} MB" -f $m.Phases.PreData, $m.Phases.FirstCopy, $m.Phases.LoadEnd, $m.Phases.Done, $m.Phases.Opinions, $m.Phases.OpinionStreams, $m.Phases.PeakConnections, $m.Phases.ThrottleLimit, $m.HwmMB) }
         }
     }
     Invoke-Psql 'postgres' @('-c', "DROP DATABASE IF EXISTS $target WITH (FORCE)") | Out-Null
@@ -325,11 +345,18 @@ Write-Output "VmHWM `$hwm"
         if ($top) { Write-Report ("Other statements of {0}, most sampled: {1}." -f $n, ($top -join ', ')) }
     }
     Write-Report
-    if ($ok.Contains($oursName) -and $ok[$oursName].Count) {
-        $ph = $ok[$oursName] | ForEach-Object Phases
-        $avg = { param($p) ($ph | ForEach-Object $p | Measure-Object -Average).Average }
-        $startup = ($ok[$oursName] | ForEach-Object { $_.Seconds - $_.Phases.Done } | Measure-Object -Average).Average
-        Write-Report ('Invoke-BulkImport''s phases (its verbose output, seconds from the cmdlet''s start, mean of the complete runs): pre-data applied at {0:N1} s, first COPY at {1:N1} s, last table loaded at {2:N1} s, post-data {3:N1} s after that, done at {4:N1} s; pwsh start and module import before the cmdlet {5:N1} s. The opinions table alone loaded in {6:N1} s ({7:N1} MB/s of CSV, one COPY stream).' -f (& $avg 'PreData'), (& $avg 'FirstCopy'), (& $avg 'LoadEnd'), (& $avg 'PostData'), (& $avg 'Done'), $startup, (& $avg 'Opinions'), ($opinions.CsvBytes / 1MB / (& $avg 'Opinions')))
+    if ($results.Contains($oursName) -and $results[$oursName].Count) {
+        # Written whenever ours ran: from the complete runs, else from all (said so), phases not found said so.
+        $runsFor = if ($ok[$oursName].Count) { $ok[$oursName] } else { $results[$oursName] }
+        $which = if ($ok[$oursName].Count) { 'mean of the complete runs' } else { 'mean of all runs, none complete' }
+        $ph = @($runsFor | ForEach-Object Phases | Where-Object { $_ })
+        $avg = { param($p) $v = @($ph | ForEach-Object $p | Where-Object { -not [double]::IsNaN($_) }); if ($v) { ($v | Measure-Object -Average).Average } else { [double]::NaN } }
+        $fmt = { param($x) if ([double]::IsNaN($x)) { 'not found' } else { '{0:N1} s' -f $x } }
+        $startup = & $fmt ((@($runsFor | Where-Object { $_.Phases -and -not [double]::IsNaN($_.Phases.Done) } | ForEach-Object { $_.Seconds - $_.Phases.Done }) | Measure-Object -Average).Average ?? [double]::NaN)
+        $streams = (@($ph | ForEach-Object OpinionStreams | Sort-Object -Unique) -join ' or ')
+        $limits = (@($ph | ForEach-Object { '{0} of {1}' -f $_.PeakConnections, $_.ThrottleLimit } | Sort-Object -Unique) -join ', ')
+        $opSeconds = & $avg 'Opinions'
+        Write-Report ('Invoke-BulkImport''s phases (its verbose output, seconds from the cmdlet''s start, {0}): pre-data applied at {1}, first COPY at {2}, last table loaded at {3}, post-data {4} after that, done at {5}; pwsh start and module import before the cmdlet {6}. The opinions table alone loaded in {7} ({8:N1} MB/s of CSV) in {9} COPY stream(s) (the rule: at most -ThrottleLimit - 1); connections in use at most {10}.' -f $which, (& $fmt (& $avg 'PreData')), (& $fmt (& $avg 'FirstCopy')), (& $fmt (& $avg 'LoadEnd')), (& $fmt (& $avg 'PostData')), (& $fmt (& $avg 'Done')), $startup, (& $fmt $opSeconds), ($opinions.CsvBytes / 1MB / $opSeconds), $streams, $limits)
         Write-Report
     }
     Write-Report ("Client CPU: GNU time's user + system of the contender's process tree (Invoke-BulkImport: the pwsh process, start and module import included). Server CPU: the postmaster's children (backends and parallel workers), from /proc. Peak RSS: GNU time's largest client process; VmHWM of the pwsh process. Load average at each run's start: {0}." -f (($names | ForEach-Object { $results[$_] | ForEach-Object Load }) -join ', '))

@@ -95,7 +95,9 @@ internal sealed partial class TableLoader
 
             var tableColumns = await TableColumnsAsync(c, job, table, ct).ConfigureAwait(false);
             await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
-            await TruncateAsync(c, tx, table, ct).ConfigureAwait(false);
+            bool truncated = await TruncateAsync(c, tx, table, ct).ConfigureAwait(false);
+            // COPY FREEZE where PostgreSQL allows it: a plain table emptied by TRUNCATE in this (sub)transaction.
+            bool freeze = truncated && await IsPlainTableAsync(c, tx, table, ct).ConfigureAwait(false);
             long insertedBefore = await InsertedRowsAsync(c, tx, table, ct).ConfigureAwait(false);
 
             // The one place a table's bytes are opened (OpenBytes): a local file, or an object streamed from the bucket.
@@ -170,7 +172,7 @@ internal sealed partial class TableLoader
                 await raw.WriteAsync(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(filtered).ToArray(), ct).ConfigureAwait(false);
             }
 
-            string copy = $"COPY {table} ({string.Join(", ", columns.Select(QualifiedName.QuoteIdentifier))}) FROM STDIN WITH ({job.Dialect.ToCopyOptions()})";
+            string copy = $"COPY {table} ({string.Join(", ", columns.Select(QualifiedName.QuoteIdentifier))}) FROM STDIN WITH ({job.Dialect.ToCopyOptions()}{(freeze ? ", FREEZE" : "")})";
             _reporter.Verbose($"{job.QualifiedTable}: {copy} <- {job.FileName}");
             long records;
             bool inQuotes;
@@ -459,19 +461,34 @@ internal sealed partial class TableLoader
         return list;
     }
 
-    private static async Task TruncateAsync(NpgsqlConnection c, NpgsqlTransaction tx, string table, CancellationToken ct)
+    /// <summary>Empties the table: TRUNCATE (true), or DELETE where a foreign key of another table forbids it (false).</summary>
+    /// <remarks>
+    /// The TRUNCATE runs in the savepoint <c>bulkdata_truncate</c>, which is kept: the COPY that follows is in the
+    /// same subtransaction, as COPY ... FREEZE requires.
+    /// </remarks>
+    private static async Task<bool> TruncateAsync(NpgsqlConnection c, NpgsqlTransaction tx, string table, CancellationToken ct)
     {
         await tx.SaveAsync("bulkdata_truncate", ct).ConfigureAwait(false);
         try
         {
             await ExecAsync(c, $"TRUNCATE {table}", ct, tx).ConfigureAwait(false);
+            return true;
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.FeatureNotSupported)
         {
             // Referenced by a foreign key of another table: empty it row by row instead.
             await tx.RollbackAsync("bulkdata_truncate", ct).ConfigureAwait(false);
             await ExecAsync(c, $"DELETE FROM {table}", ct, tx).ConfigureAwait(false);
+            return false;
         }
+    }
+
+    /// <summary>True for an ordinary table (COPY FREEZE refuses partitioned and foreign tables).</summary>
+    private static async Task<bool> IsPlainTableAsync(NpgsqlConnection c, NpgsqlTransaction tx, string table, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("SELECT relkind = 'r' FROM pg_class WHERE oid = to_regclass($1)", c, tx);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = table });
+        return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is true;
     }
 
     private static async Task<long> InsertedRowsAsync(NpgsqlConnection c, NpgsqlTransaction tx, string table, CancellationToken ct)
