@@ -280,6 +280,39 @@ Describe 'Start-BulkFetch' {
             Stop-FaultProxy $proxy
         }
 
+        It 'survives a one-minute storm of 503 SlowDown: a listing and fetch in one process and a fetch in another, at once' {
+            # Two proxies, each answering every request 503 SlowDown (Retry-After 5) for 60 s from the same moment:
+            # a child pwsh lists and fetches through one, this session fetches entries pinned to the other.
+            $listStorm = Start-FaultProxy -SlowDownFor 60 -RetryAfter 5
+            $fetchStorm = Start-FaultProxy -SlowDownFor 60 -RetryAfter 5
+            try {
+                $clock = [Diagnostics.Stopwatch]::StartNew()
+                $childDest = Join-Path $script:Work (New-TestName 'storm-child')
+                $child = Start-ChildFetch -Endpoint $listStorm.Endpoint -Destination $childDest -Extra '-RetryCount 1' -Dataset opinions, schema
+                $entries = foreach ($e in @(Get-Entries -Dataset opinions, schema)) {
+                    $h = @{}; foreach ($p in $e.PSObject.Properties) { if ($p.IsSettable) { $h[$p.Name] = $p.Value } }
+                    $h.EndpointUrl = $fetchStorm.Endpoint
+                    [BulkData.Engine.Manifest.ManifestEntry]$h
+                }
+                $dest = Join-Path $script:Work (New-TestName 'storm')
+                $files = @($entries | Start-BulkFetch -Destination $dest -RetryCount 1)
+                $files.State | Sort-Object -Unique | Should -Be 'Downloaded'
+                $clock.Elapsed.TotalSeconds | Should -BeGreaterThan 55 -Because 'the fetch waited the storm out'
+                foreach ($o in 'opinions', 'schema') { Assert-SameBytes $script:Objects.$o.Path (Join-Path $dest $script:Objects.$o.Name) }
+                $r = Wait-Child $child -Seconds 240
+                @($r.Errors).Count | Should -Be 0 -Because "$($r.Errors)"
+                @($r.Files.State | Sort-Object -Unique) | Should -Be @('Downloaded')
+                foreach ($o in 'opinions', 'schema') { Assert-SameBytes $script:Objects.$o.Path (Join-Path $childDest $script:Objects.$o.Name) }
+                $listed = @(Get-Content $listStorm.Log | Where-Object { $_ -match '^SLOWDOWN (\d+) GET [^ ]*list-type=2' } | ForEach-Object { [int]($_ -split ' ')[1] })
+                $listed.Count | Should -BeGreaterOrEqual 5 -Because 'the listing was refused again and again'
+                ($listed | Measure-Object -Maximum).Maximum | Should -BeGreaterThan 50000 -Because 'the listing was still asking near the storm''s end'
+                @(Get-Content $fetchStorm.Log | Where-Object { $_ -match '^SLOWDOWN (\d+) GET /[^ ]*opinions-' } | ForEach-Object { [int]($_ -split ' ')[1] } | Where-Object { $_ -gt 50000 }).Count | Should -BeGreaterThan 0 -Because 'the fetch was still asking near the storm''s end'
+            } finally {
+                Stop-FaultProxy $listStorm
+                Stop-FaultProxy $fetchStorm
+            }
+        }
+
         It 'refuses a -StallTimeout that is not positive' {
             { Get-Entries -Dataset schema | Start-BulkFetch -Destination (Join-Path $script:Work 'stall0') -StallTimeout 0 } | Should -Throw -ErrorId 'InvalidArgument*' -ExpectedMessage '*-StallTimeout must be positive*'
         }

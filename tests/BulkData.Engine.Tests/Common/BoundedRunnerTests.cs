@@ -98,31 +98,10 @@ public sealed class BoundedRunnerTests
 
 public sealed class ProgressReporterTests
 {
-    private sealed class Recorder : IBulkReporter
-    {
-        public List<ProgressUpdate> Updates { get; } = new();
-
-        public void Verbose(string message)
-        {
-        }
-
-        public void Warning(string message)
-        {
-        }
-
-        public void Progress(ProgressUpdate update)
-        {
-            lock (Updates)
-            {
-                Updates.Add(update);
-            }
-        }
-    }
-
     [Fact]
     public void Updates_are_throttled_ids_are_unique_and_dispose_completes_open_bars()
     {
-        var recorder = new Recorder();
+        var recorder = new ListReporter();
         int parentId, childId;
         using (var progress = new ProgressReporter(recorder, TimeSpan.FromHours(1)))
         {
@@ -149,7 +128,7 @@ public sealed class ProgressReporterTests
     [Fact]
     public void Two_reporters_never_share_an_id()
     {
-        var recorder = new Recorder();
+        var recorder = new ListReporter();
         using var a = new ProgressReporter(recorder);
         using var b = new ProgressReporter(recorder);
         Assert.NotEqual(a.Begin("a").Id, b.Begin("b").Id);

@@ -9,31 +9,6 @@ namespace BulkData.Engine.Tests.Import;
 
 public class BulkImporterTests
 {
-    private sealed class ListReporter : IBulkReporter
-    {
-        public List<string> Messages { get; } = new();
-
-        public void Verbose(string message)
-        {
-            lock (Messages)
-            {
-                Messages.Add(message);
-            }
-        }
-
-        public void Warning(string message) => Verbose("WARNING: " + message);
-
-        public List<ProgressUpdate> Updates { get; } = new();
-
-        public void Progress(ProgressUpdate update)
-        {
-            lock (Updates)
-            {
-                Updates.Add(update);
-            }
-        }
-    }
-
     private static async Task ExecAsync(string cs, string sql)
     {
         await using var c = new NpgsqlConnection(cs);

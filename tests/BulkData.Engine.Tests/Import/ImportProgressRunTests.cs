@@ -8,27 +8,6 @@ namespace BulkData.Engine.Tests.Import;
 /// <summary>The progress records an import writes (issue 13 item 4): a child bar per table, and both sides on the overall bar.</summary>
 public class ImportProgressRunTests
 {
-    private sealed class ProgressRecorder : IBulkReporter
-    {
-        public List<ProgressUpdate> Updates { get; } = new();
-
-        public void Verbose(string message)
-        {
-        }
-
-        public void Warning(string message)
-        {
-        }
-
-        public void Progress(ProgressUpdate update)
-        {
-            lock (Updates)
-            {
-                Updates.Add(update);
-            }
-        }
-    }
-
     [SkippableFact]
     public async Task A_run_shows_each_table_on_a_child_bar_and_the_csv_decoded_and_loaded_on_both()
     {
@@ -63,7 +42,7 @@ public class ImportProgressRunTests
             long csvBytes = new FileInfo(path).Length;
 
             var options = new ImportOptions { Connection = PgConnectionInfo.Create(cs), DatabaseGiven = true, ThrottleLimit = 2 };
-            var reporter = new ProgressRecorder();
+            var reporter = new ListReporter();
             using var plan = ImportPlan.Build(new[] { new ImportInput(dir) }, options, reporter);
             var results = await new BulkImporter(options, reporter).RunAsync(plan, (_, _) => { }, _ => { }, default);
             var table = Assert.Single(results);

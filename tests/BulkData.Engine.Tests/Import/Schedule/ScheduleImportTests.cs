@@ -8,26 +8,6 @@ namespace BulkData.Engine.Tests.Import.Schedule;
 /// <summary>The schedule of loads and post-data (Import/Schedule) against the real PostgreSQL 15 of the test run.</summary>
 public class ScheduleImportTests
 {
-    private sealed class ListReporter : IBulkReporter
-    {
-        public List<string> Messages { get; } = new();
-
-        public void Verbose(string message)
-        {
-            lock (Messages)
-            {
-                Messages.Add(message);
-            }
-        }
-
-        public void Warning(string message) => Verbose("WARNING: " + message);
-
-        /// <summary>Called with every progress update, on the thread that reports it (a test can act at an exact point of the run).</summary>
-        public Action<ProgressUpdate>? OnProgress { get; init; }
-
-        public void Progress(ProgressUpdate update) => OnProgress?.Invoke(update);
-    }
-
     private const int OpinionIndexes = 24;
 
     /// <summary>

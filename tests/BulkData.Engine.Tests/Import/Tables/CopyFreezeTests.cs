@@ -11,25 +11,6 @@ namespace BulkData.Engine.Tests.Import.Tables;
 /// </summary>
 public class CopyFreezeTests
 {
-    private sealed class ListReporter : IBulkReporter
-    {
-        public List<string> Messages { get; } = new();
-
-        public void Verbose(string message)
-        {
-            lock (Messages)
-            {
-                Messages.Add(message);
-            }
-        }
-
-        public void Warning(string message) => Verbose("WARNING: " + message);
-
-        public void Progress(ProgressUpdate update)
-        {
-        }
-    }
-
     private static async Task ExecAsync(string cs, string sql)
     {
         await using var c = new NpgsqlConnection(cs);
