@@ -203,14 +203,22 @@ public class ScheduleImportTests
         try
         {
             using var cts = new CancellationTokenSource();
-            // Stop the run at an exact point: when the post-data bar says 3 statements are done (journalled) and the
-            // next one starts, with many still to do. (Polling the journal instead raced a fast run to its end.)
+            // Stop the run at an exact point: every table loaded (the overall bar says so when the last one is
+            // committed and journalled), then a post-data statement starting with at least 3 done and many still to
+            // do. (Polling the journal instead raced a fast run to its end.)
+            bool tablesIn = false;
             var reporter = new ListReporter
             {
                 OnProgress = u =>
                 {
+                    var t = System.Text.RegularExpressions.Regex.Match(u.Status, @"^(\d+) of (\d+) tables done");
+                    if (t.Success && t.Groups[1].Value == t.Groups[2].Value)
+                    {
+                        Volatile.Write(ref tablesIn, true);
+                    }
+
                     var m = System.Text.RegularExpressions.Regex.Match(u.Status, @"^(\d+) of (\d+) statements done");
-                    if (m.Success && int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 3)
+                    if (Volatile.Read(ref tablesIn) && m.Success && int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 3)
                     {
                         cts.Cancel();
                     }
