@@ -9,14 +9,6 @@ namespace BulkData.Engine.Tests.Import;
 
 public class BulkImporterTests
 {
-    private static async Task ExecAsync(string cs, string sql)
-    {
-        await using var c = new NpgsqlConnection(cs);
-        await c.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, c);
-        await cmd.ExecuteNonQueryAsync();
-    }
-
     private static async Task<long> CountAsync(string cs, string sql)
     {
         await using var c = new NpgsqlConnection(cs);
@@ -33,12 +25,12 @@ public class BulkImporterTests
         string role = "imp_role_" + Guid.NewGuid().ToString("N")[..8];
         string password = "pw-" + Guid.NewGuid().ToString("N");
         string dir = Directory.CreateTempSubdirectory("bulkdata-imp-").FullName;
-        await ExecAsync(admin, $"CREATE ROLE {role} LOGIN PASSWORD '{password}'");
-        await ExecAsync(admin, $"CREATE DATABASE {db} OWNER {role}");
+        await ImportTestEnvironment.ExecAsync(admin, $"CREATE ROLE {role} LOGIN PASSWORD '{password}'");
+        await ImportTestEnvironment.ExecAsync(admin, $"CREATE DATABASE {db} OWNER {role}");
         try
         {
             var roleCs = new NpgsqlConnectionStringBuilder(ImportTestEnvironment.ConnectionStringFor(db)) { Username = role, Password = password }.ConnectionString;
-            await ExecAsync(roleCs, """
+            await ImportTestEnvironment.ExecAsync(roleCs, """
                 CREATE TABLE public.search_court (id varchar(15) PRIMARY KEY, full_name text NOT NULL);
                 CREATE TABLE public.search_docket (id integer PRIMARY KEY, court_id varchar(15) NOT NULL REFERENCES public.search_court (id), case_name text NOT NULL);
                 """);
@@ -72,8 +64,8 @@ public class BulkImporterTests
         }
         finally
         {
-            await ExecAsync(admin, $"DROP DATABASE IF EXISTS {db} WITH (FORCE)");
-            await ExecAsync(admin, $"DROP ROLE IF EXISTS {role}");
+            await ImportTestEnvironment.ExecAsync(admin, $"DROP DATABASE IF EXISTS {db} WITH (FORCE)");
+            await ImportTestEnvironment.ExecAsync(admin, $"DROP ROLE IF EXISTS {role}");
             Directory.Delete(dir, true);
         }
     }

@@ -91,6 +91,24 @@ internal static class ImportTestEnvironment
         await cmd.ExecuteNonQueryAsync();
     }
 
+    /// <summary>Runs one statement on a connection of its own to <paramref name="cs"/>.</summary>
+    public static async Task ExecAsync(string cs, string sql)
+    {
+        await using var c = new NpgsqlConnection(cs);
+        await c.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, c);
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The first value of a query, on a connection of its own to <paramref name="cs"/>.</summary>
+    public static async Task<object?> ScalarAsync(string cs, string sql)
+    {
+        await using var c = new NpgsqlConnection(cs);
+        await c.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, c);
+        return await cmd.ExecuteScalarAsync();
+    }
+
     public static async Task<long> CountAsync(NpgsqlConnection conn, string sql)
     {
         await using var cmd = new NpgsqlCommand(sql, conn);

@@ -185,7 +185,11 @@ internal sealed class ImportScheduler
                     }
                 }
 
-                if (running.Count == 0 && (inputDone || stopping) && (queue.Count == 0 || stopping))
+                // What is running is counted by the completions not yet read, not by the tasks: a job writes its
+                // completion just before its task ends, so a task can still look unfinished once its completion has
+                // been read (waiting on it then would wait for a completion that never comes).
+                int active = loadsRunning + postRunning;
+                if (active == 0 && (inputDone || stopping) && (queue.Count == 0 || stopping))
                 {
                     break;
                 }
@@ -201,7 +205,7 @@ internal sealed class ImportScheduler
                         inputDone = arrival.IsCanceled || arrival.IsFaulted || !arrival.Result;
                     }
                 }
-                else if (running.Count > 0)
+                else if (active > 0)
                 {
                     await completed.ConfigureAwait(false);
                 }

@@ -61,14 +61,6 @@ public class ScheduleImportTests
         return dir;
     }
 
-    private static async Task<object?> ScalarAsync(string cs, string sql)
-    {
-        await using var c = new NpgsqlConnection(cs);
-        await c.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, c);
-        return await cmd.ExecuteScalarAsync();
-    }
-
     [SkippableFact]
     public async Task Indexes_start_while_the_largest_table_loads_and_the_throttle_limit_bounds_every_connection()
     {
@@ -108,19 +100,19 @@ public class ScheduleImportTests
 
             string cs = ImportTestEnvironment.ConnectionStringFor(db);
             // The small tables' keys and indexes were built (journalled) before the largest table's load ended.
-            var opinionsLoaded = (DateTime)(await ScalarAsync(cs, "SELECT loaded_at FROM bulkdata.import_journal WHERE table_name = 'public.search_opinion'"))!;
-            var firstCourtStep = (DateTime)(await ScalarAsync(cs, "SELECT min(done_at) FROM bulkdata.import_steps WHERE step IN ('post-data line 6', 'post-data line 7')"))!;
+            var opinionsLoaded = (DateTime)(await ImportTestEnvironment.ScalarAsync(cs, "SELECT loaded_at FROM bulkdata.import_journal WHERE table_name = 'public.search_opinion'"))!;
+            var firstCourtStep = (DateTime)(await ImportTestEnvironment.ScalarAsync(cs, "SELECT min(done_at) FROM bulkdata.import_steps WHERE step IN ('post-data line 6', 'post-data line 7')"))!;
             Assert.True(firstCourtStep < opinionsLoaded, $"search_court's key at {firstCourtStep:O}, search_opinion loaded at {opinionsLoaded:O}");
-            Assert.Equal(2L, await ScalarAsync(cs, "SELECT count(*) FROM bulkdata.import_steps WHERE step IN ('post-data line 6', 'post-data line 7') AND done_at < (SELECT loaded_at FROM bulkdata.import_journal WHERE table_name = 'public.search_opinion')"));
+            Assert.Equal(2L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM bulkdata.import_steps WHERE step IN ('post-data line 6', 'post-data line 7') AND done_at < (SELECT loaded_at FROM bulkdata.import_journal WHERE table_name = 'public.search_opinion')"));
             // The comment (not proven safe to run beside others) ran after every index and key.
-            Assert.Equal(0L, await ScalarAsync(cs, "SELECT count(*) FROM bulkdata.import_steps s, bulkdata.import_steps c WHERE c.step = 'post-data line 35' AND s.step ~ '^post-data line ([6-9]|[12][0-9]|3[0-4])$' AND s.done_at > c.done_at"));
+            Assert.Equal(0L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM bulkdata.import_steps s, bulkdata.import_steps c WHERE c.step = 'post-data line 35' AND s.step ~ '^post-data line ([6-9]|[12][0-9]|3[0-4])$' AND s.done_at > c.done_at"));
 
             // Everything is there: 3 keys, 2 + 24 indexes, 2 foreign keys validated, the comment, the whole step.
-            Assert.Equal((long)(3 + 2 + OpinionIndexes), await ScalarAsync(cs, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'"));
-            Assert.Equal(2L, await ScalarAsync(cs, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated"));
-            Assert.Equal("courts by name", await ScalarAsync(cs, "SELECT obj_description('public.search_court_full_name'::regclass, 'pg_class')"));
-            Assert.Equal(1L, await ScalarAsync(cs, "SELECT count(*) FROM bulkdata.import_steps WHERE step = 'post-data'"));
-            Assert.Equal(40000L, await ScalarAsync(cs, "SELECT count(*) FROM public.search_opinion"));
+            Assert.Equal((long)(3 + 2 + OpinionIndexes), await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'"));
+            Assert.Equal(2L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated"));
+            Assert.Equal("courts by name", await ImportTestEnvironment.ScalarAsync(cs, "SELECT obj_description('public.search_court_full_name'::regclass, 'pg_class')"));
+            Assert.Equal(1L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM bulkdata.import_steps WHERE step = 'post-data'"));
+            Assert.Equal(40000L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM public.search_opinion"));
             // The chosen session settings are on -Verbose.
             Assert.Contains(reporter.Messages, m => m.StartsWith("Post-data session settings for 2 connection(s)", StringComparison.Ordinal) && m.Contains("maintenance_work_mem = "));
         }
@@ -153,9 +145,9 @@ public class ScheduleImportTests
             Assert.Contains(reporter.Messages, m => m.StartsWith("public.search_opinion: 5000 rows from opinions-2026-09-30.csv", StringComparison.Ordinal) && m.Contains("(3 COPY streams: "));
             Assert.Equal(5000, multi.Single(r => r.Table == "public.search_opinion").Rows);
             const string digest = "SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY id)) FROM public.search_opinion t";
-            Assert.Equal(await ScalarAsync(ImportTestEnvironment.ConnectionStringFor(one), digest), await ScalarAsync(ImportTestEnvironment.ConnectionStringFor(three), digest));
-            Assert.Equal(5000L, await ScalarAsync(ImportTestEnvironment.ConnectionStringFor(three), "SELECT rows FROM bulkdata.import_journal WHERE table_name = 'public.search_opinion'"));
-            Assert.Equal((long)(3 + 2 + OpinionIndexes), await ScalarAsync(ImportTestEnvironment.ConnectionStringFor(three), "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'"));
+            Assert.Equal(await ImportTestEnvironment.ScalarAsync(ImportTestEnvironment.ConnectionStringFor(one), digest), await ImportTestEnvironment.ScalarAsync(ImportTestEnvironment.ConnectionStringFor(three), digest));
+            Assert.Equal(5000L, await ImportTestEnvironment.ScalarAsync(ImportTestEnvironment.ConnectionStringFor(three), "SELECT rows FROM bulkdata.import_journal WHERE table_name = 'public.search_opinion'"));
+            Assert.Equal((long)(3 + 2 + OpinionIndexes), await ImportTestEnvironment.ScalarAsync(ImportTestEnvironment.ConnectionStringFor(three), "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'"));
         }
         finally
         {
@@ -179,8 +171,8 @@ public class ScheduleImportTests
             Assert.Contains("line 9002", opinions.Error);
             Assert.Contains(reporter.Messages, m => m.StartsWith("public.search_opinion: the load in 3 streams stopped", StringComparison.Ordinal));
             string cs = ImportTestEnvironment.ConnectionStringFor(db);
-            Assert.Equal(0L, await ScalarAsync(cs, "SELECT count(*) FROM public.search_opinion"));
-            Assert.Equal(0L, await ScalarAsync(cs, "SELECT count(*) FROM bulkdata.import_journal WHERE table_name = 'public.search_opinion'"));
+            Assert.Equal(0L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM public.search_opinion"));
+            Assert.Equal(0L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM bulkdata.import_journal WHERE table_name = 'public.search_opinion'"));
             Assert.Equal(ImportStatus.Imported, results.Single(r => r.Table == "public.search_docket").Status);
         }
         finally
@@ -227,8 +219,8 @@ public class ScheduleImportTests
             var plan = ImportPlan.Build(new[] { new ImportInput(dir) }, options, reporter);
             string cs = ImportTestEnvironment.ConnectionStringFor(db);
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new BulkImporter(options, reporter).RunAsync(plan, (_, _) => { }, _ => { }, cts.Token));
-            long doneBefore = Convert.ToInt64(await ScalarAsync(cs, "SELECT count(*) FROM bulkdata.import_steps WHERE step LIKE 'post-data line %'"));
-            Assert.Equal(0L, await ScalarAsync(cs, "SELECT count(*) FROM bulkdata.import_steps WHERE step = 'post-data'"));
+            long doneBefore = Convert.ToInt64(await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM bulkdata.import_steps WHERE step LIKE 'post-data line %'"));
+            Assert.Equal(0L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM bulkdata.import_steps WHERE step = 'post-data'"));
             // Every job recorded as done is there; the session setting was used.
             Assert.True(doneBefore >= 3);
             Assert.Contains(reporter.Messages, m => m.Contains("maintenance_work_mem = 70MB"));
@@ -237,12 +229,12 @@ public class ScheduleImportTests
             var results = await new BulkImporter(options, again).RunAsync(plan, (_, _) => { }, _ => { }, default);
             Assert.All(results.Where(r => r.Table != BulkImporter.SchemaResultTable), r => Assert.Equal(ImportStatus.Skipped, r.Status));
             Assert.Contains(again.Messages, m => m.Contains($"{doneBefore} done by an earlier run", StringComparison.Ordinal));
-            Assert.Equal((long)(3 + 2 + OpinionIndexes), await ScalarAsync(cs, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'"));
-            Assert.Equal(1L, await ScalarAsync(cs, "SELECT count(*) FROM bulkdata.import_steps WHERE step = 'post-data'"));
+            Assert.Equal((long)(3 + 2 + OpinionIndexes), await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'"));
+            Assert.Equal(1L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM bulkdata.import_steps WHERE step = 'post-data'"));
 
             // The opinions' 3 orphans: their key is NOT VALID, reported; the other key is validated.
-            Assert.Equal(false, await ScalarAsync(cs, "SELECT convalidated FROM pg_constraint WHERE conname = 'search_opinion_docket_id_fk'"));
-            Assert.Equal(true, await ScalarAsync(cs, "SELECT convalidated FROM pg_constraint WHERE conname = 'search_docket_court_id_fk'"));
+            Assert.Equal(false, await ImportTestEnvironment.ScalarAsync(cs, "SELECT convalidated FROM pg_constraint WHERE conname = 'search_opinion_docket_id_fk'"));
+            Assert.Equal(true, await ImportTestEnvironment.ScalarAsync(cs, "SELECT convalidated FROM pg_constraint WHERE conname = 'search_docket_court_id_fk'"));
             var orphans = Assert.Single(results.Single(r => r.Table == BulkImporter.SchemaResultTable).Orphans);
             Assert.Equal(3, orphans.Count);
         }

@@ -11,33 +11,17 @@ namespace BulkData.Engine.Tests.Import.Tables;
 /// </summary>
 public class CopyFreezeTests
 {
-    private static async Task ExecAsync(string cs, string sql)
-    {
-        await using var c = new NpgsqlConnection(cs);
-        await c.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, c);
-        await cmd.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<object?> ScalarAsync(string cs, string sql)
-    {
-        await using var c = new NpgsqlConnection(cs);
-        await c.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, c);
-        return await cmd.ExecuteScalarAsync();
-    }
-
     [SkippableFact]
     public async Task Truncated_tables_are_loaded_frozen_and_deleted_ones_are_not()
     {
         string admin = ImportTestEnvironment.ConnectionStringFor("postgres");
         string db = ImportTestEnvironment.NewDatabaseName("imp_freeze");
         string dir = Directory.CreateTempSubdirectory("bulkdata-freeze-").FullName;
-        await ExecAsync(admin, $"CREATE DATABASE {db}");
+        await ImportTestEnvironment.ExecAsync(admin, $"CREATE DATABASE {db}");
         try
         {
             string cs = ImportTestEnvironment.ConnectionStringFor(db);
-            await ExecAsync(cs, """
+            await ImportTestEnvironment.ExecAsync(cs, """
                 CREATE EXTENSION pg_visibility;
                 CREATE TABLE public.search_court (id varchar(15) PRIMARY KEY, full_name text NOT NULL);
                 CREATE TABLE public.search_docket (id integer PRIMARY KEY, court_id varchar(15) NOT NULL REFERENCES public.search_court (id), case_name text NOT NULL);
@@ -62,15 +46,15 @@ public class CopyFreezeTests
                 Assert.DoesNotContain("FREEZE", Copy("public.search_court"));
 
                 // What FREEZE does on the server: every page of the docket table all-visible and all-frozen at once.
-                Assert.True((long)(await ScalarAsync(cs, "SELECT count(*) FROM pg_visibility_map('public.search_docket')"))! >= 3);
-                Assert.Equal(true, await ScalarAsync(cs, "SELECT bool_and(all_visible AND all_frozen) FROM pg_visibility_map('public.search_docket')"));
-                Assert.Equal(false, await ScalarAsync(cs, "SELECT bool_or(all_frozen) FROM pg_visibility_map('public.search_court')"));
-                Assert.Equal(3000L, await ScalarAsync(cs, "SELECT count(*) FROM public.search_docket WHERE case_name LIKE 'Case \"%\"' || chr(10) || 'second line'"));
+                Assert.True((long)(await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM pg_visibility_map('public.search_docket')"))! >= 3);
+                Assert.Equal(true, await ImportTestEnvironment.ScalarAsync(cs, "SELECT bool_and(all_visible AND all_frozen) FROM pg_visibility_map('public.search_docket')"));
+                Assert.Equal(false, await ImportTestEnvironment.ScalarAsync(cs, "SELECT bool_or(all_frozen) FROM pg_visibility_map('public.search_court')"));
+                Assert.Equal(3000L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM public.search_docket WHERE case_name LIKE 'Case \"%\"' || chr(10) || 'second line'"));
             }
         }
         finally
         {
-            await ExecAsync(admin, $"DROP DATABASE IF EXISTS {db} WITH (FORCE)");
+            await ImportTestEnvironment.ExecAsync(admin, $"DROP DATABASE IF EXISTS {db} WITH (FORCE)");
             Directory.Delete(dir, true);
         }
     }
