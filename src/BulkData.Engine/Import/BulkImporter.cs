@@ -346,12 +346,11 @@ public sealed partial class BulkImporter
 
             var load = await LoadOneAsync(workers, loader, job, replica, streams, token).ConfigureAwait(false);
             flows.End(job, load.ReceivedBytes, load.DecodedBytes);
-            if (load.OtherDialect is { } other && !job.DialectReason.StartsWith(DialectSniffer.Stated, StringComparison.Ordinal) && other != load.Dialect)
+            if (TableLoader.ReloadInOtherDialect(job, load) is { } retry)
             {
                 // Chosen from the bytes or the date, and the bytes said otherwise: rolled back; load it again in
                 // the dialect they point to (checked the same way).
-                _reporter.Warning($"{job.QualifiedTable}: {load.Error} Loading it again as {other.Name}.");
-                var retry = job with { Dialect = other, DialectReason = $"{DialectSniffer.Sniffed} (reloaded: {load.Dialect?.Name} misread the bytes)" };
+                _reporter.Warning($"{job.QualifiedTable}: {load.Error} Loading it again as {retry.Dialect.Name}.");
                 var second = await LoadOneAsync(workers, loader, retry, replica, 1, token).ConfigureAwait(false);
                 flows.End(retry, second.ReceivedBytes, second.DecodedBytes);
                 load = second with { DialectReason = second.DialectReason ?? retry.DialectReason };

@@ -243,10 +243,9 @@ internal sealed class OnlineImporter
             {
                 w = await workers.RentAsync(WorkerUse.Load, token).ConfigureAwait(false);
                 load = await loader.LoadAsync(w.Connection, job, false, gen.StagingSchema, token).ConfigureAwait(false);
-                if (load.OtherDialect is { } other && !job.DialectReason.StartsWith(DialectSniffer.Stated, StringComparison.Ordinal) && other != load.Dialect)
+                if (TableLoader.ReloadInOtherDialect(job, load) is { } retry)
                 {
-                    _reporter.Warning($"{job.QualifiedTable}: {load.Error} Loading it again as {other.Name}.");
-                    var retry = job with { Dialect = other, DialectReason = $"{DialectSniffer.Sniffed} (reloaded: {load.Dialect?.Name} misread the bytes)" };
+                    _reporter.Warning($"{job.QualifiedTable}: {load.Error} Loading it again as {retry.Dialect.Name}.");
                     load = await loader.LoadAsync(w.Connection, retry, false, gen.StagingSchema, token).ConfigureAwait(false);
                 }
 

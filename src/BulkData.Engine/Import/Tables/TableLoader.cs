@@ -66,6 +66,15 @@ internal sealed partial class TableLoader
     /// records read, records the journal row and commits. A failure rolls everything back and is returned, with
     /// the file, table and position, in <see cref="TableLoad.Error"/>; cancellation is thrown.
     /// </summary>
+    /// <summary>
+    /// The job to load again when <paramref name="load"/> was rolled back because its bytes point to another dialect
+    /// than the one chosen from the bytes or the date (a stated -Dialect is never overridden); else null.
+    /// </summary>
+    public static TableJob? ReloadInOtherDialect(TableJob job, TableLoad load)
+        => load.OtherDialect is { } other && !job.DialectReason.StartsWith(DialectSniffer.Stated, StringComparison.Ordinal) && other != load.Dialect
+            ? job with { Dialect = other, DialectReason = $"{DialectSniffer.Sniffed} (reloaded: {load.Dialect?.Name} misread the bytes)" }
+            : null;
+
     public async Task<TableLoad> LoadAsync(NpgsqlConnection c, TableJob job, bool replica, string? intoSchema, CancellationToken ct)
     {
         var watch = Stopwatch.StartNew();
