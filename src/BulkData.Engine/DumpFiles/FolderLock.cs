@@ -52,6 +52,9 @@ internal sealed class FolderLock : IDisposable
     /// <summary>The note naming the lock's owner while it is held.</summary>
     public const string OwnerFileName = ".bulkdata.lock.owner";
 
+    /// <summary>How long a run that finds the lock held waits for the holder's owner note before saying it does not know the owner.</summary>
+    private static readonly TimeSpan OwnerNoteGrace = TimeSpan.FromSeconds(2);
+
     private readonly FileStream _handle;
     private readonly string _ownerPath;
     private int _released;
@@ -85,6 +88,7 @@ internal sealed class FolderLock : IDisposable
         ProgressReporter? progress = null;
         ProgressReporter.Bar? bar = null;
         var waited = Stopwatch.StartNew();
+        string? reportedWho = null;
         try
         {
             while (true)
@@ -107,15 +111,29 @@ internal sealed class FolderLock : IDisposable
                 }
 
                 var owner = ReadOwnerOf(folder);
+                if (owner is null && waited.Elapsed < OwnerNoteGrace)
+                {
+                    // The holder writes its note just after taking the lock: give it a moment, so that the error or the
+                    // message names the owner rather than "someone".
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(50, poll.TotalMilliseconds)), ct).ConfigureAwait(false);
+                    continue;
+                }
+
                 string who = owner?.ToString() ?? "another run (its owner note is not written yet)";
                 if (noWait)
                 {
                     throw new BulkDataException(BulkErrorKind.InUse, $"The folder '{folder}' is in use by {who}; -NoWait was given, so nothing was done. Wait for that run to end, or run again without -NoWait to wait for it.", folder);
                 }
 
+                if (who != reportedWho)
+                {
+                    // Said again when the owner changes (or its note appears late), so the log names whoever was waited for.
+                    reporter.Verbose($"The folder '{folder}' is in use by {who}: waiting for it to finish.");
+                    reportedWho = who;
+                }
+
                 if (bar is null)
                 {
-                    reporter.Verbose($"The folder '{folder}' is in use by {who}: waiting for it to finish.");
                     progress = new ProgressReporter(reporter);
                     bar = progress.Begin($"Waiting for the lock of '{folder}'");
                 }

@@ -53,6 +53,31 @@ public sealed class FolderLockTests : IDisposable
     }
 
     [Fact]
+    public async Task A_run_that_finds_the_lock_before_its_owner_note_names_the_owner_once_the_note_is_written()
+    {
+        // The window between the holder's lock and its note, held open: the note is taken away, then put back 300 ms later.
+        using var first = await FolderLock.AcquireAsync(_dir, "Start-BulkFetch", noWait: false, Reporter(new()), CancellationToken.None);
+        string note = Path.Combine(_dir, FolderLock.OwnerFileName);
+        string text = await File.ReadAllTextAsync(note);
+        File.Delete(note);
+        var verbose = new List<string>();
+        var refused = Assert.ThrowsAsync<BulkDataException>(() => FolderLock.AcquireAsync(_dir, "Expand-BulkFile", noWait: true, Reporter(new()), CancellationToken.None));
+        var waiting = FolderLock.AcquireAsync(_dir, "Start-BulkFetch", noWait: false, new RecordingReporter(verbose, new()), CancellationToken.None, TimeSpan.FromMilliseconds(20));
+        await Task.Delay(300);
+        await File.WriteAllTextAsync(note, text);
+        var ex = await refused;
+        Assert.Contains($"in use by Start-BulkFetch (process {Environment.ProcessId} on host ", ex.Message, StringComparison.Ordinal);
+        await Task.Delay(200);
+        first.Dispose();
+        using var held = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        lock (verbose)
+        {
+            Assert.Contains(verbose, v => v.Contains($"is in use by Start-BulkFetch (process {Environment.ProcessId} on host ", StringComparison.Ordinal) && v.Contains("waiting", StringComparison.Ordinal));
+            Assert.DoesNotContain(verbose, v => v.Contains("not written yet", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
     public async Task A_stale_owner_note_of_a_killed_run_is_taken_over_and_the_note_goes_with_the_lock()
     {
         Directory.CreateDirectory(_dir);
