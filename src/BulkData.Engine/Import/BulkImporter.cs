@@ -429,25 +429,26 @@ public sealed partial class BulkImporter
 
             if (extra.Count > 0)
             {
-                bool ok = false;
+                bool ok = false, firstOk = false;
                 var first = await workers.RentAsync(WorkerUse.Load, ct).ConfigureAwait(false);
                 TableLoad? load = null;
                 try
                 {
                     load = await loader.LoadStreamsAsync(first.Connection, extra.Select(x => x.Connection).ToList(), job, ct).ConfigureAwait(false);
-                    ok = load is not null && load.Error is null;
+                    ok = firstOk = load is not null && load.Error is null;
                     if (load is null)
                     {
                         // Fallen back: the table is empty again; one stream loads it (and names any error's line).
                         load = await loader.LoadAsync(first.Connection, job, replica, null, ct).ConfigureAwait(false);
-                        ok = load.Error is null && !replica;
+                        ok = load.Error is null;
+                        firstOk = await ReusableAfterLoadAsync(first.Connection, load, replica).ConfigureAwait(false);
                     }
 
                     return load;
                 }
                 finally
                 {
-                    await workers.ReturnAsync(first, ok).ConfigureAwait(false);
+                    await workers.ReturnAsync(first, firstOk).ConfigureAwait(false);
                     foreach (var x in extra)
                     {
                         await workers.ReturnAsync(x, ok).ConfigureAwait(false);
@@ -470,13 +471,43 @@ public sealed partial class BulkImporter
         try
         {
             var load = await loader.LoadAsync(w.Connection, job, replica, null, ct).ConfigureAwait(false);
-            // A failed load may leave its connection mid-COPY or in a broken state: only a clean one is reused.
-            healthy = load.Error is null && !replica;
+            healthy = await ReusableAfterLoadAsync(w.Connection, load, replica).ConfigureAwait(false);
             return load;
         }
         finally
         {
             await workers.ReturnAsync(w, healthy).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Whether a load's connection can serve the next piece of work. A failed load may leave it mid-COPY or broken: it
+    /// is closed. A load with session_replication_role = replica leaves the role set on the session: it is reset, so
+    /// the connection is reused as it came (closing it instead would open a new connection per table, and its backend,
+    /// which exits only after the client has gone, would still count on the server while the next one starts). The
+    /// load's outcome never depends on this: it has committed or rolled back already.
+    /// </summary>
+    private static async Task<bool> ReusableAfterLoadAsync(NpgsqlConnection c, TableLoad load, bool replica)
+    {
+        if (load.Error is not null)
+        {
+            return false;
+        }
+
+        if (!replica)
+        {
+            return true;
+        }
+
+        try
+        {
+            await using var reset = new NpgsqlCommand("RESET session_replication_role", c);
+            await reset.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or IOException)
+        {
+            return false;
         }
     }
 
