@@ -502,8 +502,9 @@ internal sealed partial class TableLoader
 
     private static async Task<long> InsertedRowsAsync(NpgsqlConnection c, NpgsqlTransaction tx, string table, CancellationToken ct)
     {
-        // The rows this transaction inserted into the table: COPY's own count, without scanning the table.
-        await using var cmd = new NpgsqlCommand("SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE relid = to_regclass($1)", c, tx);
+        // The rows this transaction inserted into the table: COPY's own count, without scanning the table. A partitioned
+        // table's rows are counted in its partitions (the parent has no storage and counts 0), so the whole tree is summed.
+        await using var cmd = new NpgsqlCommand("SELECT coalesce(sum(n_tup_ins), 0) FROM pg_stat_xact_user_tables WHERE relid = to_regclass($1) OR relid IN (SELECT relid FROM pg_partition_tree(to_regclass($1)))", c, tx);
         cmd.Parameters.Add(new NpgsqlParameter { Value = table });
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) ?? 0L);
     }
