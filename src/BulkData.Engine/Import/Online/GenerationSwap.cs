@@ -97,7 +97,7 @@ internal static class GenerationSwap
         // Under the lock nothing new can start pointing at the live tables: read what does now.
         var names = p.Tables.Select(t => $"{Q(t.Schema)}.{Q(t.Name)}").ToList();
         var deps = await LiveCatalog.DependentsAsync(c, names, ct).ConfigureAwait(false);
-        if (deps.Views.Count > 0 || deps.AtomicFunctions.Count > 0)
+        if (deps.Blocks)
         {
             throw new BulkDataException(BulkErrorKind.InvalidArgument, OnlineImporter.DependentsError(deps, "the swap"), p.IncomingSchema);
         }
@@ -124,11 +124,10 @@ internal static class GenerationSwap
             }
         }
 
-        if (views.Count > 0)
-        {
-            step.Set("locking the views that select from them", string.Join(", ", views.Select(v => v.View.Name)));
-            await ExecAsync(c, tx, $"LOCK TABLE {string.Join(", ", views.Select(v => v.View.Sql))} IN ACCESS EXCLUSIVE MODE", ct).ConfigureAwait(false);
-        }
+        // The views are not locked here: LOCK TABLE on a view also locks the tables it reads with its owner's rights,
+        // so a view owned by a role that may only SELECT them (a reporting role) would fail the swap. CREATE OR REPLACE
+        // VIEW below takes the view's ACCESS EXCLUSIVE lock itself, under the same lock_timeout, and the tables are
+        // locked already: a query of the view waits for the swap either way.
 
         step.Set($"creating the schema {p.OutgoingSchema}", p.OutgoingSchema);
         await ExecAsync(c, tx, $"CREATE SCHEMA IF NOT EXISTS {Q(p.OutgoingSchema)}", ct).ConfigureAwait(false);

@@ -33,6 +33,19 @@ internal sealed record Dependents(IReadOnlyList<string> Views, IReadOnlyList<str
 {
     /// <summary>Plain views bound to the tables: recreated on the new generation in the swap (<see cref="GenerationSwap"/>).</summary>
     public IReadOnlyList<DependentView> PlainViews { get; init; } = Array.Empty<DependentView>();
+
+    /// <summary>
+    /// What the swap must alter but the importing role may not (it neither owns it nor is a member of its owner): the
+    /// swapped tables, the plain views made again on them, the other tables whose foreign keys are re-pointed. Each
+    /// is "kind name (owner role)".
+    /// </summary>
+    public IReadOnlyList<string> NotOwned { get; init; } = Array.Empty<string>();
+
+    /// <summary>The importing role, as the server names it (for the error about <see cref="NotOwned"/>).</summary>
+    public string Role { get; init; } = string.Empty;
+
+    /// <summary>Whether anything here stops a swap: the rule both the start of an -Online run and its swap apply.</summary>
+    public bool Blocks => Views.Count > 0 || AtomicFunctions.Count > 0 || Unsupported.Count > 0 || NotOwned.Count > 0;
 }
 
 /// <summary>
@@ -174,7 +187,24 @@ internal static class LiveCatalog
               AND d.classid IN ('pg_policy'::regclass, 'pg_publication_rel'::regclass)
             ORDER BY 1
             """, r => r.GetString(0), ct, (object)names).ConfigureAwait(false);
-        return new Dependents(views, atomic, byName, fks, unsupported) { PlainViews = plain };
+        // What the swap alters (renames, CREATE OR REPLACE VIEW, ALTER TABLE of the referencing tables) needs its owner's rights.
+        var notOwned = await ListAsync(c, $"""
+            SELECT x.kind || ' ' || x.name || ' (owner ' || pg_get_userbyid(x.owner) || ')' FROM (
+              SELECT 'table' AS kind, format('%I.%I', n.nspname, t.relname) AS name, t.relowner AS owner
+              FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace WHERE t.oid IN ({Oids})
+              UNION
+              SELECT 'view', format('%I.%I', vn.nspname, v.relname), v.relowner
+              FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid JOIN pg_class v ON v.oid = w.ev_class JOIN pg_namespace vn ON vn.oid = v.relnamespace
+              WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid IN ({Oids}) AND v.oid <> d.refobjid AND v.relkind = 'v'
+              UNION
+              SELECT 'table', format('%I.%I', n.nspname, rc.relname) || ', whose foreign key ' || quote_ident(k.conname) || ' is re-pointed,', rc.relowner
+              FROM pg_constraint k JOIN pg_class rc ON rc.oid = k.conrelid JOIN pg_namespace n ON n.oid = rc.relnamespace
+              WHERE k.contype = 'f' AND k.confrelid IN ({Oids}) AND k.conrelid NOT IN ({Oids})
+            ) x WHERE NOT pg_has_role(current_user, x.owner, 'USAGE')
+            ORDER BY 1
+            """, r => r.GetString(0), ct, (object)names).ConfigureAwait(false);
+        var role = await ListAsync(c, "SELECT current_user::text", r => r.GetString(0), ct).ConfigureAwait(false);
+        return new Dependents(views, atomic, byName, fks, unsupported) { PlainViews = plain, NotOwned = notOwned, Role = role[0] };
     }
 
     private static string Q(string s) => Sql.QualifiedName.QuoteIdentifier(s);

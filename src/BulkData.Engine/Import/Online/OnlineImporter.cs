@@ -30,10 +30,12 @@ internal sealed class OnlineImporter
     {
         var lines = d.Views.Select(v => $"{v}: follows the table's OID and holds its rows, so it would keep the old generation")
             .Concat(d.AtomicFunctions.Select(f => $"{f}: a SQL function with a BEGIN ATOMIC body, bound to the table's OID"))
-            .Concat(d.Unsupported.Select(u => $"{u}: bound to the table's OID"));
+            .Concat(d.Unsupported.Select(u => $"{u}: bound to the table's OID"))
+            .Concat(d.NotOwned.Select(o => $"{o}: the swap alters it, which only its owner may do, and {d.Role} is not a member of that role"));
         return $"-Online cannot swap tables that these objects are bound to ({when} was not started; nothing was loaded or changed):{Environment.NewLine}  "
             + string.Join(Environment.NewLine + "  ", lines)
-            + $"{Environment.NewLine}Drop them before the refresh and create them again after it, or import without -Online.";
+            + (d.Views.Count + d.AtomicFunctions.Count + d.Unsupported.Count > 0 ? $"{Environment.NewLine}Drop the objects bound to the tables before the refresh and create them again after it, or import without -Online." : string.Empty)
+            + (d.NotOwned.Count > 0 ? $"{Environment.NewLine}Run the refresh as the owner of what it alters (or a member of that role; -ConnectionString), or give {d.Role} that role: GRANT <owner> TO {d.Role}." : string.Empty);
     }
 
     /// <summary>Runs the refresh of <paramref name="todo"/>; returns the generation, and how many tables failed (0 when it was swapped in).</summary>
@@ -64,7 +66,7 @@ internal sealed class OnlineImporter
         }
 
         var deps = await LiveCatalog.DependentsAsync(ddl, live.Select(t => t.Sql).ToList(), ct).ConfigureAwait(false);
-        if (deps.Views.Count > 0 || deps.AtomicFunctions.Count > 0 || deps.Unsupported.Count > 0)
+        if (deps.Blocks)
         {
             throw new BulkDataException(BulkErrorKind.InvalidArgument, DependentsError(deps, "the staging load"), plan.Database);
         }
