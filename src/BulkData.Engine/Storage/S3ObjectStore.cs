@@ -131,12 +131,19 @@ internal sealed class S3ObjectStore : IObjectStore
     /// <summary>Attempts of a listing page or HEAD, by the one <see cref="RetryPolicy"/>: retries and budget as for a transfer's GETs.</summary>
     internal TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Attempts in a row that failed on the network (not throttled) before a listing or HEAD gives up.</summary>
-    internal const int RequestRetryCount = 10;
+    /// <summary>Attempts in a row that failed on the network (not throttled) before a listing or HEAD gives up: as many as a transfer's GETs by default (-RetryCount 5).</summary>
+    internal const int RequestRetryCount = 5;
+
+    /// <summary>
+    /// Attempts in a row that found nobody there (connection refused, no such host or network) before a listing or HEAD
+    /// gives up: a server that restarts is back within seconds, and a wrong -EndpointUrl is said in seconds, not minutes.
+    /// </summary>
+    internal const int UnreachableRetryCount = 2;
 
     private async Task<T> WithRetryAsync<T>(Func<Task<T>> call, CancellationToken ct)
     {
         var policy = new RetryPolicy(RequestRetryCount, RetryBaseDelay, TimeSpan.FromSeconds(30));
+        int unreachable = 0;
         while (true)
         {
             try
@@ -145,6 +152,12 @@ internal sealed class S3ObjectStore : IObjectStore
             }
             catch (Exception ex) when (!ct.IsCancellationRequested && Retryable(ex, out bool throttled))
             {
+                unreachable = IsUnreachable(ex) ? unreachable + 1 : 0;
+                if (unreachable > UnreachableRetryCount)
+                {
+                    throw;
+                }
+
                 var delay = policy.OnFailure(false, throttled);
                 if (delay is null)
                 {
@@ -154,6 +167,20 @@ internal sealed class S3ObjectStore : IObjectStore
                 await Task.Delay(delay.Value, ct).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>True when the request found nobody at the address: refused, or no such host or network.</summary>
+    internal static bool IsUnreachable(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused or System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.HostUnreachable or System.Net.Sockets.SocketError.NetworkUnreachable or System.Net.Sockets.SocketError.NoData })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool Retryable(Exception ex, out bool throttled)
