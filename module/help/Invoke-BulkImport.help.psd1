@@ -19,7 +19,10 @@ server's checksum is checked from the streamed bytes before the table commits; a
 changed while it was read (the error names it and both ETags), rolls that table back. The journal records
 the ETag, so a re-run skips tables loaded from the same object. The schema and load script are read from the
 bucket too. -KeepDownload also writes each object, verified, into a folder under Start-BulkFetch's names
-(one GET, two consumers), so a later import of that folder needs no network.
+(one GET, two consumers), so a later import of that folder needs no network. The kept copy follows
+Start-BulkFetch's space rules with the same -MinimumFreeSpace and -LowSpaceTimeout: under the minimum its writes
+(and so that table's stream) pause with a warning and go on when space returns; after -LowSpaceTimeout paused
+the table fails and rolls back, with an error naming the folder, and no file is left under a final name.
 
 The target database is -Database, else the one the schema script creates (CREATE DATABASE x + \connect x),
 else the connection's. It is created when missing. Into a fresh database the schema's pre-data (tables) is
@@ -98,6 +101,8 @@ errors.
         KeepPrevious     = 'With -Online: keeps the previous generation in a schema of its own (bulkdata_prev_<n>, named in the BulkGeneration output); Undo-BulkImport swaps it back. Without it the old tables are dropped after the swap.'
         KeepDownload     = 'With ManifestEntry input (streamed from the bucket): also writes each object into this folder as it streams, under the names and rules of Start-BulkFetch (a .bulkdata-partial file renamed once its MD5 or checksum is verified, the folder''s lock); the files are byte-identical to the objects and a later Invoke-BulkImport -Path of the folder needs no network.'
         RetryCount       = 'With ManifestEntry input: failed attempts in a row without progress before a streamed object''s read gives up (an attempt that received bytes does not count), as Start-BulkFetch''s -RetryCount. Default 5.'
+        MinimumFreeSpace = 'With -KeepDownload: bytes to keep free on the file system of the -KeepDownload folder; while less is free the copy''s writes, and so the table''s stream, pause with a warning and go on when space returns. Same meaning and check as Start-BulkFetch''s. Default: 256 MB. Not without -KeepDownload (a streamed import without it writes nothing locally).'
+        LowSpaceTimeout  = 'With -KeepDownload: how long the kept copy''s writes may stay paused for lack of space before that table fails and is rolled back (the error names the folder; nothing is left under a final name). Same meaning and check as Start-BulkFetch''s. Default: 30 minutes.'
         StallTimeout     = 'With ManifestEntry input: a streamed read that receives no byte for this long is cut and resumed at the byte reached, as Start-BulkFetch''s -StallTimeout. Default 2 minutes.'
         ProfileName      = 'With ManifestEntry input: the AWS profile whose credentials sign the bucket''s requests. Default: the environment''s credentials, else anonymous (the public bucket).'
         WhatIf           = 'Says what would be imported into which database and changes nothing; writes no objects (use -Plan for the plan as objects).'
@@ -117,6 +122,11 @@ errors.
             Title   = 'Stream, and keep a verified copy for a later import without network'
             Code    = 'Get-BulkManifest | Invoke-BulkImport -Database courtlistener -KeepDownload /srv/bulk-data'
             Remarks = 'The files land in /srv/bulk-data under the names Start-BulkFetch gives them; Invoke-BulkImport -Path /srv/bulk-data can import them again later.'
+        }
+        @{
+            Title   = 'Stream and keep a copy, keeping 1 GB free and waiting at most an hour for space'
+            Code    = 'Get-BulkManifest | Invoke-BulkImport -Database courtlistener -KeepDownload /srv/bulk-data -Force -MinimumFreeSpace 1GB -LowSpaceTimeout (New-TimeSpan -Hours 1)'
+            Remarks = 'While /srv/bulk-data has less than 1 GB free, the copy and the table it streams pause with a warning; after an hour paused that table fails and is rolled back, the others go on.'
         }
         @{
             Title   = 'Fetch and import the newest dump'

@@ -89,6 +89,15 @@ public sealed class InvokeBulkImportCommand : DatabaseCmdlet
     [Parameter]
     public TimeSpan StallTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>With -KeepDownload: writes of the kept copy pause while its folder's file system has less than this free (as Start-BulkFetch's).</summary>
+    [Parameter]
+    [ValidateRange(0, long.MaxValue)]
+    public long MinimumFreeSpace { get; set; } = FetchOptions.DefaultMinimumFreeSpace;
+
+    /// <summary>With -KeepDownload: how long the kept copy's writes may stay paused for lack of space before its table fails (as Start-BulkFetch's).</summary>
+    [Parameter]
+    public TimeSpan LowSpaceTimeout { get; set; } = FetchOptions.DefaultLowSpaceTimeout;
+
     /// <summary>The AWS profile for the bucket's credentials (else the environment's, else anonymous).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -277,6 +286,13 @@ public sealed class InvokeBulkImportCommand : DatabaseCmdlet
                 throw new BulkDataException(BulkErrorKind.InvalidArgument, "-KeepPrevious keeps the previous generation of an -Online import: give -Online too.");
             }
 
+            if (KeepDownload is null && (MyInvocation.BoundParameters.ContainsKey(nameof(MinimumFreeSpace)) || MyInvocation.BoundParameters.ContainsKey(nameof(LowSpaceTimeout))))
+            {
+                throw new BulkDataException(BulkErrorKind.InvalidArgument, "-MinimumFreeSpace and -LowSpaceTimeout apply to the copy -KeepDownload writes (a streamed import without it writes no local file): give -KeepDownload too.");
+            }
+
+            FetchOptions.CheckParameters(MinimumFreeSpace, LowSpaceTimeout, StallTimeout);
+
             return new ImportOptions
             {
                 Connection = connection,
@@ -298,7 +314,9 @@ public sealed class InvokeBulkImportCommand : DatabaseCmdlet
                 {
                     Destination = System.IO.Path.GetTempPath(),
                     RetryCount = RetryCount,
-                    StallTimeout = StallTimeout > TimeSpan.Zero ? StallTimeout : throw new BulkDataException(BulkErrorKind.InvalidArgument, "-StallTimeout must be positive."),
+                    StallTimeout = StallTimeout,
+                    MinimumFreeSpace = MinimumFreeSpace,
+                    LowSpaceTimeout = LowSpaceTimeout,
                     Credentials = Credentials.Resolve(this, null, ProfileName, ProfileName),
                 },
             };

@@ -43,10 +43,10 @@ public sealed class StartBulkFetchCommand : BulkCmdlet
 
     [Parameter]
     [ValidateRange(0, long.MaxValue)]
-    public long MinimumFreeSpace { get; set; } = 256L * 1024 * 1024;
+    public long MinimumFreeSpace { get; set; } = FetchOptions.DefaultMinimumFreeSpace;
 
     [Parameter]
-    public TimeSpan LowSpaceTimeout { get; set; } = TimeSpan.FromMinutes(30);
+    public TimeSpan LowSpaceTimeout { get; set; } = FetchOptions.DefaultLowSpaceTimeout;
 
     [Parameter]
     public TimeSpan StallTimeout { get; set; } = TimeSpan.FromMinutes(2);
@@ -61,14 +61,13 @@ public sealed class StartBulkFetchCommand : BulkCmdlet
 
     protected override void BeginProcessing()
     {
-        if (LowSpaceTimeout < TimeSpan.Zero)
+        try
         {
-            ThrowBulkError(new BulkDataException(BulkErrorKind.InvalidArgument, "-LowSpaceTimeout cannot be negative."), LowSpaceTimeout);
+            FetchOptions.CheckParameters(MinimumFreeSpace, LowSpaceTimeout, StallTimeout);
         }
-
-        if (StallTimeout <= TimeSpan.Zero)
+        catch (BulkDataException ex)
         {
-            ThrowBulkError(new BulkDataException(BulkErrorKind.InvalidArgument, "-StallTimeout must be positive."), StallTimeout);
+            ThrowBulkError(ex, null);
         }
     }
 

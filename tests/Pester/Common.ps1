@@ -142,6 +142,27 @@ function Remove-TestCleanup {
     foreach ($d in $script:Dirs) { Remove-Item -Recurse -Force $d -ErrorAction SilentlyContinue }
 }
 
+function New-TmpfsDirectory([string] $Size) {
+    <#
+    A small file system of its own (tmpfs of -Size, e.g. '12m') mounted on a new folder under $script:Work, for the
+    disk-space tests (the tests run as root); Remove-TmpfsDirectories in AfterAll unmounts every one.
+    #>
+    if (-not (Get-Variable -Name Mounts -Scope Script -ErrorAction SilentlyContinue)) { $script:Mounts = [System.Collections.Generic.List[string]]::new() }
+    $dir = Join-Path $script:Work (New-TestName 'tmpfs')
+    New-Item -ItemType Directory -Path $dir | Out-Null
+    & mount -t tmpfs -o "size=$Size" tmpfs $dir
+    if ($LASTEXITCODE -ne 0) { throw "mount -t tmpfs -o size=$Size failed (the tests run as root)." }
+    $script:Mounts.Add($dir)
+    $dir
+}
+
+function Remove-TmpfsDirectories {
+    <# Unmounts the suite's tmpfs folders (New-TmpfsDirectory); nothing when it made none. #>
+    if (-not (Get-Variable -Name Mounts -Scope Script -ErrorAction SilentlyContinue)) { return }
+    foreach ($m in $script:Mounts) { & umount -l $m 2>$null }
+    $script:Mounts.Clear()
+}
+
 function Start-FaultProxy {
     <#
     The test kit's fault-injecting TCP proxy in front of s3rver, in its own process: resets after N response bytes,

@@ -93,6 +93,7 @@ AfterAll {
     if (-not (Get-Variable -Name Created -Scope Script -ErrorAction SilentlyContinue)) { return }
     foreach ($p in $script:Proxies) { Stop-FaultProxy $p }
     Remove-TestDatabases
+    Remove-TmpfsDirectories
     Remove-Item -Recurse -Force $script:Work -ErrorAction SilentlyContinue
 }
 
@@ -233,6 +234,59 @@ Describe 'Get-BulkManifest | Invoke-BulkImport (streamed from the bucket)' {
         ($local | Where-Object Table -eq "public.$($script:Data[0].Table)").File | Should -Be (Join-Path $keep $script:Data[0].FileName)
         Export-Table $db2 'bigtext' | Should -BeExactly (Export-Table $db 'bigtext')
         Assert-SameAsSource $db2
+    }
+
+    It '-KeepDownload with -MinimumFreeSpace: the kept copy and its table pause while the folder''s file system is under the minimum, and go on when space returns' {
+        $mount = New-TmpfsDirectory '40m'
+        $keep = Join-Path $mount 'kept'
+        # About 3 MB free, under the 4 MB minimum: the copy's writes pause; the ballast goes after 4 s.
+        $ballast = Join-Path $mount 'ballast'
+        & fallocate -l ([long]([IO.DriveInfo]::new($mount).AvailableFreeSpace - 3MB)) $ballast
+        $psi = [Diagnostics.ProcessStartInfo]::new('sh'); $psi.ArgumentList.Add('-c'); $psi.ArgumentList.Add("sleep 4; rm -f '$ballast'")
+        $cleaner = [Diagnostics.Process]::Start($psi)
+        $db = New-DbName
+        $entry = Get-Entries | Where-Object FileName -eq $script:Big.FileName
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $results = @($entry | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -TableMap $script:Map -KeepDownload $keep -MinimumFreeSpace 4MB -LowSpaceTimeout 00:01:00 -WarningVariable warned -WarningAction SilentlyContinue)
+        $clock.Stop()
+        $cleaner.WaitForExit()
+        $results.Status | Should -Be 'Imported'
+        $clock.Elapsed.TotalSeconds | Should -BeGreaterThan 3 -Because 'it waited for the space'
+        @($warned | Where-Object { "$_" -like "Writes to '$keep' are paused*-MinimumFreeSpace 4*" }).Count | Should -Be 1
+        @($warned | Where-Object { "$_" -like "*'$keep'*resume after a pause*" }).Count | Should -Be 1
+        (Get-FileHash (Join-Path $keep $script:Big.FileName) -Algorithm SHA256).Hash | Should -Be (Get-FileHash $script:Big.Path -Algorithm SHA256).Hash
+        [int](Invoke-Sql $db 'SELECT count(*) FROM public.bigtext') | Should -Be 7000
+        @(Get-ChildItem -Force $keep | Where-Object Name -match 'bulkdata-') | Should -BeNullOrEmpty -Because 'no partial or note is left'
+    }
+
+    It '-KeepDownload with -LowSpaceTimeout: a copy that stays under -MinimumFreeSpace fails its table, rolled back, with an error naming the folder; nothing under a final name' {
+        # The object (over 16 MB) does not fit in 16 MB with 4 MB kept free: the copy pauses part way, mid-COPY.
+        $mount = New-TmpfsDirectory '16m'
+        $keep = Join-Path $mount 'kept'
+        $db = New-DbName
+        $entry = Get-Entries | Where-Object FileName -eq $script:Big.FileName
+        $results = @($entry | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -TableMap $script:Map -KeepDownload $keep -MinimumFreeSpace 4MB -LowSpaceTimeout 00:00:02 -ErrorVariable errs -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
+        $results.Count | Should -Be 1
+        $results[0].Status | Should -Be 'Failed'
+        $results[0].Error | Should -BeLike "*Writes to '$keep' stayed paused for lack of space for 2 s (-LowSpaceTimeout)*"
+        @($errs | Where-Object { "$_" -like "*'$keep'*-LowSpaceTimeout*" }).Count | Should -BeGreaterOrEqual 1
+        [int](Invoke-Sql $db 'SELECT count(*) FROM public.bigtext') | Should -Be 0 -Because 'the table was rolled back'
+        Test-Path (Join-Path $keep $script:Big.FileName) | Should -BeFalse -Because 'nothing half-written is left under the final name'
+        @(Get-ChildItem -File $keep | Where-Object Name -notmatch '\.bulkdata-') | Should -BeNullOrEmpty
+        # The journal holds nothing for it: with room, the same command loads it (and keeps a whole copy).
+        $again = @($entry | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database $db -TableMap $script:Map -KeepDownload (Join-Path $script:Work 'kept-again') -MinimumFreeSpace 1MB -WarningAction SilentlyContinue)
+        $again.Status | Should -Be 'Imported'
+        [int](Invoke-Sql $db 'SELECT count(*) FROM public.bigtext') | Should -Be 7000
+    }
+
+    It 'checks -MinimumFreeSpace and -LowSpaceTimeout as Start-BulkFetch does, and refuses them without -KeepDownload' {
+        $entry = Get-Entries | Where-Object FileName -eq $script:Big.FileName
+        { $entry | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database (New-DbName) -KeepDownload (Join-Path $script:Work 'neg') -LowSpaceTimeout -00:00:01 } | Should -Throw -ErrorId 'InvalidArgument*' -ExpectedMessage '*-LowSpaceTimeout cannot be negative*'
+        { Get-Entries | Start-BulkFetch -Destination (Join-Path $script:Work 'neg-fetch') -LowSpaceTimeout -00:00:01 } | Should -Throw -ErrorId 'InvalidArgument*' -ExpectedMessage '*-LowSpaceTimeout cannot be negative*'
+        { $entry | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database (New-DbName) -KeepDownload (Join-Path $script:Work 'neg') -MinimumFreeSpace -1 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+        { $entry | Invoke-BulkImport -ConnectionString $script:PgConnectionString -Database (New-DbName) -MinimumFreeSpace 1MB } | Should -Throw -ErrorId 'InvalidArgument*' -ExpectedMessage '*give -KeepDownload too*'
+        Test-Path (Join-Path $script:Work 'neg') | Should -BeFalse
+        Test-Path (Join-Path $script:Work 'neg-fetch') | Should -BeFalse
     }
 
     It 'says in the plan and in Test-BulkDiskSpace that a streamed import needs no local space' {

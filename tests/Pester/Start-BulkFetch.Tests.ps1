@@ -8,7 +8,6 @@ BeforeAll {
     $script:SourceDir = Join-Path $script:Work 'source'
     New-Item -ItemType Directory -Path $script:SourceDir | Out-Null
     $script:Proxies = [System.Collections.Generic.List[object]]::new()
-    $script:Mounts = [System.Collections.Generic.List[string]]::new()
 
     function New-RandomFile([string] $Path, [long] $Size, [int] $Seed) {
         $bytes = [byte[]]::new($Size)
@@ -66,15 +65,6 @@ BeforeAll {
         (Get-FileHash $Actual -Algorithm SHA256).Hash | Should -Be (Get-FileHash $Expected -Algorithm SHA256).Hash
     }
 
-    function New-TmpfsDirectory([string] $Size) {
-        $dir = Join-Path $script:Work (New-TestName 'tmpfs')
-        New-Item -ItemType Directory -Path $dir | Out-Null
-        & mount -t tmpfs -o "size=$Size" tmpfs $dir
-        if ($LASTEXITCODE -ne 0) { throw "mount -t tmpfs -o size=$Size failed (the tests run as root)." }
-        $script:Mounts.Add($dir)
-        $dir
-    }
-
     function Start-ChildFetch {
         # Runs Start-BulkFetch in a child pwsh (for Ctrl+C and for runs watched from outside); output goes to files.
         param([string] $Endpoint, [string] $Destination, [string] $Extra = '', [string[]] $Dataset = @())
@@ -124,7 +114,7 @@ try { `$entries | Start-BulkFetch -Destination '$Destination' $Extra -OutVariabl
 
 AfterAll {
     foreach ($p in $script:Proxies) { Stop-FaultProxy $p }
-    foreach ($m in $script:Mounts) { & umount -l $m 2>$null }
+    Remove-TmpfsDirectories
     if ($script:Work -and (Test-Path $script:Work)) { Remove-Item -Recurse -Force $script:Work -ErrorAction SilentlyContinue }
 }
 

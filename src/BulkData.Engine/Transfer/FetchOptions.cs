@@ -5,6 +5,34 @@ namespace BulkData.Engine.Transfer;
 /// <summary>How Start-BulkFetch runs a plan.</summary>
 public sealed record FetchOptions
 {
+    /// <summary>The default of <see cref="MinimumFreeSpace"/> (Start-BulkFetch's and Invoke-BulkImport -KeepDownload's -MinimumFreeSpace): 256 MiB.</summary>
+    public const long DefaultMinimumFreeSpace = 256L * 1024 * 1024;
+
+    /// <summary>The default of <see cref="LowSpaceTimeout"/> (-LowSpaceTimeout): 30 minutes.</summary>
+    public static readonly TimeSpan DefaultLowSpaceTimeout = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// The one check of the transfer parameters users give (Start-BulkFetch's, and Invoke-BulkImport's for its
+    /// streamed reads and the copy -KeepDownload writes): the message names the parameter.
+    /// </summary>
+    public static void CheckParameters(long minimumFreeSpace, TimeSpan lowSpaceTimeout, TimeSpan stallTimeout)
+    {
+        if (minimumFreeSpace < 0)
+        {
+            throw new BulkDataException(BulkErrorKind.InvalidArgument, "-MinimumFreeSpace cannot be negative.");
+        }
+
+        if (lowSpaceTimeout < TimeSpan.Zero)
+        {
+            throw new BulkDataException(BulkErrorKind.InvalidArgument, "-LowSpaceTimeout cannot be negative.");
+        }
+
+        if (stallTimeout <= TimeSpan.Zero)
+        {
+            throw new BulkDataException(BulkErrorKind.InvalidArgument, "-StallTimeout must be positive.");
+        }
+    }
+
     /// <summary>The folder the files go to (created if missing).</summary>
     public required string Destination { get; init; }
 
@@ -33,10 +61,10 @@ public sealed record FetchOptions
     public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Writes pause while the destination's file system has less than this free.</summary>
-    public long MinimumFreeSpace { get; init; } = 256L * 1024 * 1024;
+    public long MinimumFreeSpace { get; init; } = DefaultMinimumFreeSpace;
 
     /// <summary>How long writes may stay paused for lack of space before the run fails.</summary>
-    public TimeSpan LowSpaceTimeout { get; init; } = TimeSpan.FromMinutes(30);
+    public TimeSpan LowSpaceTimeout { get; init; } = DefaultLowSpaceTimeout;
 
     /// <summary>How often free space is measured while paused.</summary>
     public TimeSpan SpacePollInterval { get; init; } = TimeSpan.FromSeconds(1);

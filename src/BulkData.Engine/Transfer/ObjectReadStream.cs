@@ -314,16 +314,16 @@ internal sealed class ObjectReadStream : Stream
 
     private async Task HandAsync(byte[] buffer, int count, FileStream? keep, CancellationToken ct)
     {
+        // On a throw the buffer stays the caller's (its finally returns it to the pool, once): returning it here too
+        // put one array in the pool twice, so two later chunks shared it and the decoder read corrupt blocks.
         if (Received + count > _version.Size)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
             throw new BulkDataException(BulkErrorKind.IntegrityFailure, $"{_target}: more bytes arrived than the listed size {_version.Size:N0}.", _target);
         }
 
         if (keep is not null && _guard.ShouldPause())
         {
             // Not handed on: the attempt ends, the loop pauses until there is room, and the next GET starts here.
-            ArrayPool<byte>.Shared.Return(buffer);
             throw new LowSpacePause();
         }
 

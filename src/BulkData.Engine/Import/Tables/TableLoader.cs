@@ -235,6 +235,16 @@ internal sealed partial class TableLoader
                         throw pg;
                     }
 
+                    // The COPY is cancelled: disposing the writer now flushes into an ended COPY and throws ("The COPY
+                    // operation has already ended"), which would replace the cause on the way out of the using.
+                    try
+                    {
+                        await writer.DisposeAsync().ConfigureAwait(false);
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                    }
+
                     throw;
                 }
 
