@@ -76,12 +76,21 @@ internal sealed class PostDataSteps
             return;
         }
 
-        SchemaWarning? warning;
-        await using (var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false))
+        SchemaWarning? warning = null;
+        var shape = new StatementShape(job.Statement.Text);
+        if (StatementRunner.HasInnerSemicolon(shape))
         {
+            // Sent as a command of its own (see StatementRunner.ExecuteAsync), in a savepoint of the journal's transaction.
+            await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
             warning = await _runner.ApplyOneAsync(c, job.Statement, _sourcePath, _reporter, tx, ct).ConfigureAwait(false);
             await ImportJournal.RecordStepAsync(tx, StepOf(job), _sourcePath, ct).ConfigureAwait(false);
             await tx.CommitAsync(ct).ConfigureAwait(false);
+        }
+        else if (await InOneRoundTripAsync(c, job, ct).ConfigureAwait(false) is { } failure)
+        {
+            // Rolled back with its journal row; skipped (and journaled) when tolerated, else the error names the line.
+            warning = await _runner.ToleratedFailureAsync(c, job.Statement, shape, _sourcePath, _reporter, failure, ct).ConfigureAwait(false);
+            await RecordAsync(c, StepOf(job), _sourcePath, ct).ConfigureAwait(false);
         }
 
         lock (_gate)
@@ -120,8 +129,16 @@ internal sealed class PostDataSteps
     private async Task<ForeignKeyOrphans?> ValidateAsync(NpgsqlConnection c, PostDataJob job, string sourcePath, CancellationToken ct)
     {
         string table = job.Table!, constraint = job.Constraint!;
-        await using (var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false))
+        // VALIDATE of a key that is valid already does nothing; of one that is not there it fails: then the checked way below.
+        var failure = await InOneRoundTripAsync(c, job, ct).ConfigureAwait(false);
+        if (failure is null)
         {
+            return null;
+        }
+
+        if (failure.SqlState != PostgresErrorCodes.ForeignKeyViolation)
+        {
+            await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
             if (!await NotValidAsync(c, tx, table, constraint, ct).ConfigureAwait(false))
             {
                 // Already valid (validated by hand, or by an older run) or not there: nothing to do.
@@ -189,6 +206,32 @@ internal sealed class PostDataSteps
         var found = await ImportVerifier.OrphansOfAsync(c, null, table, constraint, remove: false, ct).ConfigureAwait(false);
         _reporter.Warning($"{table}: {found.Count} orphan row(s) whose {found.Columns} have no match in {found.References} (foreign key {constraint}; keys {Samples(found)}); the foreign key is created NOT VALID (it checks new rows). Run again with -RemoveOrphans to delete them and validate it.");
         return found;
+    }
+
+    /// <summary>
+    /// The job's statement and its journal row in one batch, one round trip: one implicit transaction, so the row
+    /// commits with the statement's work or neither does. Null when it committed; the statement's own error when it
+    /// failed (nothing of it kept); any other failure throws.
+    /// </summary>
+    private async Task<PostgresException?> InOneRoundTripAsync(NpgsqlConnection c, PostDataJob job, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch(c) { Timeout = 0 };
+        var statement = new NpgsqlBatchCommand(job.Statement.Text);
+        batch.BatchCommands.Add(statement);
+        batch.BatchCommands.Add(ImportJournal.StepCommand(StepOf(job), _sourcePath));
+        try
+        {
+            await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            return null;
+        }
+        catch (PostgresException e) when (ReferenceEquals(e.BatchCommand, statement))
+        {
+            return e;
+        }
+        catch (NpgsqlException e) when (e is not PostgresException && e.InnerException is not OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            throw PgErrors.Translate(e, $"{_sourcePath} line {job.Statement.Line}: the server connection failed while running '{job.Statement.Summary(100)}'", _sourcePath);
+        }
     }
 
     private static string Samples(ForeignKeyOrphans o)

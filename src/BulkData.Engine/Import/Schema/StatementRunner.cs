@@ -195,6 +195,24 @@ internal sealed class StatementRunner
         }
     }
 
+    /// <summary>
+    /// A statement that failed where no savepoint was set (its own implicit transaction, already rolled back): the
+    /// warning it is skipped with when the failure is tolerated, as <see cref="ApplyOneAsync"/> decides; else throws
+    /// the same error naming the file and line.
+    /// </summary>
+    internal async Task<SchemaWarning> ToleratedFailureAsync(NpgsqlConnection connection, SqlStatement statement, StatementShape shape, string sourceName, IBulkReporter reporter, PostgresException e, CancellationToken ct)
+    {
+        await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            return await ToleratedAsync(connection, statement, shape, sourceName, reporter, e, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     private async Task<SchemaWarning> ToleratedAsync(NpgsqlConnection connection, SqlStatement statement, StatementShape shape, string sourceName, IBulkReporter reporter, PostgresException e, CancellationToken ct)
     {
         {
@@ -234,7 +252,8 @@ internal sealed class StatementRunner
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
-    private static bool HasInnerSemicolon(StatementShape shape)
+    /// <summary>A statement that holds semicolons of its own (see <see cref="ExecuteAsync"/>).</summary>
+    internal static bool HasInnerSemicolon(StatementShape shape)
     {
         for (int i = 0; i < shape.Count - 1; i++)
         {

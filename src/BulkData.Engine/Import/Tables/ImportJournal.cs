@@ -100,6 +100,18 @@ internal sealed class ImportJournal
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The same record as <see cref="RecordStepAsync"/>, as a command to send in one batch after the statement it
+    /// records: the batch is one implicit transaction, so the row commits with the statement or not at all.
+    /// </summary>
+    public static NpgsqlBatchCommand StepCommand(string step, string source)
+    {
+        var cmd = new NpgsqlBatchCommand($"INSERT INTO {Schema}.import_steps (step, source_file, done_at) VALUES ($1, $2, clock_timestamp()) ON CONFLICT DO NOTHING");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = step });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = Path.GetFileName(source) });
+        return cmd;
+    }
+
     public async Task<JournalEntry?> EntryAsync(string qualifiedTable, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand($"SELECT source_file, etag, file_size, file_mtime, sha256, rows FROM {Schema}.import_journal WHERE table_name = $1", _connection);
