@@ -497,7 +497,7 @@ Describe 'Start-BulkFetch' {
                 $source = ($script:Objects.Values | Where-Object Name -eq $f.Name).Path
                 Assert-SameBytes $source $f.FullName
             }
-            ($left | Where-Object Name -like '*.bulkdata-partial').Count | Should -BeGreaterThan 0
+            @($left | Where-Object Name -like '*.bulkdata-partial').Count | Should -BeGreaterThan 0
             $gets = @(Get-ObjectGets $proxy).Count
             $files = Get-Entries -Endpoint $proxy.Endpoint -Dataset opinions, dockets, courts, schema | Start-BulkFetch -Destination $dest -Verbose 4>&1 | Where-Object { $_ -is [BulkData.Engine.DumpFiles.BulkFile] -or ($_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like '*resuming at byte*') }
             @($files | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Count | Should -BeGreaterThan 0 -Because 'the partials are resumed, not fetched again'
