@@ -94,9 +94,8 @@ internal sealed class ImportJournal
     /// <summary>Records a schema step as done, inside the transaction that ran it (done_at: when its statement ended).</summary>
     public static async Task RecordStepAsync(NpgsqlTransaction tx, string step, string source, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand($"INSERT INTO {Schema}.import_steps (step, source_file, done_at) VALUES ($1, $2, clock_timestamp()) ON CONFLICT DO NOTHING", tx.Connection, tx);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = step });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = Path.GetFileName(source) });
+        await using var cmd = new NpgsqlCommand(StepSql, tx.Connection, tx);
+        cmd.Parameters.AddRange(StepParameters(step, source));
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
@@ -106,11 +105,16 @@ internal sealed class ImportJournal
     /// </summary>
     public static NpgsqlBatchCommand StepCommand(string step, string source)
     {
-        var cmd = new NpgsqlBatchCommand($"INSERT INTO {Schema}.import_steps (step, source_file, done_at) VALUES ($1, $2, clock_timestamp()) ON CONFLICT DO NOTHING");
-        cmd.Parameters.Add(new NpgsqlParameter { Value = step });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = Path.GetFileName(source) });
+        var cmd = new NpgsqlBatchCommand(StepSql);
+        cmd.Parameters.AddRange(StepParameters(step, source));
         return cmd;
     }
+
+    /// <summary>The record of a schema step (the one statement both ways of recording it send).</summary>
+    private static readonly string StepSql = $"INSERT INTO {Schema}.import_steps (step, source_file, done_at) VALUES ($1, $2, clock_timestamp()) ON CONFLICT DO NOTHING";
+
+    private static NpgsqlParameter[] StepParameters(string step, string source)
+        => new[] { new NpgsqlParameter { Value = step }, new NpgsqlParameter { Value = Path.GetFileName(source) } };
 
     public async Task<JournalEntry?> EntryAsync(string qualifiedTable, CancellationToken ct)
     {
