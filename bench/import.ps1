@@ -73,10 +73,13 @@ if (`$r.Status -ne 'Imported') { throw "status `$(`$r.Status): `$(`$r.Error)" }
 `$hwm = (Get-Content /proc/self/status | Where-Object { `$_ -like 'VmHWM:*' }) -replace '\D', ''
 @{ Seconds = `$sw.Elapsed.TotalSeconds; PeakMB = [double]`$hwm / 1024; Rows = `$r.Rows } | ConvertTo-Json -Compress
 "@
+        # Timed from outside: pwsh's start and the module import count, as the issue's goal says ("pwsh start included").
+        $whole = [Diagnostics.Stopwatch]::StartNew()
         $out = & ([Environment]::ProcessPath) (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive -File $file
+        $whole.Stop()
         if ($LASTEXITCODE) { throw "Invoke-BulkImport run failed: $out" }
         $m = ($out | Select-Object -Last 1) | ConvertFrom-Json
-        [pscustomobject]@{ Seconds = $m.Seconds; PeakMB = $m.PeakMB }
+        [pscustomobject]@{ Seconds = $whole.Elapsed.TotalSeconds; CmdletSeconds = $m.Seconds; PeakMB = $m.PeakMB }
     }
 
     $contenders = [ordered]@{
@@ -97,7 +100,7 @@ if (`$r.Status -ne 'Imported') { throw "status `$(`$r.Status): `$(`$r.Error)" }
 
     if ($BaselineModulePath) { $contenders.Insert(1, 'Invoke-BulkImport (baseline build)', { Measure-OurImport (Resolve-Path $BaselineModulePath).Path }) }
     $names = @($contenders.Keys)
-    $times = @{}; $peak = 0.0
+    $times = @{}; $peak = 0.0; $cmdletTimes = [System.Collections.Generic.List[double]]::new()
     foreach ($n in $names) { $times[$n] = [System.Collections.Generic.List[double]]::new() }
     for ($run = 0; $run -lt $Runs; $run++) {
         $order = for ($i = 0; $i -lt $names.Count; $i++) { $names[($i + $run) % $names.Count] }
@@ -108,8 +111,8 @@ if (`$r.Status -ne 'Imported') { throw "status `$(`$r.Status): `$(`$r.Error)" }
             $count = [long](& psql -qAt -c 'SELECT count(*) FROM public.bench_opinion')
             if ($count -ne $rows) { throw "$name left $count rows, expected $rows" }
             $times[$name].Add($m.Seconds)
-            if ($name -eq 'Invoke-BulkImport') { $peak = [math]::Max($peak, $m.PeakMB) }
-            Write-Host ("  run {0}: {1,-32} {2,7:N2} s" -f ($run + 1), $name, $m.Seconds)
+            if ($name -eq 'Invoke-BulkImport') { $peak = [math]::Max($peak, $m.PeakMB); $cmdletTimes.Add($m.CmdletSeconds) }
+            Write-Host ("  run {0}: {1,-32} {2,7:N2} s{3}" -f ($run + 1), $name, $m.Seconds, $(if ($m.PSObject.Properties['CmdletSeconds']) { " (the cmdlet alone {0:N2} s)" -f $m.CmdletSeconds }))
         }
     }
 
@@ -123,7 +126,7 @@ if (`$r.Status -ne 'Imported') { throw "status `$(`$r.Status): `$(`$r.Error)" }
         Write-Report ('| {0} | {1:N2} | {2:N2} | {3:N2} | {4:N1} | {5:N2} |' -f ($name -replace '\|', '\|'), $med, $st.Minimum, $st.Maximum, ($csvBytes / 1MB / $med), ($ours / $med))
     }
     Write-Report
-    Write-Report ("Peak memory (VmHWM) of the pwsh process running Invoke-BulkImport: {0:N0} MB. Ours is the cmdlet's wall time in a fresh pwsh (module import not timed); it includes TRUNCATE, the journal and the row-count check in the same transaction." -f $peak)
+    Write-Report ("Peak memory (VmHWM) of the pwsh process running Invoke-BulkImport: {0:N0} MB. Ours is the wall time of a fresh pwsh that imports the module and runs the cmdlet (pwsh start included; the cmdlet alone: median {1:N2} s); it includes TRUNCATE, the journal and the row-count check in the same transaction." -f $peak, (Get-Median $cmdletTimes))
     New-Item -ItemType Directory -Force -Path (Split-Path $ResultsPath) | Out-Null
     $Report | Set-Content $ResultsPath
 } finally {
