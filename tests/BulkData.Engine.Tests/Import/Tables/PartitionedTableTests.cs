@@ -13,42 +13,28 @@ public class PartitionedTableTests
     [SkippableFact]
     public async Task A_partitioned_table_is_loaded_and_reloaded_and_its_rows_are_counted_over_its_partitions()
     {
-        string admin = ImportTestEnvironment.ConnectionStringFor("postgres");
-        string db = ImportTestEnvironment.NewDatabaseName("imp_parted");
-        string dir = Directory.CreateTempSubdirectory("bulkdata-parted-").FullName;
-        await ImportTestEnvironment.ExecAsync(admin, $"CREATE DATABASE {db}");
-        try
+        await using var db = await ScratchDatabase.CreateAsync("imp_parted");
+        string cs = db.ConnectionString;
+        await ImportTestEnvironment.ExecAsync(cs, """
+            CREATE TABLE public.search_docket (id integer NOT NULL, court_id varchar(15) NOT NULL, case_name text NOT NULL) PARTITION BY RANGE (id);
+            CREATE TABLE public.search_docket_low PARTITION OF public.search_docket FOR VALUES FROM (MINVALUE) TO (1000);
+            CREATE TABLE public.search_docket_mid PARTITION OF public.search_docket FOR VALUES FROM (1000) TO (2000) PARTITION BY LIST (court_id);
+            CREATE TABLE public.search_docket_mid_rest PARTITION OF public.search_docket_mid DEFAULT;
+            CREATE TABLE public.search_docket_high PARTITION OF public.search_docket DEFAULT;
+            """);
+        await File.WriteAllTextAsync(Path.Combine(db.Dir, "dockets-2026-09-30.csv"), "id,court_id,case_name\n" + string.Concat(Enumerable.Range(1, 3000).Select(i => $"{i},c{i % 20},\"Case {i}\nsecond line\"\n")));
+        var options = new ImportOptions { Connection = PgConnectionInfo.Create(cs), DatabaseGiven = true, ThrottleLimit = 2 };
+        for (int run = 0; run < 2; run++)
         {
-            string cs = ImportTestEnvironment.ConnectionStringFor(db);
-            await ImportTestEnvironment.ExecAsync(cs, """
-                CREATE TABLE public.search_docket (id integer NOT NULL, court_id varchar(15) NOT NULL, case_name text NOT NULL) PARTITION BY RANGE (id);
-                CREATE TABLE public.search_docket_low PARTITION OF public.search_docket FOR VALUES FROM (MINVALUE) TO (1000);
-                CREATE TABLE public.search_docket_mid PARTITION OF public.search_docket FOR VALUES FROM (1000) TO (2000) PARTITION BY LIST (court_id);
-                CREATE TABLE public.search_docket_mid_rest PARTITION OF public.search_docket_mid DEFAULT;
-                CREATE TABLE public.search_docket_high PARTITION OF public.search_docket DEFAULT;
-                """);
-            await File.WriteAllTextAsync(Path.Combine(dir, "dockets-2026-09-30.csv"), "id,court_id,case_name\n" + string.Concat(Enumerable.Range(1, 3000).Select(i => $"{i},c{i % 20},\"Case {i}\nsecond line\"\n")));
-            var options = new ImportOptions { Connection = PgConnectionInfo.Create(cs), DatabaseGiven = true, ThrottleLimit = 2 };
-            for (int run = 0; run < 2; run++)
-            {
-                // The second run reloads the table that holds rows (-Force): emptied and loaded again in one transaction.
-                var reporter = new ListReporter();
-                var plan = ImportPlan.Build(new[] { new ImportInput(dir) }, options with { Force = run > 0 }, reporter);
-                var results = await new BulkImporter(options with { Force = run > 0 }, reporter).RunAsync(plan, (_, _) => { }, _ => { }, default);
-                var r = Assert.Single(results);
-                Assert.True(r.Status == ImportStatus.Imported, $"{r.Table}: {r.Status} {r.Error}");
-                Assert.Equal(3000, r.Rows);
-                Assert.Equal(3000L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM public.search_docket"));
-                Assert.Equal(999L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM ONLY public.search_docket_low"));
-                Assert.Equal(1000L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM public.search_docket_mid_rest"));
-                Assert.Equal(1001L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM public.search_docket_high"));
-                Assert.Equal(3000L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT rows FROM bulkdata.import_journal WHERE table_name = 'public.search_docket'"));
-            }
-        }
-        finally
-        {
-            await ImportTestEnvironment.ExecAsync(admin, $"DROP DATABASE IF EXISTS {db} WITH (FORCE)");
-            Directory.Delete(dir, true);
+            // The second run reloads the table that holds rows (-Force): emptied and loaded again in one transaction.
+            var r = Assert.Single(await db.ImportAsync(options with { Force = run > 0 }));
+            Assert.True(r.Status == ImportStatus.Imported, $"{r.Table}: {r.Status} {r.Error}");
+            Assert.Equal(3000, r.Rows);
+            Assert.Equal(3000L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM public.search_docket"));
+            Assert.Equal(999L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM ONLY public.search_docket_low"));
+            Assert.Equal(1000L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM public.search_docket_mid_rest"));
+            Assert.Equal(1001L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM public.search_docket_high"));
+            Assert.Equal(3000L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT rows FROM bulkdata.import_journal WHERE table_name = 'public.search_docket'"));
         }
     }
 }
