@@ -269,6 +269,8 @@ Describe 'Get-BulkManifest | Invoke-BulkImport (streamed from the bucket)' {
         $results.Count | Should -Be 1
         $results[0].Status | Should -Be 'Failed'
         $results[0].Error | Should -BeLike "*Writes to '$keep' stayed paused for lack of space for 2 s (-LowSpaceTimeout)*"
+        $results[0].Error | Should -BeLike "*The table is rolled back; the kept copy's partial file stays in that folder*"
+        @(Get-ChildItem -File $keep | Where-Object Name -like '*.bulkdata-partial').Count | Should -Be 1 -Because 'what the error says stays, stays'
         @($errs | Where-Object { "$_" -like "*'$keep'*-LowSpaceTimeout*" }).Count | Should -BeGreaterOrEqual 1
         [int](Invoke-Sql $db 'SELECT count(*) FROM public.bigtext') | Should -Be 0 -Because 'the table was rolled back'
         Test-Path (Join-Path $keep $script:Big.FileName) | Should -BeFalse -Because 'nothing half-written is left under the final name'

@@ -22,8 +22,14 @@ internal sealed class DiskGuard
     private long _pausedTotalTicks;
     private long _lastAvailable = long.MaxValue;
 
-    public DiskGuard(string path, long minimumFreeBytes, TimeSpan timeout, TimeSpan pollInterval, IBulkReporter reporter)
+    /// <summary>What the failure after the timeout says is left (Start-BulkFetch's partial files; a streamed import's kept copy).</summary>
+    public const string FetchLeft = "Resumable partial files were kept; free some space and run again.";
+
+    private readonly string _left;
+
+    public DiskGuard(string path, long minimumFreeBytes, TimeSpan timeout, TimeSpan pollInterval, IBulkReporter reporter, string left = FetchLeft)
     {
+        _left = left;
         _path = path;
         _minimum = minimumFreeBytes;
         _timeout = timeout;
@@ -105,7 +111,7 @@ internal sealed class DiskGuard
                 {
                     throw new BulkDataException(
                         BulkErrorKind.InsufficientSpace,
-                        $"Writes to '{_path}' stayed paused for lack of space for {Format(_timeout)} (-LowSpaceTimeout): {ByteSize.Format(available)} free, {ByteSize.Format(needed)} needed. Resumable partial files were kept; free some space and run again.",
+                        $"Writes to '{_path}' stayed paused for lack of space for {Format(_timeout)} (-LowSpaceTimeout): {FreeAndNeeded(available, needed)}. {_left}",
                         _path);
                 }
             }
@@ -132,6 +138,12 @@ internal sealed class DiskGuard
 
         return false;
     }
+
+    /// <summary>Free and needed space, in bytes as well when the rounded sizes read the same ("4.0 MiB free, 4.0 MiB needed").</summary>
+    internal static string FreeAndNeeded(long available, long needed)
+        => ByteSize.Format(available) == ByteSize.Format(needed)
+            ? $"{available:N0} bytes free, {needed:N0} needed"
+            : $"{ByteSize.Format(available)} free, {ByteSize.Format(needed)} needed";
 
     private static string Format(TimeSpan t) => t.TotalMinutes >= 1 ? $"{t.TotalMinutes:0.#} min" : $"{t.TotalSeconds:0.#} s";
 }

@@ -55,7 +55,8 @@ internal sealed class ObjectReadStream : Stream
         _keep = keepFinalPath is null ? null : new PartialDownload(keepFinalPath);
         // The kept copy follows Start-BulkFetch's space rules: below -MinimumFreeSpace the transfer pauses (the reader
         // waits), for at most -LowSpaceTimeout; without a copy nothing is written, so there is nothing to guard.
-        _guard = guard ?? new DiskGuard(keepFinalPath is null ? Path.GetTempPath() : Path.GetDirectoryName(keepFinalPath)!, keepFinalPath is null ? 0 : options.MinimumFreeSpace, options.LowSpaceTimeout, options.SpacePollInterval, reporter);
+        _guard = guard ?? new DiskGuard(keepFinalPath is null ? Path.GetTempPath() : Path.GetDirectoryName(keepFinalPath)!, keepFinalPath is null ? 0 : options.MinimumFreeSpace, options.LowSpaceTimeout, options.SpacePollInterval, reporter,
+            "The table is rolled back; the kept copy's partial file stays in that folder (Start-BulkFetch into it resumes it, or the next import starts it again). Free some space and run again.");
         _md5 = StoredObject.IsMd5ETag(version.ETag);
         _hash = _md5 ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
     }
