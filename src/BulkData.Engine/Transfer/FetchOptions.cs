@@ -90,9 +90,11 @@ public sealed record FetchOptions
             throw new BulkDataException(BulkErrorKind.InvalidArgument, "A destination folder is required.");
         }
 
-        if (ThrottleLimit < 1 || RetryCount < 0 || MinimumFreeSpace < 0 || LowSpaceTimeout < TimeSpan.Zero || StallTimeout <= TimeSpan.Zero)
+        if (ThrottleLimit < 1 || RetryCount < 0)
         {
-            throw new BulkDataException(BulkErrorKind.InvalidArgument, "ThrottleLimit must be at least 1, RetryCount, MinimumFreeSpace and LowSpaceTimeout cannot be negative, StallTimeout must be positive.");
+            throw new BulkDataException(BulkErrorKind.InvalidArgument, "ThrottleLimit must be at least 1 and RetryCount cannot be negative.");
         }
+
+        CheckParameters(MinimumFreeSpace, LowSpaceTimeout, StallTimeout);
     }
 }

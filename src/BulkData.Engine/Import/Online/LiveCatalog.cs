@@ -154,12 +154,19 @@ internal static class LiveCatalog
     {
         var names = tables.ToArray();
         const string Oids = "SELECT to_regclass(t)::oid FROM unnest($1::text[]) t";
+        // What the swap alters (renames, CREATE OR REPLACE VIEW, ALTER TABLE of the referencing tables) needs its owner's
+        // rights: each query below also gives the owner of what it lists when the importing role may not act as it.
+        static string NotMine(string owner) => $"CASE WHEN pg_has_role(current_user, {owner}, 'USAGE') THEN NULL ELSE pg_get_userbyid({owner})::text END";
+        var swapped = await ListAsync(c, $"""
+            SELECT format('%I.%I', n.nspname, t.relname), {NotMine("t.relowner")}, current_user::text
+            FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace WHERE t.oid IN ({Oids})
+            """, r => (Sql: r.GetString(0), NotMine: r.IsDBNull(1) ? null : r.GetString(1), Role: r.GetString(2)), ct, (object)names).ConfigureAwait(false);
         var bound = await ListAsync(c, $"""
-            SELECT DISTINCT v.oid, v.relkind::text, vn.nspname || '.' || v.relname, format('%I.%I', vn.nspname, v.relname)
+            SELECT DISTINCT v.oid, v.relkind::text, vn.nspname || '.' || v.relname, format('%I.%I', vn.nspname, v.relname), {NotMine("v.relowner")}
             FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid JOIN pg_class v ON v.oid = w.ev_class JOIN pg_namespace vn ON vn.oid = v.relnamespace
             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid IN ({Oids}) AND v.oid <> d.refobjid
             ORDER BY 3
-            """, r => (Oid: r.GetFieldValue<uint>(0), Kind: r.GetString(1), Name: r.GetString(2), Sql: r.GetString(3)), ct, (object)names).ConfigureAwait(false);
+            """, r => (Oid: r.GetFieldValue<uint>(0), Kind: r.GetString(1), Name: r.GetString(2), Sql: r.GetString(3), NotMine: r.IsDBNull(4) ? null : r.GetString(4)), ct, (object)names).ConfigureAwait(false);
         var views = bound.Where(v => v.Kind != "v").Select(v => $"{v.Sql} ({(v.Kind == "m" ? "materialized view" : $"relkind {v.Kind}")})").ToList();
         var plain = bound.Where(v => v.Kind == "v").Select(v => new DependentView(v.Oid, v.Name, v.Sql)).ToList();
         var atomic = await ListAsync(c, $"""
@@ -173,13 +180,15 @@ internal static class LiveCatalog
               AND EXISTS (SELECT 1 FROM unnest($1::text[]) t JOIN pg_class rc ON rc.oid = to_regclass(t) WHERE p.prosrc ILIKE '%' || rc.relname || '%')
             ORDER BY 1
             """, r => r.GetString(0), ct, (object)names).ConfigureAwait(false);
-        var fks = await ListAsync(c, $"""
+        var outside = await ListAsync(c, $"""
             SELECT n.nspname || '.' || rc.relname, format('%I.%I', n.nspname, rc.relname), k.conname, pg_get_constraintdef(k.oid), k.convalidated,
-                   (SELECT fn.nspname || '.' || f.relname FROM pg_class f JOIN pg_namespace fn ON fn.oid = f.relnamespace WHERE f.oid = k.confrelid)
+                   (SELECT fn.nspname || '.' || f.relname FROM pg_class f JOIN pg_namespace fn ON fn.oid = f.relnamespace WHERE f.oid = k.confrelid),
+                   {NotMine("rc.relowner")}, quote_ident(k.conname)
             FROM pg_constraint k JOIN pg_class rc ON rc.oid = k.conrelid JOIN pg_namespace n ON n.oid = rc.relnamespace
             WHERE k.contype = 'f' AND k.confrelid IN ({Oids}) AND k.conrelid NOT IN ({Oids})
             ORDER BY 1, 3
-            """, r => new OutsideForeignKey(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetBoolean(4), r.GetString(5)), ct, (object)names).ConfigureAwait(false);
+            """, r => (Key: new OutsideForeignKey(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetBoolean(4), r.GetString(5)), NotMine: r.IsDBNull(6) ? null : r.GetString(6), Quoted: r.GetString(7)), ct, (object)names).ConfigureAwait(false);
+        var fks = outside.Select(f => f.Key).ToList();
         // Other objects bound to the tables' OIDs that a swap would leave on the old generation.
         var unsupported = await ListAsync(c, $"""
             SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) FROM pg_depend d
@@ -187,24 +196,11 @@ internal static class LiveCatalog
               AND d.classid IN ('pg_policy'::regclass, 'pg_publication_rel'::regclass)
             ORDER BY 1
             """, r => r.GetString(0), ct, (object)names).ConfigureAwait(false);
-        // What the swap alters (renames, CREATE OR REPLACE VIEW, ALTER TABLE of the referencing tables) needs its owner's rights.
-        var notOwned = await ListAsync(c, $"""
-            SELECT x.kind || ' ' || x.name || ' (owner ' || pg_get_userbyid(x.owner) || ')' FROM (
-              SELECT 'table' AS kind, format('%I.%I', n.nspname, t.relname) AS name, t.relowner AS owner
-              FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace WHERE t.oid IN ({Oids})
-              UNION
-              SELECT 'view', format('%I.%I', vn.nspname, v.relname), v.relowner
-              FROM pg_depend d JOIN pg_rewrite w ON w.oid = d.objid JOIN pg_class v ON v.oid = w.ev_class JOIN pg_namespace vn ON vn.oid = v.relnamespace
-              WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid IN ({Oids}) AND v.oid <> d.refobjid AND v.relkind = 'v'
-              UNION
-              SELECT 'table', format('%I.%I', n.nspname, rc.relname) || ', whose foreign key ' || quote_ident(k.conname) || ' is re-pointed,', rc.relowner
-              FROM pg_constraint k JOIN pg_class rc ON rc.oid = k.conrelid JOIN pg_namespace n ON n.oid = rc.relnamespace
-              WHERE k.contype = 'f' AND k.confrelid IN ({Oids}) AND k.conrelid NOT IN ({Oids})
-            ) x WHERE NOT pg_has_role(current_user, x.owner, 'USAGE')
-            ORDER BY 1
-            """, r => r.GetString(0), ct, (object)names).ConfigureAwait(false);
-        var role = await ListAsync(c, "SELECT current_user::text", r => r.GetString(0), ct).ConfigureAwait(false);
-        return new Dependents(views, atomic, byName, fks, unsupported) { PlainViews = plain, NotOwned = notOwned, Role = role[0] };
+        var notOwned = swapped.Where(t => t.NotMine is not null).Select(t => $"table {t.Sql} (owner {t.NotMine})")
+            .Concat(bound.Where(v => v.Kind == "v" && v.NotMine is not null).Select(v => $"view {v.Sql} (owner {v.NotMine})"))
+            .Concat(outside.Where(f => f.NotMine is not null).Select(f => $"table {f.Key.TableSql}, whose foreign key {f.Quoted} is re-pointed, (owner {f.NotMine})"))
+            .Distinct().Order(StringComparer.Ordinal).ToList();
+        return new Dependents(views, atomic, byName, fks, unsupported) { PlainViews = plain, NotOwned = notOwned, Role = swapped.Count > 0 ? swapped[0].Role : string.Empty };
     }
 
     private static string Q(string s) => Sql.QualifiedName.QuoteIdentifier(s);

@@ -60,13 +60,6 @@ internal sealed partial class TableLoader
     }
 
     /// <summary>
-    /// Loads <paramref name="job"/>'s file into its table, or into the table of the same name in
-    /// <paramref name="intoSchema"/>, in one transaction on <paramref name="c"/> (open, the loader's alone):
-    /// empties it, streams the file (decoded when .bz2) into COPY, checks COPY's row count against the CSV
-    /// records read, records the journal row and commits. A failure rolls everything back and is returned, with
-    /// the file, table and position, in <see cref="TableLoad.Error"/>; cancellation is thrown.
-    /// </summary>
-    /// <summary>
     /// The job to load again when <paramref name="load"/> was rolled back because its bytes point to another dialect
     /// than the one chosen from the bytes or the date (a stated -Dialect is never overridden); else null.
     /// </summary>
@@ -75,6 +68,13 @@ internal sealed partial class TableLoader
             ? job with { Dialect = other, DialectReason = $"{DialectSniffer.Sniffed} (reloaded: {load.Dialect?.Name} misread the bytes)" }
             : null;
 
+    /// <summary>
+    /// Loads <paramref name="job"/>'s file into its table, or into the table of the same name in
+    /// <paramref name="intoSchema"/>, in one transaction on <paramref name="c"/> (open, the loader's alone):
+    /// empties it, streams the file (decoded when .bz2) into COPY, checks COPY's row count against the CSV
+    /// records read, records the journal row and commits. A failure rolls everything back and is returned, with
+    /// the file, table and position, in <see cref="TableLoad.Error"/>; cancellation is thrown.
+    /// </summary>
     public async Task<TableLoad> LoadAsync(NpgsqlConnection c, TableJob job, bool replica, string? intoSchema, CancellationToken ct)
     {
         var watch = Stopwatch.StartNew();
