@@ -38,7 +38,7 @@ public sealed class InvokeBulkImportCommand : DatabaseCmdlet
     [ValidateRange(1, 64)]
     public int ThrottleLimit { get; set; } = Environment.ProcessorCount;
 
-    /// <summary>Session settings of the post-data connections (index builds, keys, validations), over the chosen ones: @{ maintenance_work_mem = '1GB' }.</summary>
+    /// <summary>Session settings of the import's connections (loads and post-data), over the chosen ones: @{ maintenance_work_mem = '1GB'; default_toast_compression = 'pglz' }.</summary>
     [Parameter]
     public Hashtable? ImportSetting { get; set; }
 

@@ -162,15 +162,19 @@ public sealed partial class BulkImporter
 
         var postSteps = plan.Schema is not null && plan.SchemaPath is not null ? new PostDataSteps(runner, _reporter, _options.RemoveOrphans, plan.SchemaPath) : null;
         var postDoneIds = postSteps is not null && postJobs.Count > 0 ? await PostDataSteps.DoneAsync(journal, postJobs, plan.SchemaPath!, ct).ConfigureAwait(false) : new HashSet<string>();
-        var sessionSettings = postJobs.Count > postDoneIds.Count
+        // -Online chooses its own (its staging loads and builds run on its connections).
+        var sessionSettings = !online && (todo.Count > 0 || postJobs.Count > postDoneIds.Count)
             ? await MaintenanceSettings.ResolveAsync(main, MaintenanceSettings.IsLocalHost(conn.Host), _options.ThrottleLimit, _options.SessionSettings, _reporter, ct).ConfigureAwait(false)
-            : new Dictionary<string, string>();
+            : SessionSettings.None;
         var scriptSettings = postDone || plan.Schema is null ? Array.Empty<SqlStatement>() : plan.Schema.Settings;
-        await using var workers = new WorkerConnections(conn, async (c, t) =>
-        {
-            await runner.ApplyAsync(c, scriptSettings, plan.SchemaPath ?? "schema", _reporter, t).ConfigureAwait(false);
-            await MaintenanceSettings.ApplyAsync(c, sessionSettings, t).ConfigureAwait(false);
-        });
+        await using var workers = new WorkerConnections(
+            conn,
+            (c, t) => MaintenanceSettings.ApplyAsync(c, sessionSettings.Load, t),
+            async (c, t) =>
+            {
+                await runner.ApplyAsync(c, scriptSettings, plan.SchemaPath ?? "schema", _reporter, t).ConfigureAwait(false);
+                await MaintenanceSettings.ApplyAsync(c, sessionSettings.PostData, t).ConfigureAwait(false);
+            });
 
         int failed;
         ScheduleOutcome? schedule = null;

@@ -143,8 +143,9 @@ public sealed record ImportOptions
     public int DecoderThreads { get; init; }
 
     /// <summary>
-    /// Session settings of the post-data connections (-ImportSetting): override the chosen maintenance_work_mem and
-    /// max_parallel_maintenance_workers, or set any other setting (docs/import.md).
+    /// Session settings of the import's connections, loads and post-data alike (-ImportSetting): override the chosen
+    /// default_toast_compression, maintenance_work_mem and max_parallel_maintenance_workers, or set any other setting
+    /// (docs/import.md).
     /// </summary>
     public IReadOnlyDictionary<string, string>? SessionSettings { get; init; }
 

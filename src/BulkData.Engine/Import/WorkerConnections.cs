@@ -13,18 +13,21 @@ internal enum WorkerUse
 /// <summary>
 /// The worker connections of one import, shared by table loads and post-data jobs: an idle one is reused before a
 /// new one is opened, so with the scheduler never running more than -ThrottleLimit pieces of work at once, no more
-/// than that many worker connections are ever open. A connection taken for post-data gets the post-data session
-/// settings once (the schema script's SETs, maintenance_work_mem and the like); one taken for a load after that is
-/// RESET first. Every worker connection carries the application_name <see cref="ApplicationName"/>.
+/// than that many worker connections are ever open. A connection taken for a load gets the load session settings
+/// once (default_toast_compression and the like); one taken for post-data gets the post-data session settings once
+/// (the schema script's SETs, maintenance_work_mem and the like), and one taken for a load after that is RESET and
+/// given the load settings again. Every worker connection carries the application_name <see cref="ApplicationName"/>.
 /// </summary>
 internal sealed class WorkerConnections : IAsyncDisposable
 {
     private readonly PgConnectionInfo _info;
+    private readonly Func<NpgsqlConnection, CancellationToken, Task> _loadSetup;
     private readonly Func<NpgsqlConnection, CancellationToken, Task> _postDataSetup;
     private readonly ConcurrentBag<Worker> _idle = new();
 
-    public WorkerConnections(PgConnectionInfo info, Func<NpgsqlConnection, CancellationToken, Task> postDataSetup)
+    public WorkerConnections(PgConnectionInfo info, Func<NpgsqlConnection, CancellationToken, Task> loadSetup, Func<NpgsqlConnection, CancellationToken, Task> postDataSetup)
     {
+        _loadSetup = loadSetup;
         ApplicationName = $"BulkData worker pid {Environment.ProcessId}";
         _info = info.WithApplicationName(ApplicationName);
         _postDataSetup = postDataSetup;
@@ -49,7 +52,7 @@ internal sealed class WorkerConnections : IAsyncDisposable
                 throw;
             }
 
-            w = new Worker(c) { Use = WorkerUse.Load };
+            w = new Worker(c);
         }
 
         if (use != w.Use)
@@ -62,8 +65,13 @@ internal sealed class WorkerConnections : IAsyncDisposable
                 }
                 else
                 {
-                    await using var reset = new NpgsqlCommand("RESET ALL", w.Connection);
-                    await reset.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                    if (w.Use is not null)
+                    {
+                        await using var reset = new NpgsqlCommand("RESET ALL", w.Connection);
+                        await reset.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                    }
+
+                    await _loadSetup(w.Connection, ct).ConfigureAwait(false);
                 }
             }
             catch
@@ -102,6 +110,7 @@ internal sealed class WorkerConnections : IAsyncDisposable
     {
         public NpgsqlConnection Connection { get; } = connection;
 
-        public WorkerUse Use { get; set; }
+        /// <summary>What the connection is set up for; null when new.</summary>
+        public WorkerUse? Use { get; set; }
     }
 }

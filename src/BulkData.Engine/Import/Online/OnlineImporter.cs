@@ -206,15 +206,18 @@ internal sealed class OnlineImporter
             }
         }
 
-        var settings = jobs.Count > done.Count
+        var settings = work.Count > 0 || jobs.Count > done.Count
             ? await MaintenanceSettings.ResolveAsync(main, MaintenanceSettings.IsLocalHost(conn.Host), _options.ThrottleLimit, _options.SessionSettings, _reporter, ct).ConfigureAwait(false)
-            : new Dictionary<string, string>();
-        await using var workers = new WorkerConnections(conn, async (c, t) =>
-        {
-            // Definitions were read with search_path = pg_catalog (every other name qualified): built the same way.
-            await LiveCatalog.UseCatalogSearchPathAsync(c, t).ConfigureAwait(false);
-            await MaintenanceSettings.ApplyAsync(c, settings, t).ConfigureAwait(false);
-        });
+            : SessionSettings.None;
+        await using var workers = new WorkerConnections(
+            conn,
+            (c, t) => MaintenanceSettings.ApplyAsync(c, settings.Load, t),
+            async (c, t) =>
+            {
+                // Definitions were read with search_path = pg_catalog (every other name qualified): built the same way.
+                await LiveCatalog.UseCatalogSearchPathAsync(c, t).ConfigureAwait(false);
+                await MaintenanceSettings.ApplyAsync(c, settings.PostData, t).ConfigureAwait(false);
+            });
 
         long total = work.Sum(j => j.Bytes);
         long bytesDone = 0;

@@ -170,6 +170,11 @@ public class ImportSchedulerTests
         var remote = MaintenanceSettings.Choose(new ServerFacts(8, 8, 1024 * MB, 512 * MB, null, null), 4);
         Assert.Equal("512MB", remote[MaintenanceSettings.WorkMem]);
         Assert.Equal("1", remote[MaintenanceSettings.Workers]);
+        // Loads: lz4 only where the server has it and nobody chose the setting.
+        Assert.Equal("lz4", MaintenanceSettings.ChooseLoad(new ServerFacts(8, 8, 256 * MB, 64 * MB, null, null, "default", true))[MaintenanceSettings.ToastCompression]);
+        Assert.Empty(MaintenanceSettings.ChooseLoad(new ServerFacts(8, 8, 256 * MB, 64 * MB, null, null, "configuration file", true)));
+        Assert.Empty(MaintenanceSettings.ChooseLoad(new ServerFacts(8, 8, 256 * MB, 64 * MB, null, null, "default", false)));
+        Assert.Empty(MaintenanceSettings.ChooseLoad(new ServerFacts(8, 8, 256 * MB, 64 * MB, null, null, null, false)));
         Assert.True(MaintenanceSettings.IsLocalHost("127.0.0.1"));
         Assert.True(MaintenanceSettings.IsLocalHost("/var/run/postgresql"));
         Assert.False(MaintenanceSettings.IsLocalHost("db.example.org"));

@@ -127,7 +127,7 @@ public class ScheduleImportTests
             Assert.Equal(1L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM bulkdata.import_steps WHERE step = 'post-data'"));
             Assert.Equal(40000L, await ImportTestEnvironment.ScalarAsync(cs, "SELECT count(*) FROM public.search_opinion"));
             // The chosen session settings are on -Verbose.
-            Assert.Contains(reporter.Messages, m => m.StartsWith("Post-data session settings for 2 connection(s)", StringComparison.Ordinal) && m.Contains("maintenance_work_mem = "));
+            Assert.Contains(reporter.Messages, m => m.StartsWith("Session settings for 2 connection(s)", StringComparison.Ordinal) && m.Contains("; post-data maintenance_work_mem = "));
         }
         finally
         {
