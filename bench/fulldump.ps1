@@ -44,7 +44,9 @@ param(
     # About this many MB of CSV in the dump (the kit's row counts are calibrated on its own output).
     [ValidateRange(1, 100000)] [double] $SizeMB = 400,
     [ValidateRange(50, 5000)] [int] $SampleMs = 250,
-    # Contenders to run (default all): ours, pg_restore, publisher, parallel.
+    # Contenders to run (default all four): ours, pg_restore, publisher, parallel; also pg_restore-lz4 (pg_restore -j
+    # <cores> with PGOPTIONS='-c default_toast_compression=lz4', the TOAST compression Invoke-BulkImport's loads choose
+    # on a server that did not choose its own), not part of the issue's goals.
     [string[]] $Contender = @('ours', 'pg_restore', 'publisher', 'parallel'),
     # A second build of the module (e.g. of the commit before a change): runs as one more contender,
     # "Invoke-BulkImport (baseline)", alternating with -ModulePath's in the same run.
@@ -60,7 +62,7 @@ if ($BaselineModulePath) { $BaselineModulePath = (Resolve-Path $BaselineModulePa
 $TestKit = (Resolve-Path $TestKit).Path
 $Cores = [Environment]::ProcessorCount
 $Contender = @($Contender | ForEach-Object { $_ -split ',' } | ForEach-Object Trim | Where-Object { $_ })   # 'a,b' from pwsh -File too
-foreach ($c in $Contender) { if ($c -notin 'ours', 'pg_restore', 'publisher', 'parallel') { throw "Unknown contender '$c' (known: ours, pg_restore, publisher, parallel)" } }
+foreach ($c in $Contender) { if ($c -notin 'ours', 'pg_restore', 'publisher', 'parallel', 'pg_restore-lz4') { throw "Unknown contender '$c' (known: ours, pg_restore, publisher, parallel, pg_restore-lz4)" } }
 $Report = [System.Collections.Generic.List[string]]::new()
 function Write-Report([string] $line = '') { Write-Host $line; $Report.Add($line) }
 . (Join-Path $PSScriptRoot 'Common.ps1')
@@ -228,6 +230,7 @@ Write-Output "VmHWM `$hwm"
         if ($BaselineModulePath) { $contenders['Invoke-BulkImport (baseline)'] = $oursContender; $childFor['Invoke-BulkImport (baseline)'] = New-OursChild $BaselineModulePath 'baseline' }
     }
     if ('pg_restore' -in $Contender) { $contenders["pg_restore -j $Cores"] = { param($log) Measure-Shell "pg_restore -j $Cores -d $target '$restoreFile'" $log } }
+    if ('pg_restore-lz4' -in $Contender) { $contenders["pg_restore -j $Cores (lz4)"] = { param($log) Measure-Shell "PGOPTIONS='-c default_toast_compression=lz4' pg_restore -j $Cores -d $target '$restoreFile'" $log } }
     if ('publisher' -in $Contender) {
         $contenders['publisher''s load script'] = {
             param($log)

@@ -701,10 +701,16 @@ internal sealed unsafe class Bzip2BlockDecoder
                             at = c << ChunkBits;
                         }
 
+                        uint next = v >> 8;
+                        if (Sse.IsSupported)
+                        {
+                            Sse.Prefetch0(tt + next);
+                        }
+
                         scratch[at] = (byte)v;
                         laneAt[l] = at + 1;
                         laneLen[l]++;
-                        laneRow[l] = v >> 8;
+                        laneRow[l] = next;
                         continue;
                     }
 
