@@ -80,6 +80,24 @@ public sealed partial class BulkImporter
             _reporter.Warning($"-Online: the tables of this dump do not exist in {plan.Database} yet, or its first import has not finished (nobody reads them): imported the usual way.");
         }
 
+        // Skip tables the journal says were loaded from the same file.
+        var todo = new List<TableJob>();
+        foreach (var job in plan.Jobs)
+        {
+            var entry = await journal.EntryAsync(job.QualifiedTable, ct).ConfigureAwait(false);
+            if (!_options.Force && entry is not null && entry.IsSameFile(job))
+            {
+                _reporter.Verbose($"{job.QualifiedTable}: already loaded from {job.FileName} ({entry.Rows} rows, {entry.Identity}); skipped. Use -Force to reload.");
+                Emit(Result(job, plan, ImportStatus.Skipped, entry.Rows, 0, TimeSpan.Zero, null));
+                continue;
+            }
+
+            todo.Add(job);
+        }
+
+        // Their headers are read (decoded) while the pre-data runs; they are checked against the tables after it.
+        await using var headers = DriftPreflight.StartReading(todo, _reporter, ct);
+
         fresh &= !online;
         if (fresh && (preDone || postDone))
         {
@@ -109,21 +127,6 @@ public sealed partial class BulkImporter
                 : "Cannot set session_replication_role here: loading existing tables one at a time in foreign-key order.");
         }
 
-        // Skip tables the journal says were loaded from the same file.
-        var todo = new List<TableJob>();
-        foreach (var job in plan.Jobs)
-        {
-            var entry = await journal.EntryAsync(job.QualifiedTable, ct).ConfigureAwait(false);
-            if (!_options.Force && entry is not null && entry.IsSameFile(job))
-            {
-                _reporter.Verbose($"{job.QualifiedTable}: already loaded from {job.FileName} ({entry.Rows} rows, {entry.Identity}); skipped. Use -Force to reload.");
-                Emit(Result(job, plan, ImportStatus.Skipped, entry.Rows, 0, TimeSpan.Zero, null));
-                continue;
-            }
-
-            todo.Add(job);
-        }
-
         if (mode == LoadMode.ExistingForeignKeyOrder)
         {
             var order = ForeignKeyOrder.Order(todo.Select(j => j.QualifiedTable).ToList(), await ForeignKeyOrder.ReadAsync(main, ct).ConfigureAwait(false));
@@ -132,7 +135,7 @@ public sealed partial class BulkImporter
         }
 
         // Drift found before any table is emptied: every file's header against its table, all problems in one error.
-        var problems = (await DriftPreflight.CheckAsync(main, todo, ct, _reporter).ConfigureAwait(false)).Where(d => d.IsProblem(_options.ExcludeExtraColumns)).ToList();
+        var problems = (await DriftPreflight.CheckAsync(main, todo, headers, ct).ConfigureAwait(false)).Where(d => d.IsProblem(_options.ExcludeExtraColumns)).ToList();
         if (problems.Count > 0)
         {
             throw new BulkDataException(

@@ -35,6 +35,8 @@ internal sealed record TableDrift(TableJob Job, bool TableMissing, IReadOnlyList
 /// .bz2, decoded on one thread) and compares it with its table: columns the table lacks, NOT NULL columns
 /// without a default (nor identity, nor generated) that the file lacks, the table missing. A file with no header
 /// (a stub, an empty, binary or unreadable file) is left to the load, which fails that table alone with its reason.
+/// The headers can be read ahead (<see cref="StartReading"/>: while the schema's pre-data runs, a core each), since
+/// reading them needs no table.
 /// </summary>
 internal static class DriftPreflight
 {
@@ -43,6 +45,16 @@ internal static class DriftPreflight
 
     /// <param name="reporter">Gets what a streamed object's read reports (retries): the load goes on with the same read.</param>
     public static async Task<IReadOnlyList<TableDrift>> CheckAsync(NpgsqlConnection c, IReadOnlyList<TableJob> jobs, CancellationToken ct, IBulkReporter? reporter = null)
+    {
+        await using var headers = StartReading(jobs, reporter, ct);
+        return await CheckAsync(c, jobs, headers, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Starts reading the headers of <paramref name="jobs"/> (those with one), at most one per core at once; dispose the result to stop and wait for what is still reading.</summary>
+    public static HeaderReads StartReading(IReadOnlyList<TableJob> jobs, IBulkReporter? reporter, CancellationToken ct) => new(jobs, reporter, ct);
+
+    /// <summary>Compares each job's header, from <paramref name="headers"/> (started on these jobs), with its table on <paramref name="c"/>.</summary>
+    public static async Task<IReadOnlyList<TableDrift>> CheckAsync(NpgsqlConnection c, IReadOnlyList<TableJob> jobs, HeaderReads headers, CancellationToken ct)
     {
         var list = new List<TableDrift>();
         foreach (var job in jobs)
@@ -53,7 +65,7 @@ internal static class DriftPreflight
                 continue;
             }
 
-            var header = await ReadHeaderAsync(job, ct, reporter).ConfigureAwait(false);
+            var header = await headers.ForAsync(job, ct).ConfigureAwait(false);
             if (header is null)
             {
                 continue;
@@ -110,6 +122,59 @@ internal static class DriftPreflight
         catch (Exception e) when (e is InvalidDataException or BulkDataException or IOException && !ct.IsCancellationRequested)
         {
             return null;
+        }
+    }
+
+    /// <summary>The header reads of a set of jobs, started at once and run at most one per core.</summary>
+    internal sealed class HeaderReads : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _cts;
+        private readonly Dictionary<TableJob, Task<IReadOnlyList<string>?>> _reads = new(ReferenceEqualityComparer.Instance);
+        private readonly IBulkReporter? _reporter;
+
+        public HeaderReads(IReadOnlyList<TableJob> jobs, IBulkReporter? reporter, CancellationToken ct)
+        {
+            _reporter = reporter;
+            _cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var slots = new SemaphoreSlim(Math.Max(1, Environment.ProcessorCount));
+            foreach (var job in jobs.Where(j => j.Dialect.Header))
+            {
+                var token = _cts.Token;
+                _reads[job] = Task.Run(async () =>
+                {
+                    await slots.WaitAsync(token).ConfigureAwait(false);
+                    try
+                    {
+                        return await ReadHeaderAsync(job, token, reporter).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        slots.Release();
+                    }
+                });
+            }
+        }
+
+        /// <summary>The header of <paramref name="job"/> (read now if it was not among the jobs started).</summary>
+        public Task<IReadOnlyList<string>?> ForAsync(TableJob job, CancellationToken ct)
+            => _reads.TryGetValue(job, out var read) ? read.WaitAsync(ct) : ReadHeaderAsync(job, ct, _reporter);
+
+        public async ValueTask DisposeAsync()
+        {
+            _cts.Cancel();
+            foreach (var read in _reads.Values)
+            {
+                try
+                {
+                    await read.ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // Stopped, or failed for a run that is ending anyway: the caller has what it awaited.
+                }
+            }
+
+            _cts.Dispose();
         }
     }
 
