@@ -303,6 +303,54 @@ public class SchemaLoaderTests
     }
 
     [SkippableFact]
+    public async Task In_a_transaction_statements_go_in_batches_and_a_failure_at_a_batch_edge_skips_only_itself()
+    {
+        string admin = ImportTestEnvironment.RequirePg();
+        string db = ImportTestEnvironment.NewDatabaseName("batches");
+        // 150 statements, one per line: tolerated failures (a role that does not exist) at the edges of the batches of 64.
+        int[] failing = { 0, 63, 64, 65, 127, 128, 149 };
+        string Script(int? broken) => string.Join("\n", Enumerable.Range(0, 150).Select(k =>
+            failing.Contains(k) ? "ALTER TABLE public.base OWNER TO nobody_here;"
+            : k == broken ? "CREATE TABLE public.t1 (id integer);"
+            : $"CREATE TABLE public.t{k} (id integer);"));
+        try
+        {
+            await DatabaseCreator.EnsureDatabaseAsync(admin, db, null, NullReporter.Instance, default);
+            await using var conn = new NpgsqlConnection(ImportTestEnvironment.ConnectionStringFor(db));
+            await conn.OpenAsync();
+            await ImportTestEnvironment.ExecAsync(ImportTestEnvironment.ConnectionStringFor(db), "CREATE TABLE public.base (id integer)");
+            var loader = new StatementRunner();
+            await using (var tx = await conn.BeginTransactionAsync())
+            {
+                var pre = await loader.ApplyAsync(conn, SchemaScript.Parse(Script(null), "b.sql").PreData, "b.sql", NullReporter.Instance, tx, default);
+                Assert.Equal(150 - failing.Length, pre.Applied);
+                Assert.Equal(failing.Select(k => k + 1), pre.Skipped.Select(w => w.Line));
+                Assert.All(pre.Skipped, w => Assert.Equal("role nobody_here does not exist", w.Reason));
+                await tx.CommitAsync();
+            }
+
+            Assert.Equal(1 + 150 - failing.Length, await ImportTestEnvironment.CountAsync(conn, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"));
+            Assert.Equal(0, await ImportTestEnvironment.CountAsync(conn, "SELECT count(*) FROM pg_tables WHERE tablename IN ('t0', 't63', 't64', 't65', 't127', 't128', 't149')"));
+
+            // An error that is not tolerated (line 71, in the second batch) names its line; the transaction keeps
+            // nothing of the script once it is rolled back.
+            await ImportTestEnvironment.ExecAsync(ImportTestEnvironment.ConnectionStringFor(db), "DROP TABLE " + string.Join(", ", Enumerable.Range(0, 150).Where(k => !failing.Contains(k)).Select(k => $"public.t{k}")));
+            await using (var tx = await conn.BeginTransactionAsync())
+            {
+                var e = await Assert.ThrowsAsync<BulkDataException>(() => loader.ApplyAsync(conn, SchemaScript.Parse(Script(70), "b.sql").PreData, "b.sql", NullReporter.Instance, tx, default));
+                Assert.Contains("b.sql line 71", e.Message, StringComparison.Ordinal);
+                Assert.Contains("already exists", e.Message, StringComparison.Ordinal);
+            }
+
+            Assert.Equal(1, await ImportTestEnvironment.CountAsync(conn, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"));
+        }
+        finally
+        {
+            await ImportTestEnvironment.DropDatabaseAsync(db);
+        }
+    }
+
+    [SkippableFact]
     public async Task Cancellation_stops_before_the_next_statement()
     {
         string admin = ImportTestEnvironment.RequirePg();

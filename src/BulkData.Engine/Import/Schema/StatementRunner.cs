@@ -29,6 +29,9 @@ internal sealed class StatementRunner
 {
     private const string Savepoint = "bulkdata_schema_statement";
 
+    // Statements sent in one round trip when they run in a transaction (each in its own savepoint).
+    private const int BatchStatements = 64;
+
     // Triggers skipped because their function is missing: (table, trigger) -> line of the CREATE TRIGGER.
     private readonly Dictionary<(string Table, string Trigger), int> _skippedTriggers = new();
     private readonly List<SchemaWarning> _warnings = new();
@@ -107,6 +110,36 @@ internal sealed class StatementRunner
         {
             ct.ThrowIfCancellationRequested();
             var statement = list[index];
+            if (transaction is not null && statement.Kind != StatementKind.MetaCommand)
+            {
+                // In a transaction: this statement and the ones after it in one round trip, each in its savepoint.
+                int end = index;
+                while (end < list.Count && end - index < BatchStatements && list[end].Kind != StatementKind.MetaCommand)
+                {
+                    end++;
+                }
+
+                bar.Status($"Statement {index + 1} of {list.Count}", index * 100 / list.Count, currentOperation: statement.Summary(80), force: true);
+                var (failed, error) = await ApplyBatchAsync(connection, transaction, list, index, end, sourceName, ct).ConfigureAwait(false);
+                applied += failed - index;
+                if (error is null)
+                {
+                    index = end - 1;
+                    continue;
+                }
+
+                // The failed statement's savepoint is still set: back to it, then as ApplyOneAsync judges a failure.
+                await transaction.RollbackAsync(Savepoint, ct).ConfigureAwait(false);
+                var batchWarning = await ToleratedFailureAsync(connection, list[failed], new StatementShape(list[failed].Text), sourceName, reporter, error, ct).ConfigureAwait(false);
+                if (!batchWarning.Repeated)
+                {
+                    skipped.Add(batchWarning);
+                }
+
+                index = failed;
+                continue;
+            }
+
             if (statement.Kind == StatementKind.MetaCommand)
             {
                 string name = statement.Text.TrimStart('\\').Split(' ', '\t')[0];
@@ -143,6 +176,46 @@ internal sealed class StatementRunner
         bar.Complete();
         reporter.Verbose($"{sourceName}: {applied} statement(s) applied, {skipped.Count} skipped.");
         return new SchemaApplyResult(applied, skipped);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="list"/>[<paramref name="start"/>..<paramref name="end"/>) in one batch, each statement
+    /// between SAVEPOINT and RELEASE: returns <paramref name="end"/> and null when every one was applied, else the
+    /// index of the one that failed and its error (those before it are applied; its savepoint is still set, and
+    /// nothing after it ran).
+    /// </summary>
+    private static async Task<(int Failed, PostgresException? Error)> ApplyBatchAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<SqlStatement> list, int start, int end, string sourceName, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction) { Timeout = 0 };
+        var statements = new Dictionary<NpgsqlBatchCommand, int>(ReferenceEqualityComparer.Instance);
+        for (int i = start; i < end; i++)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("SAVEPOINT " + Savepoint));
+            var command = new NpgsqlBatchCommand(list[i].Text);
+            if (HasInnerSemicolon(new StatementShape(list[i].Text)))
+            {
+                // As in ExecuteAsync: one positional parameter keeps Npgsql from splitting it at its semicolons.
+                command.Parameters.Add(new NpgsqlParameter { Value = 0 });
+            }
+
+            statements[command] = i;
+            batch.BatchCommands.Add(command);
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("RELEASE SAVEPOINT " + Savepoint));
+        }
+
+        try
+        {
+            await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            return (end, null);
+        }
+        catch (PostgresException e) when (e.BatchCommand is { } failed && statements.TryGetValue(failed, out int at))
+        {
+            return (at, e);
+        }
+        catch (NpgsqlException e) when (e is not PostgresException && e.InnerException is not OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            throw PgErrors.Translate(e, $"{sourceName} lines {list[start].Line}-{list[end - 1].Line}: the server connection failed while running '{list[start].Summary(100)}' and the {end - start - 1} statement(s) after it", sourceName);
+        }
     }
 
 
