@@ -9,7 +9,8 @@ namespace BulkData.Engine.Import.Schedule;
 /// <param name="MachineCores">Cores of the server's machine when known, else null.</param>
 /// <param name="ToastCompressionSource">Where the server's <c>default_toast_compression</c> comes from (pg_settings.source: <c>default</c> when nobody set it), or null on a server without it (before PostgreSQL 14).</param>
 /// <param name="Lz4">Whether the server was built with lz4 (it is among default_toast_compression's values).</param>
-internal sealed record ServerFacts(int MaxWorkerProcesses, int MaxParallelWorkers, long SharedBuffersBytes, long MaintenanceWorkMemBytes, long? MachineRamBytes, int? MachineCores, string? ToastCompressionSource = null, bool Lz4 = false);
+/// <param name="Superuser">Whether the importing role is a superuser (it may set deadlock_timeout).</param>
+internal sealed record ServerFacts(int MaxWorkerProcesses, int MaxParallelWorkers, long SharedBuffersBytes, long MaintenanceWorkMemBytes, long? MachineRamBytes, int? MachineCores, string? ToastCompressionSource = null, bool Lz4 = false, bool Superuser = false);
 
 /// <summary>The session settings of an import's worker connections: those of its loads, and those of its post-data jobs.</summary>
 internal sealed record SessionSettings(IReadOnlyDictionary<string, string> Load, IReadOnlyDictionary<string, string> PostData)
@@ -26,6 +27,9 @@ internal sealed record SessionSettings(IReadOnlyDictionary<string, string> Load,
 /// ROLE, nor the connection's options). Compressing the long values of a COPY with lz4 costs the server about half
 /// the CPU of pglz (the COPY of the benchmark's opinions: 5.1 against 11.7 CPU-s) for about 15 % more space in
 /// TOAST; the values read back the same. A column's own COMPRESSION still wins.</item>
+/// <item>Loads and post-data: <c>deadlock_timeout = 100ms</c> when the importing role is a superuser (only one may set
+/// it). An autovacuum of a table just loaded holds a lock that TRUNCATE, a key or a foreign key waits for; PostgreSQL
+/// cancels it once the waiter has waited deadlock_timeout (1 s by default, which the benchmark's foreign keys met).</item>
 /// <item>Post-data: <c>max_parallel_maintenance_workers</c>: the cores left over by the run's own connections, shared out:
 /// (cores - connections) / connections, at most max_parallel_workers / connections and at most 8; 0 when every core
 /// already has a connection (2 cores, -ThrottleLimit 2). Cores: the machine's when the server is on this machine,
@@ -42,6 +46,7 @@ internal static class MaintenanceSettings
     public const string WorkMem = "maintenance_work_mem";
     public const string Workers = "max_parallel_maintenance_workers";
     public const string ToastCompression = "default_toast_compression";
+    public const string DeadlockTimeout = "deadlock_timeout";
 
     private const long MB = 1024 * 1024;
     private static readonly Regex SettingName = new("^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$", RegexOptions.CultureInvariant);
@@ -55,6 +60,7 @@ internal static class MaintenanceSettings
             chosen[ToastCompression] = "lz4";
         }
 
+        AutovacuumGivesWay(facts, chosen);
         return chosen;
     }
 
@@ -69,11 +75,21 @@ internal static class MaintenanceSettings
         long ram = facts.MachineRamBytes ?? 4 * facts.SharedBuffersBytes;
         long mem = Math.Clamp(ram / 4 / connections, 64 * MB, 2048 * MB);
         mem = Math.Max(mem, facts.MaintenanceWorkMemBytes);
-        return new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        var chosen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
         {
             [WorkMem] = (mem / MB).ToString(CultureInfo.InvariantCulture) + "MB",
             [Workers] = workers.ToString(CultureInfo.InvariantCulture),
         };
+        AutovacuumGivesWay(facts, chosen);
+        return chosen;
+    }
+
+    private static void AutovacuumGivesWay(ServerFacts facts, Dictionary<string, string> chosen)
+    {
+        if (facts.Superuser)
+        {
+            chosen[DeadlockTimeout] = "100ms";
+        }
     }
 
     /// <summary>The chosen settings with the overrides applied to both; checks each value on <paramref name="c"/> (a bad name or value fails here, naming it, before any table is touched).</summary>
@@ -144,13 +160,14 @@ internal static class MaintenanceSettings
             SELECT current_setting('max_worker_processes')::int, current_setting('max_parallel_workers')::int,
                    pg_size_bytes(current_setting('shared_buffers')), pg_size_bytes(current_setting('maintenance_work_mem')),
                    (SELECT source FROM pg_settings WHERE name = 'default_toast_compression'),
-                   coalesce((SELECT 'lz4' = ANY (enumvals) FROM pg_settings WHERE name = 'default_toast_compression'), false)
+                   coalesce((SELECT 'lz4' = ANY (enumvals) FROM pg_settings WHERE name = 'default_toast_compression'), false),
+                   current_setting('is_superuser') = 'on'
             """, c);
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         await r.ReadAsync(ct).ConfigureAwait(false);
         long? ram = serverIsLocal ? MachineRam() : null;
         int? cores = serverIsLocal ? Environment.ProcessorCount : null;
-        return new ServerFacts(r.GetInt32(0), r.GetInt32(1), r.GetInt64(2), r.GetInt64(3), ram, cores, r.IsDBNull(4) ? null : r.GetString(4), r.GetBoolean(5));
+        return new ServerFacts(r.GetInt32(0), r.GetInt32(1), r.GetInt64(2), r.GetInt64(3), ram, cores, r.IsDBNull(4) ? null : r.GetString(4), r.GetBoolean(5), r.GetBoolean(6));
     }
 
     private static long MachineRam()

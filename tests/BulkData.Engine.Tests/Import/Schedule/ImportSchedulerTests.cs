@@ -175,6 +175,11 @@ public class ImportSchedulerTests
         Assert.Empty(MaintenanceSettings.ChooseLoad(new ServerFacts(8, 8, 256 * MB, 64 * MB, null, null, "configuration file", true)));
         Assert.Empty(MaintenanceSettings.ChooseLoad(new ServerFacts(8, 8, 256 * MB, 64 * MB, null, null, "default", false)));
         Assert.Empty(MaintenanceSettings.ChooseLoad(new ServerFacts(8, 8, 256 * MB, 64 * MB, null, null, null, false)));
+        // A superuser's connections wait at most 100 ms for an autovacuum to give way (only a superuser may set it).
+        var super = new ServerFacts(8, 8, 256 * MB, 64 * MB, null, null, "default", true, Superuser: true);
+        Assert.Equal("100ms", MaintenanceSettings.ChooseLoad(super)[MaintenanceSettings.DeadlockTimeout]);
+        Assert.Equal("100ms", MaintenanceSettings.Choose(super, 2)[MaintenanceSettings.DeadlockTimeout]);
+        Assert.False(two.ContainsKey(MaintenanceSettings.DeadlockTimeout));
         Assert.True(MaintenanceSettings.IsLocalHost("127.0.0.1"));
         Assert.True(MaintenanceSettings.IsLocalHost("/var/run/postgresql"));
         Assert.False(MaintenanceSettings.IsLocalHost("db.example.org"));

@@ -55,7 +55,7 @@ public class ToastCompressionTests
         Assert.Equal(digest, await ImportTestEnvironment.ScalarAsync(db.ConnectionString, Digest));
         Assert.Equal(1L, await ImportTestEnvironment.ScalarAsync(db.ConnectionString, "SELECT count(*) FROM pg_indexes WHERE indexname = 'search_opinion_text'"));
         Assert.Contains(reporter.Messages, m => m.StartsWith("Session settings for 2 connection(s)", StringComparison.Ordinal)
-            && m.Contains("default_toast_compression from default") && m.Contains("loads default_toast_compression = lz4;") && m.Contains("post-data maintenance_work_mem = "));
+            && m.Contains("default_toast_compression from default") && m.Contains("loads default_toast_compression = lz4") && m.Contains("post-data maintenance_work_mem = "));
         // The session's own setting is left as the server has it: only the import's connections chose lz4.
         Assert.Equal("pglz", await ImportTestEnvironment.ScalarAsync(db.ConnectionString, "SHOW default_toast_compression"));
 
@@ -89,7 +89,7 @@ public class ToastCompressionTests
         Assert.All(await db.ImportAsync(Options(db), reporter), r => Assert.Equal(ImportStatus.Imported, r.Status));
         Assert.Equal("inline,pglz", await Compressions(db.ConnectionString));
         Assert.Equal(digest, await ImportTestEnvironment.ScalarAsync(db.ConnectionString, Digest));
-        Assert.Contains(reporter.Messages, m => m.Contains("default_toast_compression from database") && m.Contains("loads none;"));
+        Assert.Contains(reporter.Messages, m => m.Contains("default_toast_compression from database") && !m.Contains("default_toast_compression = "));
 
         // -ImportSetting wins over the database's setting (and the choice), on the loads as on post-data.
         Assert.All(await db.ImportAsync(Options(db, new() { ["default_toast_compression"] = "lz4" }) with { Force = true }), r => Assert.Equal(ImportStatus.Imported, r.Status));
