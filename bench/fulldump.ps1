@@ -21,6 +21,8 @@ The contenders, each into a fresh empty database on the same server, in an order
    and loads the same schema without its CREATE DATABASE;
  - the parallel way proposed upstream: pre-data, then the tables <cores> at a time, largest first, each
    `lbzip2 -dc | psql -1` with session_replication_role = replica and \copy in its own transaction, then post-data.
+ - with -Contender pg_restore-lz4 (not part of the issue's goals): pg_restore -j <cores> with
+   PGOPTIONS='-c default_toast_compression=lz4', the TOAST compression Invoke-BulkImport's loads choose.
 Every run is checked complete: the rows of each of the 33 tables, the number of indexes and of foreign keys (all
 validated) equal the source's. An incomplete run is reported and left out of the medians.
 
