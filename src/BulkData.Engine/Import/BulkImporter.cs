@@ -165,8 +165,9 @@ public sealed partial class BulkImporter
 
         var postSteps = plan.Schema is not null && plan.SchemaPath is not null ? new PostDataSteps(runner, _reporter, _options.RemoveOrphans, plan.SchemaPath) : null;
         var postDoneIds = postSteps is not null && postJobs.Count > 0 ? await PostDataSteps.DoneAsync(journal, postJobs, plan.SchemaPath!, ct).ConfigureAwait(false) : new HashSet<string>();
-        // -Online chooses its own (its staging loads and builds run on its connections).
-        var sessionSettings = !online && (todo.Count > 0 || postJobs.Count > postDoneIds.Count)
+        // -Online chooses its own (its staging loads and builds run on its connections). Chosen even with nothing to
+        // load yet: files may arrive while the import runs (Start-BulkFetch | Invoke-BulkImport).
+        var sessionSettings = !online
             ? await MaintenanceSettings.ResolveAsync(main, MaintenanceSettings.IsLocalHost(conn.Host), _options.ThrottleLimit, _options.SessionSettings, _reporter, ct).ConfigureAwait(false)
             : SessionSettings.None;
         var scriptSettings = postDone || plan.Schema is null ? Array.Empty<SqlStatement>() : plan.Schema.Settings;
