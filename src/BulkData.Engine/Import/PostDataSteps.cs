@@ -77,19 +77,10 @@ internal sealed class PostDataSteps
         }
 
         SchemaWarning? warning = null;
-        var shape = new StatementShape(job.Statement.Text);
-        if (StatementRunner.HasInnerSemicolon(shape))
-        {
-            // Sent as a command of its own (see StatementRunner.ExecuteAsync), in a savepoint of the journal's transaction.
-            await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
-            warning = await _runner.ApplyOneAsync(c, job.Statement, _sourcePath, _reporter, tx, ct).ConfigureAwait(false);
-            await ImportJournal.RecordStepAsync(tx, StepOf(job), _sourcePath, ct).ConfigureAwait(false);
-            await tx.CommitAsync(ct).ConfigureAwait(false);
-        }
-        else if (await InOneRoundTripAsync(c, job, ct).ConfigureAwait(false) is { } failure)
+        if (await InOneRoundTripAsync(c, job, ct).ConfigureAwait(false) is { } failure)
         {
             // Rolled back with its journal row; skipped (and journaled) when tolerated, else the error names the line.
-            warning = await _runner.ToleratedFailureAsync(c, job.Statement, shape, _sourcePath, _reporter, failure, ct).ConfigureAwait(false);
+            warning = await _runner.ToleratedFailureAsync(c, job.Statement, new StatementShape(job.Statement.Text), _sourcePath, _reporter, failure, ct).ConfigureAwait(false);
             await RecordAsync(c, StepOf(job), _sourcePath, ct).ConfigureAwait(false);
         }
 
@@ -216,7 +207,7 @@ internal sealed class PostDataSteps
     private async Task<PostgresException?> InOneRoundTripAsync(NpgsqlConnection c, PostDataJob job, CancellationToken ct)
     {
         await using var batch = new NpgsqlBatch(c) { Timeout = 0 };
-        var statement = new NpgsqlBatchCommand(job.Statement.Text);
+        var statement = StatementRunner.BatchCommand(job.Statement);
         batch.BatchCommands.Add(statement);
         batch.BatchCommands.Add(ImportJournal.StepCommand(StepOf(job), _sourcePath));
         try

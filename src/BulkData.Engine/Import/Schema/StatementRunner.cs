@@ -128,7 +128,7 @@ internal sealed class StatementRunner
                     continue;
                 }
 
-                // The failed statement's savepoint is still set: back to it, then as ApplyOneAsync judges a failure.
+                // The failed statement's savepoint is still set: back to it, then judged as every failure is.
                 await transaction.RollbackAsync(Savepoint, ct).ConfigureAwait(false);
                 var batchWarning = await ToleratedFailureAsync(connection, list[failed], new StatementShape(list[failed].Text), sourceName, reporter, error, ct).ConfigureAwait(false);
                 if (!batchWarning.Repeated)
@@ -160,7 +160,7 @@ internal sealed class StatementRunner
                 bar.Status($"Statement {index + 1} of {list.Count}", index * 100 / list.Count, currentOperation: statement.Summary(80), force: true);
             }
 
-            if (await ApplyOneAsync(connection, statement, sourceName, reporter, transaction, ct).ConfigureAwait(false) is { } warning)
+            if (await ApplyOneAsync(connection, statement, sourceName, reporter, ct).ConfigureAwait(false) is { } warning)
             {
                 if (!warning.Repeated)
                 {
@@ -191,13 +191,7 @@ internal sealed class StatementRunner
         for (int i = start; i < end; i++)
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand("SAVEPOINT " + Savepoint));
-            var command = new NpgsqlBatchCommand(list[i].Text);
-            if (HasInnerSemicolon(new StatementShape(list[i].Text)))
-            {
-                // As in ExecuteAsync: one positional parameter keeps Npgsql from splitting it at its semicolons.
-                command.Parameters.Add(new NpgsqlParameter { Value = 0 });
-            }
-
+            var command = BatchCommand(list[i]);
             statements[command] = i;
             batch.BatchCommands.Add(command);
             batch.BatchCommands.Add(new NpgsqlBatchCommand("RELEASE SAVEPOINT " + Savepoint));
@@ -223,44 +217,21 @@ internal sealed class StatementRunner
 
 
     /// <summary>
-    /// Runs one SQL statement as <see cref="ApplyAsync(NpgsqlConnection, IEnumerable{SqlStatement}, string, IBulkReporter, NpgsqlTransaction?, CancellationToken)"/> does:
-    /// null when it was applied, else the warning it was skipped with (a tolerated failure; a setting already
-    /// reported is skipped with no new warning and returned as the earlier one).
+    /// Runs one SQL statement on its own (autocommit), as <see cref="ApplyAsync(NpgsqlConnection, IEnumerable{SqlStatement}, string, IBulkReporter, NpgsqlTransaction?, CancellationToken)"/>
+    /// does without a transaction: null when it was applied, else the warning it was skipped with (a tolerated
+    /// failure; a setting already reported is skipped with no new warning and returned as the earlier one).
     /// </summary>
-    public async Task<SchemaWarning?> ApplyOneAsync(NpgsqlConnection connection, SqlStatement statement, string sourceName, IBulkReporter reporter, NpgsqlTransaction? transaction, CancellationToken ct)
+    private async Task<SchemaWarning?> ApplyOneAsync(NpgsqlConnection connection, SqlStatement statement, string sourceName, IBulkReporter reporter, CancellationToken ct)
     {
         var shape = new StatementShape(statement.Text);
-        if (transaction is not null)
-        {
-            await transaction.SaveAsync(Savepoint, ct).ConfigureAwait(false);
-        }
-
         try
         {
             await ExecuteAsync(connection, statement.Text, shape, ct).ConfigureAwait(false);
-            if (transaction is not null)
-            {
-                await transaction.ReleaseAsync(Savepoint, ct).ConfigureAwait(false);
-            }
-
             return null;
         }
         catch (PostgresException e)
         {
-            if (transaction is not null)
-            {
-                await transaction.RollbackAsync(Savepoint, ct).ConfigureAwait(false);
-            }
-
-            await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-            try
-            {
-                return await ToleratedAsync(connection, statement, shape, sourceName, reporter, e, ct).ConfigureAwait(false);
-            }
-            finally
-            {
-                _gate.Release();
-            }
+            return await ToleratedFailureAsync(connection, statement, shape, sourceName, reporter, e, ct).ConfigureAwait(false);
         }
         catch (NpgsqlException e) when (e.InnerException is not OperationCanceledException && !ct.IsCancellationRequested)
         {
@@ -269,9 +240,9 @@ internal sealed class StatementRunner
     }
 
     /// <summary>
-    /// A statement that failed where no savepoint was set (its own implicit transaction, already rolled back): the
-    /// warning it is skipped with when the failure is tolerated, as <see cref="ApplyOneAsync"/> decides; else throws
-    /// the same error naming the file and line.
+    /// A statement that failed, its work already rolled back (its own implicit transaction, or back to its
+    /// savepoint): the warning it is skipped with when the failure is tolerated; else throws the error naming the
+    /// file and line. The one judge of every failure this runner meets.
     /// </summary>
     internal async Task<SchemaWarning> ToleratedFailureAsync(NpgsqlConnection connection, SqlStatement statement, StatementShape shape, string sourceName, IBulkReporter reporter, PostgresException e, CancellationToken ct)
     {
@@ -325,8 +296,23 @@ internal sealed class StatementRunner
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// <paramref name="statement"/> as a command of a batch, sent as it is: one that holds semicolons of its own gets
+    /// the unused parameter of <see cref="ExecuteAsync"/>, which keeps Npgsql from splitting it.
+    /// </summary>
+    internal static NpgsqlBatchCommand BatchCommand(SqlStatement statement)
+    {
+        var command = new NpgsqlBatchCommand(statement.Text);
+        if (HasInnerSemicolon(new StatementShape(statement.Text)))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = 0 });
+        }
+
+        return command;
+    }
+
     /// <summary>A statement that holds semicolons of its own (see <see cref="ExecuteAsync"/>).</summary>
-    internal static bool HasInnerSemicolon(StatementShape shape)
+    private static bool HasInnerSemicolon(StatementShape shape)
     {
         for (int i = 0; i < shape.Count - 1; i++)
         {

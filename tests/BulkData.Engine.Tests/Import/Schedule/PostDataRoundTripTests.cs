@@ -83,6 +83,36 @@ public class PostDataRoundTripTests
     }
 
     [SkippableFact]
+    public async Task A_statement_with_semicolons_of_its_own_goes_whole_in_its_batch_and_is_journaled()
+    {
+        ImportTestEnvironment.RequirePg();
+        string db = ImportTestEnvironment.NewDatabaseName("rt_rule");
+        // A rule with two actions (post-data, as pg_dump puts it): Npgsql would split it at its inner semicolon.
+        string schema = Schema + """
+            CREATE TABLE public.court_log (id varchar(15));
+            CREATE RULE court_log_twice AS ON INSERT TO public.search_court DO ALSO (INSERT INTO public.court_log VALUES (NEW.id); INSERT INTO public.court_log VALUES (NEW.id || '-again'));
+
+            """;
+        string dir = MakeDump(schema);
+        string cs = ImportTestEnvironment.ConnectionStringFor(db);
+        int line = LineOf(schema, "CREATE RULE court_log_twice");
+        try
+        {
+            var results = await ImportAsync(dir, OptionsFor(db), new ListReporter());
+            Assert.All(results, r => Assert.Equal(ImportStatus.Imported, r.Status));
+            Assert.Equal(1L, await CountAsync(cs, "SELECT count(*) FROM pg_rules WHERE rulename = 'court_log_twice'"));
+            Assert.Equal(1L, await CountAsync(cs, $"SELECT count(*) FROM bulkdata.import_steps WHERE step = 'post-data line {line}'"));
+            await ImportTestEnvironment.ExecAsync(cs, "INSERT INTO public.search_court VALUES ('x', 'X')");
+            Assert.Equal(2L, await CountAsync(cs, "SELECT count(*) FROM public.court_log"));
+        }
+        finally
+        {
+            await ImportTestEnvironment.DropDatabaseAsync(db);
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [SkippableFact]
     public async Task A_tolerated_failure_is_journaled_as_skipped_and_an_untolerated_one_names_its_line_and_records_nothing()
     {
         ImportTestEnvironment.RequirePg();
