@@ -96,3 +96,61 @@ Describe 'BulkData beside other versions of its dependencies' {
         $r.SecondCourtRows | Should -Be $r.FirstCourtRows
     }
 }
+
+Describe 'Precompiled assemblies (ReadyToRun)' {
+    It 'every assembly of the module still targets net8.0 and carries code compiled ahead for this runtime' {
+        $moduleDir = Split-Path $ModulePath
+        $dlls = @(Get-ChildItem -Recurse -File -Filter *.dll $moduleDir)
+        $dlls.Count | Should -BeGreaterThan 5
+        foreach ($dll in $dlls) {
+            $stream = [IO.File]::OpenRead($dll.FullName)
+            try {
+                $pe = [System.Reflection.PortableExecutable.PEReader]::new($stream)
+                # A ReadyToRun image has a managed native header; an IL-only one has none.
+                $pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size | Should -BeGreaterThan 0 -Because "$($dll.Name) is precompiled"
+                if ($dll.Name -like 'BulkData.*') {
+                    $md = [System.Reflection.Metadata.PEReaderExtensions]::GetMetadataReader($pe)
+                    $tfm = foreach ($h in $md.CustomAttributes) {
+                        $a = $md.GetCustomAttribute($h)
+                        if ($a.Constructor.Kind -ne 'MemberReference') { continue }
+                        $ctor = $md.GetMemberReference([System.Reflection.Metadata.MemberReferenceHandle]::op_Explicit($a.Constructor))
+                        if ($ctor.Parent.Kind -ne 'TypeReference') { continue }
+                        $type = $md.GetTypeReference([System.Reflection.Metadata.TypeReferenceHandle]::op_Explicit($ctor.Parent))
+                        if ($md.GetString($type.Name) -eq 'TargetFrameworkAttribute') {
+                            $blob = $md.GetBlobReader($a.Value); $null = $blob.ReadUInt16(); $blob.ReadSerializedString()
+                        }
+                    }
+                    $tfm | Should -Be '.NETCoreApp,Version=v8.0' -Because "$($dll.Name) must still load in PowerShell 7.4"
+                }
+            } finally { $stream.Dispose() }
+        }
+    }
+
+    It 'a fresh PowerShell runs the engine''s code as compiled ahead: it JIT-compiles almost none of the engine''s methods' {
+        # The runtime's perf map lists each method it compiles, with its assembly and tier. Expanding a .bz2 runs
+        # the decoder, the file writer and the cmdlet's engine plumbing: several hundred engine methods, each
+        # compiled at start (QuickJitted) when the code is IL only.
+        $dir = Join-Path $work 'r2r'
+        New-Item -ItemType Directory -Force $dir | Out-Null
+        $csv = Join-Path $dir 'courts.csv'
+        Set-Content -Path $csv -Value ((1..2000 | ForEach-Object { "$_,""court $_""" }) -join "`n")
+        & bzip2 -k $csv
+        Remove-Item $csv
+        $env:DOTNET_PerfMapEnabled = '3'
+        $env:DOTNET_PerfMapShowOptimizationTiers = '1'
+        $env:DOTNET_PerfMapJitDumpPath = $dir
+        try {
+            $childPid = & $PwshCommand[0] $PwshCommand[1] -NoLogo -NoProfile -NonInteractive -Command "Import-Module '$ModulePath'; `$null = Expand-BulkFile -Path '$csv.bz2' -KeepCompressed; `$PID"
+        } finally {
+            Remove-Item Env:DOTNET_PerfMapEnabled, Env:DOTNET_PerfMapShowOptimizationTiers, Env:DOTNET_PerfMapJitDumpPath
+        }
+        $LASTEXITCODE | Should -Be 0
+        (Get-Content $csv).Count | Should -Be 2000
+        $map = Join-Path $dir "perf-$($childPid | Select-Object -Last 1).map"
+        $map | Should -Exist
+        $engine = @(Get-Content $map | Where-Object { $_ -match '\[BulkData\.Engine\] ' })
+        $quick = @($engine | Where-Object { $_ -like '*`[QuickJitted`]' })
+        # With IL only this is several hundred; precompiled, only what ReadyToRun cannot compile ahead is left.
+        $quick.Count | Should -BeLessThan 40 -Because "the engine's methods JIT-compiled at start were:`n$($quick -join "`n")"
+    }
+}
