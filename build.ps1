@@ -69,8 +69,20 @@ function Optimize-ModuleAssembly {
     foreach ($dll in Get-ChildItem -Recurse -File -Filter *.dll $ModuleOut) {
         $precompiled = Join-Path $compiled $dll.Name
         if (-not (Test-Path $precompiled)) { throw "ReadyToRun did not compile $($dll.Name)." }
+        # The same module (its MVID): never an image compiled from an earlier build of it.
+        if ((Get-ModuleVersionId $precompiled) -ne (Get-ModuleVersionId $dll.FullName)) { throw "ReadyToRun's $($dll.Name) is not compiled from this build's." }
         Copy-Item -Force $precompiled $dll.FullName
     }
+}
+
+function Get-ModuleVersionId([string] $Path) {
+    # The reader maps the file: disposed, so that the file can be replaced.
+    $stream = [IO.File]::OpenRead($Path)
+    $pe = [System.Reflection.PortableExecutable.PEReader]::new($stream)
+    try {
+        $md = [System.Reflection.Metadata.PEReaderExtensions]::GetMetadataReader($pe)
+        $md.GetGuid($md.GetModuleDefinition().Mvid)
+    } finally { $pe.Dispose(); $stream.Dispose() }
 }
 
 function New-ModulePackage {

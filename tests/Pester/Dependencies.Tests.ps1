@@ -67,11 +67,12 @@ Describe 'BulkData beside other versions of its dependencies' {
         $deps = @(Get-ChildItem (Join-Path $moduleDir 'dependencies') -Filter *.dll).Name
         foreach ($n in 'BulkData.Engine.dll', 'AWSSDK.Core.dll', 'AWSSDK.S3.dll', 'Npgsql.dll') { $deps | Should -Contain $n }
         $stream = [IO.File]::OpenRead((Join-Path $moduleDir 'BulkData.Cmdlets.dll'))
+        $pe = $null
         try {
             $pe = [System.Reflection.PortableExecutable.PEReader]::new($stream)
             $md = [System.Reflection.Metadata.PEReaderExtensions]::GetMetadataReader($pe)
             $names = @(foreach ($h in $md.AssemblyReferences) { $md.GetString($md.GetAssemblyReference($h).Name) })
-        } finally { $stream.Dispose() }
+        } finally { if ($pe) { $pe.Dispose() }; $stream.Dispose() }
         $names | Should -Contain 'BulkData.Engine'
         $names | Where-Object { $_ -like 'AWSSDK*' -or $_ -like 'Npgsql*' -or $_ -like 'Microsoft.Extensions*' } | Should -BeNullOrEmpty
     }
@@ -104,6 +105,7 @@ Describe 'Precompiled assemblies (ReadyToRun)' {
         $dlls.Count | Should -BeGreaterThan 5
         foreach ($dll in $dlls) {
             $stream = [IO.File]::OpenRead($dll.FullName)
+            $pe = $null
             try {
                 $pe = [System.Reflection.PortableExecutable.PEReader]::new($stream)
                 # A ReadyToRun image has a managed native header; an IL-only one has none.
@@ -122,7 +124,7 @@ Describe 'Precompiled assemblies (ReadyToRun)' {
                     }
                     $tfm | Should -Be '.NETCoreApp,Version=v8.0' -Because "$($dll.Name) must still load in PowerShell 7.4"
                 }
-            } finally { $stream.Dispose() }
+            } finally { if ($pe) { $pe.Dispose() }; $stream.Dispose() }
         }
     }
 
